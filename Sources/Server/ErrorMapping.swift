@@ -1,0 +1,36 @@
+// Turns any error a handler throws into the JSON-RPC error the client sees. Errors caused by the
+// client's input map to -32602 or an application code; -32603 is reserved for the daemon's own
+// faults.
+import Engine
+import ModelFiles
+import ModelStore
+import ReproJSON
+import RPCProtocol
+
+enum ErrorMapping {
+    static func rpcError(_ error: Error) -> RPCError {
+        switch error {
+        case let e as RPCError:
+            return e
+        case let e as JSONFieldError:
+            return .invalidParams(e)
+        case is CancellationError:
+            return .cancelled
+        case let e as EngineError:
+            switch e {
+            case .modelNotLoaded, .modelNotFound, .noModelLoaded:
+                return RPCError(.modelNotFound, e.description)
+            case .loadFailed:
+                return RPCError(.modelLoadFailed, e.description)
+            case .aliasTaken:
+                return .invalidParams(path: "params.alias", e.description)
+            }
+        case let e as ModelStoreError:
+            return RPCError(.modelLoadFailed, "\(e)")
+        case let e as GGUFError:
+            return RPCError(.modelLoadFailed, "\(e)")
+        default:
+            return .internalError("\(error)")
+        }
+    }
+}

@@ -1,0 +1,45 @@
+// The one method table. Adding a method: a params/result file in RPCProtocol/Methods, a handler
+// in Server/Handlers, and one line here. `initialize` reports this table as the capabilities.
+import ReproJSON
+import RPCProtocol
+
+/// How a request orders against the other requests of its connection.
+public enum RequestOrdering: Sendable {
+    /// Runs concurrently with other freestanding requests (tokenize, generate...), but after
+    /// every earlier barrier of its connection.
+    case freestanding
+    /// Changes state later requests depend on (models/load, models/unload): waits for every
+    /// earlier request of its connection, and every later request waits for it.
+    case barrier
+}
+
+/// One entry of the method table.
+public struct MethodEntry: Sendable {
+    public enum Kind: Sendable {
+        case request(RequestOrdering, @Sendable (RequestContext, JSONValue?) async throws -> JSONValue)
+        /// Handled at once, on arrival, outside request ordering.
+        case notification(@Sendable (ServerConnection, JSONValue?) throws -> Void)
+        /// A request handled at once, on arrival (shutdown must not queue behind the work it ends).
+        case immediate(@Sendable (RequestContext, JSONValue?) async throws -> JSONValue)
+    }
+    public let name: String
+    public let kind: Kind
+}
+
+public enum MethodTable {
+    public static let entries: [MethodEntry] = [
+        MethodEntry(name: "initialize", kind: .immediate(LifecycleHandlers.initialize)),
+        MethodEntry(name: ShutdownParams.method, kind: .immediate(LifecycleHandlers.shutdown)),
+        MethodEntry(name: ExitParams.method, kind: .notification(LifecycleHandlers.exit)),
+        MethodEntry(name: CancelRequestParams.method, kind: .notification(LifecycleHandlers.cancelRequest)),
+        MethodEntry(name: ModelsListParams.method, kind: .request(.freestanding, ModelHandlers.list)),
+        MethodEntry(name: ModelsLoadParams.method, kind: .request(.barrier, ModelHandlers.load)),
+        MethodEntry(name: ModelsUnloadParams.method, kind: .request(.barrier, ModelHandlers.unload)),
+        MethodEntry(name: TokenizeParams.method, kind: .request(.freestanding, TokenizerHandlers.tokenize)),
+        MethodEntry(name: DetokenizeParams.method, kind: .request(.freestanding, TokenizerHandlers.detokenize)),
+    ]
+
+    static let byName: [String: MethodEntry] = Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0) })
+
+    public static var names: [String] { entries.map(\.name) }
+}

@@ -1,0 +1,21 @@
+// What a method handler may use besides its params: the daemon, its connection (for
+// notifications and session state) and its request id.
+import Engine
+import ReproJSON
+import RPCProtocol
+
+/// Passed to every request handler.
+public struct RequestContext: Sendable {
+    public let daemon: Daemon
+    public let connection: ServerConnection
+    public let id: RPCID
+
+    /// Sends a notification to this request's client (progress, streamed tokens).
+    public func notify(_ message: JSONValue) {
+        connection.send(message)
+    }
+
+    public func progress(_ p: LoadProgress) {
+        notify(ProgressNotification(requestID: id, stage: p.stage, message: p.message, done: p.done, total: p.total).json)
+    }
+}

@@ -1,0 +1,246 @@
+// One client's stream: parses frames, validates envelopes, answers batches, orders requests
+// (barriers vs freestanding), tracks requests in flight for `$/cancelRequest`, and closes
+// cleanly once its input has ended and its work is done.
+import Foundation
+import ReproJSON
+import RPCProtocol
+
+/// A connection to one client. Frames arrive one at a time from the transport (a single reader
+/// thread or event loop); replies go out as soon as each request completes, in any order.
+public final class ServerConnection: @unchecked Sendable {
+    public let daemon: Daemon
+    private let sendBytes: @Sendable ([UInt8]) -> Void
+    private let closeSink: @Sendable () -> Void
+
+    private typealias Work = Task<JSONValue?, Never>
+    private let lock = NSLock()
+    private var requestsByID: [RPCID: Work] = [:]
+    private var outstanding: [UUID: Work] = [:]
+    private var lastBarrier: Work?
+    private var sinceBarrier: [Work] = []
+    private var closed = false
+
+    init(daemon: Daemon, sendBytes: @escaping @Sendable ([UInt8]) -> Void, closeSink: @escaping @Sendable () -> Void) {
+        self.daemon = daemon
+        self.sendBytes = sendBytes
+        self.closeSink = closeSink
+    }
+
+    // MARK: From the transport
+
+    /// One frame's payload.
+    public func receive(frame: [UInt8]) {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(frame)
+        } catch {
+            send(RPCOutgoing.error(id: RPCID(.null), .parseError("\(error)")))
+            return
+        }
+        if case .array(let elements) = value {
+            guard !elements.isEmpty else {
+                send(RPCOutgoing.error(id: RPCID(.null), .invalidRequest("an empty batch")))
+                return
+            }
+            let works = elements.map { dispatch(RPCMessage($0)) }
+            track { _ in
+                var replies: [JSONValue] = []
+                for w in works { if let r = await w?.value { replies.append(r) } }
+                if !replies.isEmpty { self.send(.array(replies)) }
+                return nil
+            }
+        } else if let work = dispatch(RPCMessage(value)) {
+            track { _ in
+                if let reply = await work.value { self.send(reply) }
+                return nil
+            }
+        }
+    }
+
+    /// A frame over the size limit was skipped; the stream goes on.
+    public func frameTooLarge(limit: Int, announced: Int?) {
+        var data: [String: JSONValue] = ["limit": .int(Int64(limit))]
+        if let announced { data["announced"] = .int(Int64(announced)) }
+        send(RPCOutgoing.error(id: RPCID(.null), RPCError(.invalidRequest, "Invalid request: frame larger than \(limit) bytes", data: .object(data))))
+    }
+
+    /// The framing is broken beyond repair; the transport closes the stream after this.
+    public func framingFailed(_ reason: String) {
+        send(RPCOutgoing.error(id: RPCID(.null), .parseError("framing: \(reason)")))
+    }
+
+    /// End of input: answer what is in flight, then close.
+    public func inputEnded() {
+        Task {
+            await self.waitForOutstandingWork()
+            self.close()
+        }
+    }
+
+    // MARK: Sending
+
+    /// Sends one message. A value JSON cannot carry (NaN) becomes an internal error for its id.
+    public func send(_ message: JSONValue) {
+        lock.lock()
+        let isClosed = closed
+        lock.unlock()
+        if isClosed { return }
+        do {
+            sendBytes(try message.serialized())
+        } catch {
+            let id = message["id"].map(RPCID.init) ?? RPCID(.null)
+            if let fallback = try? RPCOutgoing.error(id: id, .internalError("\(error)")).serialized() { sendBytes(fallback) }
+        }
+    }
+
+    func close() {
+        lock.lock()
+        let first = !closed
+        closed = true
+        lock.unlock()
+        guard first else { return }
+        closeSink()
+        daemon.forget(self)
+    }
+
+    // MARK: Dispatch
+
+    /// Starts one message's work; returns the task whose value is the reply (nil: no reply).
+    private func dispatch(_ message: RPCMessage) -> Work? {
+        switch message {
+        case let .invalid(id, error):
+            return Task { RPCOutgoing.error(id: id, error) }
+        case let .response(id):
+            daemon.logger.debug("ignoring a response to id \(id): reprolm sends no requests")
+            return nil
+        case let .notification(method, params):
+            guard let entry = MethodTable.byName[method] else {
+                daemon.logger.debug("ignoring unknown notification \(method)")
+                return nil
+            }
+            switch entry.kind {
+            case .notification(let handle):
+                do { try handle(self, params) } catch {
+                    daemon.logger.debug("notification \(method) failed: \(error)")
+                }
+                return nil
+            case .request(let ordering, let handle):
+                // A request sent as a notification still runs (a load must happen), unanswered.
+                _ = schedule(id: nil, ordering: ordering) { ctx in try await handle(ctx, params) }
+                return nil
+            case .immediate(let handle):
+                let ctx = RequestContext(daemon: daemon, connection: self, id: RPCID(.null))
+                track { _ in _ = try? await handle(ctx, params); return nil }
+                return nil
+            }
+        case let .request(id, method, params):
+            guard let entry = MethodTable.byName[method] else {
+                return Task { RPCOutgoing.error(id: id, .methodNotFound(method)) }
+            }
+            switch entry.kind {
+            case .notification:
+                return Task { RPCOutgoing.error(id: id, .invalidRequest("\(method) is a notification and takes no id")) }
+            case .immediate(let handle):
+                let ctx = RequestContext(daemon: daemon, connection: self, id: id)
+                return Task {
+                    do { return RPCOutgoing.result(id: id, try await handle(ctx, params)) } catch {
+                        return RPCOutgoing.error(id: id, ErrorMapping.rpcError(error))
+                    }
+                }
+            case .request(let ordering, let handle):
+                return schedule(id: id, ordering: ordering) { ctx in try await handle(ctx, params) }
+            }
+        }
+    }
+
+    /// Queues a request behind the barriers it depends on and registers it for cancellation.
+    private func schedule(id: RPCID?, ordering: RequestOrdering,
+                          _ body: @escaping @Sendable (RequestContext) async throws -> JSONValue) -> Work {
+        let replyID = id ?? RPCID(.null)
+        do {
+            try daemon.acquireSlot()
+        } catch {
+            return Task { id.map { RPCOutgoing.error(id: $0, ErrorMapping.rpcError(error)) } }
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        if let id, requestsByID[id] != nil {
+            daemon.releaseSlot()
+            return Task { RPCOutgoing.error(id: id, .invalidRequest("id \(id) is already in use by a request in flight")) }
+        }
+        let dependencies: [Work] = ordering == .barrier ? sinceBarrier + [lastBarrier].compactMap { $0 } : [lastBarrier].compactMap { $0 }
+        let ctx = RequestContext(daemon: daemon, connection: self, id: replyID)
+        let key = UUID()
+        let work = Work {
+            defer {
+                self.daemon.releaseSlot()
+                self.lock.lock()
+                if let id { self.requestsByID[id] = nil }
+                self.outstanding[key] = nil
+                self.lock.unlock()
+            }
+            for d in dependencies { _ = await d.value }
+            let reply: JSONValue
+            do {
+                try Task.checkCancellation()
+                reply = RPCOutgoing.result(id: replyID, try await body(ctx))
+            } catch {
+                reply = RPCOutgoing.error(id: replyID, ErrorMapping.rpcError(error))
+            }
+            return id == nil ? nil : reply
+        }
+        if let id { requestsByID[id] = work }
+        outstanding[key] = work
+        if ordering == .barrier {
+            lastBarrier = work
+            sinceBarrier = []
+        } else {
+            sinceBarrier.append(work)
+        }
+        return work
+    }
+
+    /// Runs a piece of connection work that must finish before the connection closes.
+    private func track(_ body: @escaping @Sendable (ServerConnection) async -> JSONValue?) {
+        lock.lock()
+        defer { lock.unlock() }
+        let key = UUID()
+        let work = Work {
+            let r = await body(self)
+            self.lock.lock()
+            self.outstanding[key] = nil
+            self.lock.unlock()
+            return r
+        }
+        outstanding[key] = work
+    }
+
+    // MARK: Cancellation and draining
+
+    /// `$/cancelRequest`: cancels the request if it is still in flight; unknown ids are ignored
+    /// (the request may have finished already, which is not an error).
+    func cancel(_ id: RPCID) {
+        lock.lock()
+        let work = requestsByID[id]
+        lock.unlock()
+        work?.cancel()
+    }
+
+    func cancelAll() {
+        lock.lock()
+        let all = Array(requestsByID.values)
+        lock.unlock()
+        for w in all { w.cancel() }
+    }
+
+    /// Waits until every request and pending reply of this connection is done.
+    func waitForOutstandingWork() async {
+        while true {
+            lock.lock()
+            let pending = Array(outstanding.values)
+            lock.unlock()
+            if pending.isEmpty { return }
+            for w in pending { _ = await w.value }
+        }
+    }
+}

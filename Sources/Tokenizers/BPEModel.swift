@@ -1,0 +1,182 @@
+// Byte-level BPE (llama.cpp's llm_tokenizer_bpe_session): each pre-tokenized word is written in
+// the GPT-2 byte alphabet, split into one symbol per byte, and the adjacent pair with the lowest
+// merge rank is merged until no ranked pair is left; among equal ranks the leftmost pair goes
+// first. Symbols that end up outside the vocabulary fall back to one-byte tokens.
+//
+// For speed every piece of text BPE can form is interned as an integer at load time (token ids
+// for texts in the vocabulary, ids past the vocabulary for the few merge results that are not),
+// so a merge is a lookup of an (id, id) pair instead of a string concatenation.
+
+/// Merge ranks and the byte alphabet of a byte-level BPE vocabulary, built once.
+struct BPEModel: Sendable {
+    /// (left piece << 32 | right piece) -> (rank << 32 | merged piece).
+    private let merges: [UInt64: UInt64]
+    /// The piece id of each byte's alphabet character.
+    private let bytePiece: [Int32]
+    /// Number of real tokens; piece ids at or past it are interned texts outside the vocabulary.
+    private let vocabularyCount: Int
+    /// Texts of the interned pieces, for the byte fallback.
+    private let extraTexts: [[UInt8]]
+
+    /// Builds the merge table from `tokenizer.ggml.merges` ("left right", rank = position).
+    init(merges mergeStrings: [String], texts: TokenTextTable) {
+        let n = texts.count
+        var extras: [[UInt8]: Int32] = [:]
+        var extraTexts: [[UInt8]] = []
+        func piece(_ bytes: [UInt8]) -> Int32 {
+            if let id = texts.id(of: bytes) { return id }
+            if let id = extras[bytes] { return id }
+            let id = Int32(n + extraTexts.count)
+            extras[bytes] = id
+            extraTexts.append(bytes)
+            return id
+        }
+        bytePiece = ByteLevel.utf8ForByte.map { piece($0) }
+        var table: [UInt64: UInt64] = [:]
+        table.reserveCapacity(mergeStrings.count)
+        for (rank, merge) in mergeStrings.enumerated() {
+            let bytes = Array(merge.utf8)
+            // Split at the first space after the first byte, as llama.cpp does (find(' ', 1)).
+            guard bytes.count > 1, let space = bytes[1...].firstIndex(of: 0x20) else { continue }
+            let left = Array(bytes[..<space])
+            let right = Array(bytes[(space + 1)...])
+            guard !right.isEmpty else { continue }
+            let key = Self.pairKey(piece(left), piece(right))
+            // The first rank of a repeated pair wins (std::unordered_map::emplace).
+            if table[key] == nil {
+                let merged = piece(left + right)
+                table[key] = (UInt64(rank) << 32) | UInt64(UInt32(bitPattern: merged))
+            }
+        }
+        merges = table
+        vocabularyCount = n
+        self.extraTexts = extraTexts
+    }
+
+    @inline(__always)
+    private static func pairKey(_ a: Int32, _ b: Int32) -> UInt64 {
+        (UInt64(UInt32(bitPattern: a)) << 32) | UInt64(UInt32(bitPattern: b))
+    }
+
+    /// Tokenizes one word given as raw UTF-8 bytes and appends the tokens.
+    func encode(word: ArraySlice<UInt8>, texts: TokenTextTable, into output: inout [Int32]) {
+        let count = word.count
+        guard count > 0 else { return }
+        if count == 1, let b = word.first {
+            emit(bytePiece[Int(b)], texts: texts, into: &output)
+            return
+        }
+        var symbols = [Int32](); symbols.reserveCapacity(count)
+        for b in word { symbols.append(bytePiece[Int(b)]) }
+        var prev = [Int32](repeating: -1, count: count)
+        var next = [Int32](repeating: -1, count: count)
+        for i in 0..<count {
+            prev[i] = Int32(i - 1)
+            next[i] = i + 1 < count ? Int32(i + 1) : -1
+        }
+        var alive = [Bool](repeating: true, count: count)
+        var heap = BinaryHeap<BPECandidate>()
+
+        func consider(_ l: Int32, _ r: Int32) {
+            guard l >= 0, r >= 0 else { return }
+            let li = Int(l), ri = Int(r)
+            guard let v = merges[Self.pairKey(symbols[li], symbols[ri])] else { return }
+            heap.push(BPECandidate(rank: Int32(truncatingIfNeeded: v >> 32), left: l, right: r,
+                                   leftPiece: symbols[li], rightPiece: symbols[ri]))
+        }
+        for i in 1..<count { consider(Int32(i - 1), Int32(i)) }
+
+        while let c = heap.pop() {
+            let l = Int(c.left), r = Int(c.right)
+            // Skip pairs that an earlier merge changed: both must still be alive, adjacent and
+            // unchanged (llama.cpp compares the texts, which amounts to the same).
+            guard alive[l], alive[r], next[l] == c.right,
+                  symbols[l] == c.leftPiece, symbols[r] == c.rightPiece,
+                  let v = merges[Self.pairKey(c.leftPiece, c.rightPiece)] else { continue }
+            symbols[l] = Int32(truncatingIfNeeded: v & 0xFFFF_FFFF)
+            alive[r] = false
+            next[l] = next[r]
+            if next[r] >= 0 { prev[Int(next[r])] = c.left }
+            consider(prev[l], c.left)
+            consider(c.left, next[l])
+        }
+
+        var i: Int32 = 0
+        while i >= 0 {
+            emit(symbols[Int(i)], texts: texts, into: &output)
+            i = next[Int(i)]
+        }
+    }
+
+    /// A finished symbol: its token if it is in the vocabulary, else one token per byte of its
+    /// alphabet text that is itself a token (llama.cpp looks up each byte as a one-byte string;
+    /// bytes that are not tokens are dropped).
+    @inline(__always)
+    private func emit(_ piece: Int32, texts: TokenTextTable, into output: inout [Int32]) {
+        if Int(piece) < vocabularyCount {
+            output.append(piece)
+            return
+        }
+        let index = Int(piece) - vocabularyCount
+        guard index >= 0, index < extraTexts.count else { return }
+        for b in extraTexts[index] {
+            if let id = texts.id(of: [b]) { output.append(id) }
+        }
+    }
+}
+
+/// A candidate merge. Lower rank first, then the leftmost.
+struct BPECandidate: HeapElement {
+    let rank: Int32
+    let left: Int32
+    let right: Int32
+    let leftPiece: Int32
+    let rightPiece: Int32
+
+    @inline(__always)
+    static func comesBefore(_ a: BPECandidate, _ b: BPECandidate) -> Bool {
+        a.rank != b.rank ? a.rank < b.rank : a.left < b.left
+    }
+}
+
+/// An element of `BinaryHeap`: `comesBefore` is a strict order, the first element pops first.
+protocol HeapElement {
+    static func comesBefore(_ a: Self, _ b: Self) -> Bool
+}
+
+/// A binary min-heap (by `comesBefore`). Small and specialised; the tokenizers' work queues.
+struct BinaryHeap<Element: HeapElement> {
+    private var items: [Element] = []
+
+    var isEmpty: Bool { items.isEmpty }
+
+    mutating func push(_ e: Element) {
+        items.append(e)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard Element.comesBefore(items[i], items[parent]) else { break }
+            items.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> Element? {
+        guard let last = items.popLast() else { return nil }
+        guard !items.isEmpty else { return last }
+        let top = items[0]
+        items[0] = last
+        var i = 0
+        let n = items.count
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var best = i
+            if l < n && Element.comesBefore(items[l], items[best]) { best = l }
+            if r < n && Element.comesBefore(items[r], items[best]) { best = r }
+            if best == i { break }
+            items.swapAt(i, best)
+            i = best
+        }
+        return top
+    }
+}

