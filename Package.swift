@@ -5,6 +5,15 @@ import PackageDescription
 
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
+// The kernels choose their target CPU deliberately: without one, swiftc lowers SIMD fused
+// multiply-adds to a libm call per lane. x86-64-v3 (AVX2 + FMA + F16C: Haswell, Zen 1 and later)
+// is what the build then needs; Sources/Kernels/Kernels.swift records the v3 versus v4 measurement.
+#if arch(x86_64)
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "x86-64-v3"])]
+#else
+let kernelFlags: [SwiftSetting] = []
+#endif
+
 let package = Package(
     name: "reprolm",
     platforms: [.macOS(.v13)],
@@ -22,6 +31,7 @@ let package = Package(
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
         .target(name: "ReproJSON", dependencies: ["CJansson"], swiftSettings: v5),
         .target(name: "ModelFiles", swiftSettings: v5),
+        .target(name: "Kernels", swiftSettings: v5 + kernelFlags),
         .target(name: "ModelStore", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
@@ -53,6 +63,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["ModelFiles", "ReproJSON"], path: "Tests/TestSupport", swiftSettings: v5),
         .testTarget(name: "ReproJSONTests", dependencies: ["ReproJSON"], swiftSettings: v5),
         .testTarget(name: "ModelFilesTests", dependencies: ["ModelFiles", "TestSupport"], swiftSettings: v5),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "ModelFiles"], swiftSettings: v5),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "ModelFiles", "ReproJSON", "TestSupport"],
                     resources: [.copy("Golden")], swiftSettings: v5),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"], swiftSettings: v5),
