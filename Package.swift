@@ -31,6 +31,7 @@ let package = Package(
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
         .target(name: "ReproJSON", dependencies: ["CJansson"], swiftSettings: v5),
         .target(name: "ModelFiles", swiftSettings: v5),
+        .target(name: "Sampling", swiftSettings: v5),
         .target(name: "Kernels", swiftSettings: v5 + kernelFlags),
         .target(name: "ModelStore", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
@@ -62,6 +63,7 @@ let package = Package(
         // Tests.
         .target(name: "TestSupport", dependencies: ["ModelFiles", "ReproJSON"], path: "Tests/TestSupport", swiftSettings: v5),
         .testTarget(name: "ReproJSONTests", dependencies: ["ReproJSON"], swiftSettings: v5),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling"], swiftSettings: v5),
         .testTarget(name: "ModelFilesTests", dependencies: ["ModelFiles", "TestSupport"], swiftSettings: v5),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "ModelFiles"], swiftSettings: v5),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "ModelFiles", "ReproJSON", "TestSupport"],
