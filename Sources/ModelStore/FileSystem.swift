@@ -38,12 +38,19 @@ enum FileSystem {
         String(cString: strerror(code))
     }
 
+    /// `mkdir -p`, written with mkdir(2) so a failure reads "Not a directory" rather than an
+    /// NSError dump.
     static func createDirectories(_ path: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw ModelStoreError.io(operation: "creating folder", path: path, reason: "\(error)")
+        if isDirectory(path) { return }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty && parent != path && parent != "/" {
+            try createDirectories(parent)
         }
+        guard mkdir(path, 0o755) != 0 else { return }
+        let code = errno
+        if code == EEXIST && isDirectory(path) { return }  // created meanwhile by someone else
+        let reason = code == EEXIST ? "it exists and is not a folder" : errnoString(code)
+        throw ModelStoreError.io(operation: "creating folder", path: path, reason: reason)
     }
 
     /// Removes a file or folder tree; a missing path is not an error (cleanup paths call this

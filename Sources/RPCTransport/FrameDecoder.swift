@@ -267,14 +267,14 @@ public struct FrameDecoder: Sendable {
     private mutating func startBody(length: Int, into events: inout [FrameEvent]) {
         if length > maxFrameBytes {
             events.append(.error(.frameTooLarge(limit: maxFrameBytes, announced: length)))
-            state = length == 0 ? .headers(contentLength: nil, blockBytes: 0, lines: 0) : .skipping(remaining: length)
+            state = .skipping(remaining: length)  // length > maxFrameBytes >= 0, so at least 1
         } else if length == 0 {
             events.append(.frame([]))
             state = .headers(contentLength: nil, blockBytes: 0, lines: 0)
         } else {
-            // Reserve what was announced (already checked against the limit), so a large body is
-            // not reallocated as it streams in.
-            buffer.reserveCapacity(length)
+            // Reserve up front so a large body is not reallocated as it streams in, but at most
+            // 1 MiB: an announcement alone, without the bytes, should not claim 16 MiB per connection.
+            buffer.reserveCapacity(min(length, 1 << 20))
             state = .body(length: length)
         }
     }

@@ -1,11 +1,21 @@
 // Signals, so that the executable can finish in-flight work and exit instead of dying mid-answer.
 //
-// SIGINT and SIGTERM are ignored at the C level and observed through DispatchSource, which runs
-// the handler on an ordinary queue: no async-signal-safety constraints on what it does. The first
-// signal calls the handler once; a second one (the user pressing Ctrl-C again while a long
-// generation drains) restores the default action and re-raises, so the process ends at once with
-// the conventional status. SIGPIPE is ignored so that a vanished reader shows up as EPIPE on write.
-
+// SIGINT and SIGTERM are observed through DispatchSource, which runs the handler on an ordinary
+// queue: no async-signal-safety constraints on what it does. The first signal calls the handler
+// once; a second one (the user pressing Ctrl-C again while a long generation drains) exits at once
+// with status 128 + signal, the shell's convention. SIGPIPE is ignored so that a vanished reader
+// shows up as EPIPE on write.
+//
+// Linux facts that shape this (swift-corelibs-libdispatch, event_epoll.c): a signal source is a
+// signalfd, and when the source is *registered* (asynchronously, after resume) libdispatch installs
+// its own sigaction handler that forwards the signal to its manager thread. So:
+//   - `signal(sig, SIG_IGN)` comes first, so the default action (terminate) cannot win the race
+//     before registration; but it is done only the first time a signal is observed, because a later
+//     SIG_IGN would replace libdispatch's handler, which it installs only once per signal;
+//   - `onTermination` waits for registration before returning: until then an arriving signal is
+//     ignored, and a caller that returns from set-up must be able to count on being notified;
+//   - the forced exit is `_exit`, not restore-and-re-raise: once libdispatch's handler has run, the
+//     signal is blocked in every thread and a re-raised one would only come back to the source.
 import Dispatch
 
 #if canImport(Glibc)
@@ -20,6 +30,14 @@ import Darwin
 public enum SignalHandling {
     /// Installed handlers stay referenced here: a DispatchSource that is released stops firing.
     private static let installed = Locked<[ObjectIdentifier: TerminationSignals]>([:])
+    /// Signals already set to SIG_IGN once (see the top of this file for why only once).
+    private static let ignoredOnce = Locked<Set<Int32>>([])
+
+    /// SIG_IGN the first time only; false if the signal had been handled before.
+    fileprivate static func ignoreFirstTime(_ sig: Int32) {
+        let first = ignoredOnce.withLock { $0.insert(sig).inserted }
+        if first { signal(sig, SIG_IGN) }
+    }
 
     /// Ignores SIGPIPE process-wide; writes to a closed pipe or socket then fail with EPIPE.
     public static func ignoreSIGPIPE() {
@@ -27,8 +45,9 @@ public enum SignalHandling {
     }
 
     /// Calls `handler` once, on a private queue, with the first of `signals` to arrive. A repeat
-    /// of any of them kills the process with that signal if `exitOnRepeat`. Also ignores SIGPIPE.
-    /// Keep the returned value to `cancel()` later; it stays installed until then.
+    /// of any of them ends the process at once with status 128 + signal if `exitOnRepeat`. Also
+    /// ignores SIGPIPE. Returns once the signals are observed (a short wait on Linux); it stays
+    /// installed until `cancel()`.
     @discardableResult
     public static func onTermination(signals: [Int32] = [SIGINT, SIGTERM],
                                      exitOnRepeat: Bool = true,
@@ -39,10 +58,14 @@ public enum SignalHandling {
         return token
     }
 
-    /// Suspends until the first of `signals` arrives and returns it.
-    public static func waitForTermination(signals: [Int32] = [SIGINT, SIGTERM]) async -> Int32 {
+    /// Suspends until the first of `signals` arrives and returns it (a repeat then exits, as in
+    /// `onTermination`).
+    public static func waitForTermination(signals: [Int32] = [SIGINT, SIGTERM],
+                                          exitOnRepeat: Bool = true) async -> Int32 {
         await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-            onTermination(signals: signals) { signal in continuation.resume(returning: signal) }
+            onTermination(signals: signals, exitOnRepeat: exitOnRepeat) { signal in
+                continuation.resume(returning: signal)
+            }
         }
     }
 
@@ -55,38 +78,38 @@ public enum SignalHandling {
 public final class TerminationSignals: @unchecked Sendable {
     private let queue = DispatchQueue(label: "reprolm.signals")
     private let sources: [DispatchSourceSignal]
-    private let signals: [Int32]
     // Confined to `queue`.
     private var fired = false
 
     fileprivate init(signals: [Int32], exitOnRepeat: Bool, handler: @escaping @Sendable (Int32) -> Void) {
-        self.signals = signals
         var made: [DispatchSourceSignal] = []
         for sig in signals {
-            // Ignore first: the default action (terminate) would otherwise win the race with the source.
-            signal(sig, SIG_IGN)
+            SignalHandling.ignoreFirstTime(sig)
             made.append(DispatchSource.makeSignalSource(signal: sig, queue: queue))
         }
         sources = made
+        let registered = DispatchSemaphore(value: 0)
         for (sig, source) in zip(signals, sources) {
+            source.setRegistrationHandler { registered.signal() }
             source.setEventHandler { [weak self] in
                 guard let self else { return }
                 if !self.fired {
                     self.fired = true
                     handler(sig)
                 } else if exitOnRepeat {
-                    signal(sig, SIG_DFL)
-                    kill(getpid(), sig)
+                    _exit(128 + sig)
                 }
             }
             source.resume()
         }
+        // Bounded: registration is a few system calls on libdispatch's manager thread.
+        for _ in sources { _ = registered.wait(timeout: .now() + .seconds(2)) }
     }
 
-    /// Stops observing; the signals go back to their default action.
+    /// Stops observing. The signals stay ignored (not back to the default action): on Linux the
+    /// disposition belongs to libdispatch once a source has been registered.
     public func cancel() {
         for source in sources { source.cancel() }
-        for sig in signals { signal(sig, SIG_DFL) }
         SignalHandling.forget(self)
     }
 }

@@ -29,7 +29,12 @@ struct Pull: ParsableCommand {
     @Option(name: .customLong("cache-dir"), help: "Cache root, overriding the environment.")
     var cacheDir: String?
 
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "warning"
+
     func run() throws {
+        // swift-log's default handler writes to stdout, which here carries the result path.
+        bootstrapLogging(level: logLevel)
         let store = ModelStore(root: cacheDir, logger: Logger(label: "reprolm.pull"))
         if list {
             printCatalogue(of: store)

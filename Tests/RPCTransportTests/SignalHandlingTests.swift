@@ -27,14 +27,24 @@ final class SignalHandlingTests: XCTestCase {
     }
 
     func testWaitForTermination() async {
-        let waiter = Task { await SignalHandling.waitForTermination(signals: [SIGUSR1]) }
-        // Give the handler time to be installed before the signal is sent.
-        try? await Task.sleep(nanoseconds: 100_000_000)
-        kill(getpid(), SIGUSR1)
+        // A first observer makes SIGUSR1 safe to send (never its default action, terminate) even
+        // before the waiter below has installed its own.
+        let guardToken = SignalHandling.onTermination(signals: [SIGUSR1], exitOnRepeat: false) { _ in }
+        defer { guardToken.cancel() }
+        let done = Flag()
+        let waiter = Task {
+            let signal = await SignalHandling.waitForTermination(signals: [SIGUSR1], exitOnRepeat: false)
+            done.set()
+            return signal
+        }
+        // The waiter installs its handler when its task starts: signal until it has seen one.
+        let fired = await eventually {
+            if !done.isSet { kill(getpid(), SIGUSR1) }
+            return done.isSet
+        }
+        XCTAssertTrue(fired)
         let received = await waiter.value
         XCTAssertEqual(received, SIGUSR1)
-        // Leave SIGUSR1 ignored rather than default (terminate) in case it arrives again.
-        signal(SIGUSR1, SIG_IGN)
     }
 
     func testSIGPIPEIsIgnored() {

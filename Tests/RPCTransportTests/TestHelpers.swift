@@ -30,6 +30,7 @@ final class EchoDelegate: ConnectionDelegate, @unchecked Sendable {
     let delay: Double?
     /// Do not close the sink when input ends (to test forced shutdown).
     let closesOnEnd: Bool
+    private let lateQueue = DispatchQueue(label: "test.late-echo")
 
     init(sink: MessageSink, log: EventLog, delay: Double? = nil, closesOnEnd: Bool = true) {
         self.sink = sink
@@ -42,7 +43,8 @@ final class EchoDelegate: ConnectionDelegate, @unchecked Sendable {
         log.add("frame")
         if let delay {
             let sink = self.sink
-            DispatchQueue.global().asyncAfter(deadline: .now() + delay) {
+            // A serial queue, so the late echoes keep their order (the global queue would not).
+            lateQueue.asyncAfter(deadline: .now() + delay) {
                 sink.send(frame)
                 self.log.add("late-send")
             }
@@ -67,7 +69,7 @@ final class EchoDelegate: ConnectionDelegate, @unchecked Sendable {
         if delay != nil {
             // Let the late sends happen first.
             let sink = self.sink
-            DispatchQueue.global().asyncAfter(deadline: .now() + (delay ?? 0) * 2) { sink.close() }
+            lateQueue.asyncAfter(deadline: .now() + (delay ?? 0) * 2) { sink.close() }
         } else if closesOnEnd {
             sink.close()
         }
