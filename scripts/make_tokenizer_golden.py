@@ -15,7 +15,9 @@ and the piece (llama_token_to_piece, special=True) of every id that occurs.
 llama_detokenize is called directly: llama-cpp-python's Llama.detokenize reads pieces through a
 32-byte buffer (longer pieces come back truncated) and drops a space after BOS on its own.
 
-Usage: /root/refenv/venv/bin/python scripts/make_tokenizer_golden.py [model-name ...]
+Usage: /root/refenv/venv/bin/python scripts/make_tokenizer_golden.py [--texts FILE] [--out DIR] [model-name ...]
+(--texts/--out make extra corpora, e.g. a large random one; the Swift golden test reads such a
+directory when REPROLM_TOKENIZER_GOLDEN_DIR names it.)
 Models are found as the Swift code finds them: $REPROLM_CACHE_DIR, else $XDG_CACHE_HOME/reprolm,
 else ~/.cache/reprolm; then models/<name>/<file>.
 """
@@ -154,10 +156,23 @@ def compact_json(golden: dict) -> str:
 
 
 def main() -> None:
-    with open(TEXTS, encoding="utf-8") as f:
+    global OUT_DIR
+    args = sys.argv[1:]
+    texts_path = TEXTS
+    names = []
+    while args:
+        arg = args.pop(0)
+        if arg in ("--texts", "--out") and args:
+            value = Path(args.pop(0))
+            if arg == "--texts":
+                texts_path = value
+            else:
+                OUT_DIR = value
+        else:
+            names.append(arg)
+    with open(texts_path, encoding="utf-8") as f:
         texts = json.load(f)["texts"]
-    names = sys.argv[1:] or list(MODELS)
-    for name in names:
+    for name in names or list(MODELS):
         if name not in MODELS:
             raise SystemExit(f"unknown model {name}; known: {', '.join(MODELS)}")
         out = make(name, MODELS[name], texts)

@@ -34,23 +34,42 @@ struct BPEModel: Sendable {
         bytePiece = ByteLevel.utf8ForByte.map { piece($0) }
         var table: [UInt64: UInt64] = [:]
         table.reserveCapacity(mergeStrings.count)
+        var joined: [UInt8] = []
         for (rank, merge) in mergeStrings.enumerated() {
-            let bytes = Array(merge.utf8)
-            // Split at the first space after the first byte, as llama.cpp does (find(' ', 1)).
-            guard bytes.count > 1, let space = bytes[1...].firstIndex(of: 0x20) else { continue }
-            let left = Array(bytes[..<space])
-            let right = Array(bytes[(space + 1)...])
-            guard !right.isEmpty else { continue }
-            let key = Self.pairKey(piece(left), piece(right))
+            let utf8 = merge.utf8
+            // Lookups straight from the string's storage: this loop runs 150,000 times for Qwen.
+            let entry: (UInt64, [UInt8])? = utf8.withContiguousStorageIfAvailable { bytes in
+                // Split at the first space after the first byte, as llama.cpp does (find(' ', 1)).
+                guard bytes.count > 1, let space = bytes[1...].firstIndex(of: 0x20), space + 1 < bytes.count else {
+                    return nil
+                }
+                let left = UnsafeBufferPointer(rebasing: bytes[..<space])
+                let right = UnsafeBufferPointer(rebasing: bytes[(space + 1)...])
+                let l = texts.id(of: left) ?? piece(Array(left))
+                let r = texts.id(of: right) ?? piece(Array(right))
+                joined.removeAll(keepingCapacity: true)
+                joined.append(contentsOf: left)
+                joined.append(contentsOf: right)
+                return (Self.pairKey(l, r), joined)
+            } ?? nil
+            guard let (key, merged) = entry ?? Self.slowSplit(utf8, piece: piece) else { continue }
             // The first rank of a repeated pair wins (std::unordered_map::emplace).
             if table[key] == nil {
-                let merged = piece(left + right)
-                table[key] = (UInt64(rank) << 32) | UInt64(UInt32(bitPattern: merged))
+                table[key] = (UInt64(rank) << 32) | UInt64(UInt32(bitPattern: piece(merged)))
             }
         }
         merges = table
         vocabularyCount = n
         self.extraTexts = extraTexts
+    }
+
+    /// The same split for a string without contiguous UTF-8 storage (bridged strings).
+    private static func slowSplit(_ utf8: String.UTF8View,
+                                  piece: ([UInt8]) -> Int32) -> (UInt64, [UInt8])? {
+        let bytes = Array(utf8)
+        guard bytes.count > 1, let space = bytes[1...].firstIndex(of: 0x20), space + 1 < bytes.count else { return nil }
+        let left = Array(bytes[..<space]), right = Array(bytes[(space + 1)...])
+        return (pairKey(piece(left), piece(right)), left + right)
     }
 
     @inline(__always)
@@ -68,43 +87,42 @@ struct BPEModel: Sendable {
         }
         var symbols = [Int32](); symbols.reserveCapacity(count)
         for b in word { symbols.append(bytePiece[Int(b)]) }
-        var prev = [Int32](repeating: -1, count: count)
-        var next = [Int32](repeating: -1, count: count)
+        var prev = [Int](repeating: -1, count: count)
+        var next = [Int](repeating: -1, count: count)
         for i in 0..<count {
-            prev[i] = Int32(i - 1)
-            next[i] = i + 1 < count ? Int32(i + 1) : -1
+            prev[i] = i - 1
+            next[i] = i + 1 < count ? i + 1 : -1
         }
         var alive = [Bool](repeating: true, count: count)
         var heap = BinaryHeap<BPECandidate>()
 
-        func consider(_ l: Int32, _ r: Int32) {
+        func consider(_ l: Int, _ r: Int) {
             guard l >= 0, r >= 0 else { return }
-            let li = Int(l), ri = Int(r)
-            guard let v = merges[Self.pairKey(symbols[li], symbols[ri])] else { return }
+            guard let v = merges[Self.pairKey(symbols[l], symbols[r])] else { return }
             heap.push(BPECandidate(rank: Int32(truncatingIfNeeded: v >> 32), left: l, right: r,
-                                   leftPiece: symbols[li], rightPiece: symbols[ri]))
+                                   leftPiece: symbols[l], rightPiece: symbols[r],
+                                   merged: Int32(truncatingIfNeeded: v & 0xFFFF_FFFF)))
         }
-        for i in 1..<count { consider(Int32(i - 1), Int32(i)) }
+        for i in 1..<count { consider(i - 1, i) }
 
         while let c = heap.pop() {
-            let l = Int(c.left), r = Int(c.right)
+            let l = c.left, r = c.right
             // Skip pairs that an earlier merge changed: both must still be alive, adjacent and
             // unchanged (llama.cpp compares the texts, which amounts to the same).
-            guard alive[l], alive[r], next[l] == c.right,
-                  symbols[l] == c.leftPiece, symbols[r] == c.rightPiece,
-                  let v = merges[Self.pairKey(c.leftPiece, c.rightPiece)] else { continue }
-            symbols[l] = Int32(truncatingIfNeeded: v & 0xFFFF_FFFF)
+            guard alive[l], alive[r], next[l] == r,
+                  symbols[l] == c.leftPiece, symbols[r] == c.rightPiece else { continue }
+            symbols[l] = c.merged
             alive[r] = false
             next[l] = next[r]
-            if next[r] >= 0 { prev[Int(next[r])] = c.left }
-            consider(prev[l], c.left)
-            consider(c.left, next[l])
+            if next[r] >= 0 { prev[next[r]] = l }
+            consider(prev[l], l)
+            consider(l, next[l])
         }
 
-        var i: Int32 = 0
+        var i = 0
         while i >= 0 {
-            emit(symbols[Int(i)], texts: texts, into: &output)
-            i = next[Int(i)]
+            emit(symbols[i], texts: texts, into: &output)
+            i = next[i]
         }
     }
 
@@ -128,10 +146,11 @@ struct BPEModel: Sendable {
 /// A candidate merge. Lower rank first, then the leftmost.
 struct BPECandidate: HeapElement {
     let rank: Int32
-    let left: Int32
-    let right: Int32
+    let left: Int
+    let right: Int
     let leftPiece: Int32
     let rightPiece: Int32
+    let merged: Int32
 
     @inline(__always)
     static func comesBefore(_ a: BPECandidate, _ b: BPECandidate) -> Bool {

@@ -42,51 +42,51 @@ struct SPMModel: Sendable {
     private func encode(_ buf: UnsafeBufferPointer<UInt8>, texts: TokenTextTable, scores: [Float],
                         into output: inout [Int32]) {
         // Symbols: start offset and byte length; merged-away symbols have length 0.
-        var start: [Int32] = []
-        var length: [Int32] = []
+        var start: [Int] = []
+        var length: [Int] = []
         var offset = 0
         while offset < buf.count {
             let n = min(UTF8Scan.sequenceLength(lead: buf[offset]), buf.count - offset)
-            start.append(Int32(offset))
-            length.append(Int32(n))
+            start.append(offset)
+            length.append(n)
             offset += n
         }
         let count = start.count
-        var prev = [Int32](repeating: -1, count: count)
-        var next = [Int32](repeating: -1, count: count)
+        var prev = [Int](repeating: -1, count: count)
+        var next = [Int](repeating: -1, count: count)
         for i in 0..<count {
-            prev[i] = Int32(i - 1)
-            next[i] = i + 1 < count ? Int32(i + 1) : -1
+            prev[i] = i - 1
+            next[i] = i + 1 < count ? i + 1 : -1
         }
         var heap = BinaryHeap<SPMCandidate>()
 
-        func consider(_ l: Int32, _ r: Int32) {
+        func consider(_ l: Int, _ r: Int) {
             guard l >= 0, r >= 0 else { return }
-            let s = Int(start[Int(l)])
-            let size = Int(length[Int(l)] + length[Int(r)])
+            let s = start[l]
+            let size = length[l] + length[r]
             // The right symbol follows the left one in the text, so the pair is one slice.
             guard let id = texts.id(of: UnsafeBufferPointer(rebasing: buf[s..<(s + size)])),
                   Int(id) < scores.count else { return }
-            heap.push(SPMCandidate(score: scores[Int(id)], left: l, right: r, size: Int32(size)))
+            heap.push(SPMCandidate(score: scores[Int(id)], left: l, right: r, size: size))
         }
-        for i in 1..<count { consider(Int32(i - 1), Int32(i)) }
+        for i in 1..<count { consider(i - 1, i) }
 
         while let c = heap.pop() {
-            let l = Int(c.left), r = Int(c.right)
+            let l = c.left, r = c.right
             // Stale if either side was merged since (llama.cpp checks lengths only; a symbol's
             // text can only grow, so a changed pair always has a different total length).
             guard length[l] > 0, length[r] > 0, length[l] + length[r] == c.size else { continue }
             length[l] += length[r]
             length[r] = 0
             next[l] = next[r]
-            if next[r] >= 0 { prev[Int(next[r])] = c.left }
-            consider(prev[l], c.left)
-            consider(c.left, next[l])
+            if next[r] >= 0 { prev[next[r]] = l }
+            consider(prev[l], l)
+            consider(l, next[l])
         }
 
-        var i: Int32 = 0
+        var i = 0
         while i >= 0 {
-            let s = Int(start[Int(i)]), n = Int(length[Int(i)])
+            let s = start[i], n = length[i]
             let piece = UnsafeBufferPointer(rebasing: buf[s..<(s + n)])
             if let id = texts.id(of: piece) {
                 output.append(id)
@@ -97,7 +97,7 @@ struct SPMModel: Sendable {
                     if let id = byteTokens[Int(b)] { output.append(id) }
                 }
             }
-            i = next[Int(i)]
+            i = next[i]
         }
     }
 }
@@ -105,9 +105,9 @@ struct SPMModel: Sendable {
 /// A candidate merge: higher score first, then the leftmost (llama.cpp's llm_bigram_spm order).
 struct SPMCandidate: HeapElement {
     let score: Float
-    let left: Int32
-    let right: Int32
-    let size: Int32
+    let left: Int
+    let right: Int
+    let size: Int
 
     @inline(__always)
     static func comesBefore(_ a: SPMCandidate, _ b: SPMCandidate) -> Bool {

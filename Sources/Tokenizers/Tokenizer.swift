@@ -60,6 +60,10 @@ public final class Tokenizer: @unchecked Sendable {
             var merges: [String] = []
             if case .bpe = vocabulary.kind {
                 merges = try metadata.stringArray("tokenizer.ggml.merges")
+                // Each merge can add at most two pieces past the vocabulary (see BPEModel).
+                guard merges.count < 1 << 28 else {
+                    throw TokenizerError.invalidVocabulary("\(merges.count) merges")
+                }
             }
             return Tokenizer(vocabulary: vocabulary, merges: merges)
         } catch let e as GGUFMetadataError {
@@ -69,7 +73,9 @@ public final class Tokenizer: @unchecked Sendable {
 
     /// Number of token ids (the length of `tokenizer.ggml.tokens`).
     public var vocabularySize: Int { vocabulary.count }
+    /// Beginning of sequence: the file's `bos_token_id`, else llama.cpp's default for the model type.
     public var bosToken: Int32? { vocabulary.bos }
+    /// End of sequence: the file's `eos_token_id`, else llama.cpp's default for the model type.
     public var eosToken: Int32? { vocabulary.eos }
     /// End of turn: the file's `eot_token_id`, else found by text as llama.cpp does (see
     /// SpecialTextDetector.swift for how a choice among several candidates is made).

@@ -105,7 +105,7 @@ struct Vocabulary: Sendable {
         let pre = try optionalString(md, "tokenizer.ggml.pre")
 
         var kind: VocabularyKind
-        var bos: Int32?, eos: Int32?, unk: Int32?, sep: Int32?, pad: Int32?, mask: Int32?
+        var bos: Int32?, eos: Int32?, unk: Int32?
         var addBOS = false, addEOS = false, addSpacePrefix = false, cleanSpaces = false
         switch model {
         case "llama":
@@ -127,7 +127,8 @@ struct Vocabulary: Sendable {
         // Texts, scores, types.
         let tokenStrings = try md.stringArray("tokenizer.ggml.tokens")
         let n = tokenStrings.count
-        guard n > 0, n < Int(Int32.max) else { throw TokenizerError.invalidVocabulary("token list has \(n) entries") }
+        // Ids are Int32, and BPE numbers extra pieces after the vocabulary: keep well below 2^31.
+        guard n > 0, n < 1 << 28 else { throw TokenizerError.invalidVocabulary("token list has \(n) entries") }
         var texts: [[UInt8]] = []
         texts.reserveCapacity(n)
         for (i, s) in tokenStrings.enumerated() {
@@ -161,9 +162,8 @@ struct Vocabulary: Sendable {
         var eot = try special("tokenizer.ggml.eot_token_id", nil)
         var eom = try special("tokenizer.ggml.eom_token_id", nil)
         unk = try special("tokenizer.ggml.unknown_token_id", unk)
-        sep = try special("tokenizer.ggml.seperator_token_id", sep)
-        pad = try special("tokenizer.ggml.padding_token_id", pad)
-        mask = try special("tokenizer.ggml.mask_token_id", mask)
+        // Not used by these tokenizers, but read so that a mistyped value fails as in llama.cpp.
+        for key in ["seperator", "padding", "mask"] { _ = try special("tokenizer.ggml.\(key)_token_id", nil) }
         var fimPre = try special("tokenizer.ggml.fim_pre_token_id", nil)
         var fimSuf = try special("tokenizer.ggml.fim_suf_token_id", nil)
         var fimMid = try special("tokenizer.ggml.fim_mid_token_id", nil)
@@ -173,7 +173,6 @@ struct Vocabulary: Sendable {
         fimPre = try special("tokenizer.ggml.prefix_token_id", fimPre)
         fimSuf = try special("tokenizer.ggml.suffix_token_id", fimSuf)
         fimMid = try special("tokenizer.ggml.middle_token_id", fimMid)
-        _ = (sep, pad, mask)
 
         if let v = try optionalBool(md, "tokenizer.ggml.add_bos_token") { addBOS = v }
         if let v = try optionalBool(md, "tokenizer.ggml.add_eos_token") { addEOS = v }
@@ -189,6 +188,7 @@ struct Vocabulary: Sendable {
         if fimPad == nil { fimPad = detector.find(SpecialTextDetector.fimPadTexts) }
         if fimRep == nil { fimRep = detector.find(SpecialTextDetector.fimRepTexts) }
         if fimSep == nil { fimSep = detector.find(["<|file_sep|>"]) }
+        // FIM prefix/suffix/middle are found only for their side effect (they become control).
         _ = (fimPre, fimSuf, fimMid)
         attributes = detector.attributes
 

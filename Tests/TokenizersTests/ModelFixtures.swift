@@ -36,7 +36,13 @@ struct ModelFixture {
         return try TokenizerCache.shared.get(path)
     }
 
+    /// The committed golden file, or the one in $REPROLM_TOKENIZER_GOLDEN_DIR when set (a larger
+    /// corpus made with `make_tokenizer_golden.py --texts FILE --out DIR`).
     func golden() throws -> Golden {
+        if let dir = ProcessInfo.processInfo.environment["REPROLM_TOKENIZER_GOLDEN_DIR"], !dir.isEmpty {
+            let data = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(name).json"))
+            return try Golden(JSONValue.parse([UInt8](data)))
+        }
         guard let url = Bundle.module.url(forResource: "Golden/\(name)", withExtension: "json") else {
             XCTFail("golden file for \(name) missing from the test bundle")
             throw GoldenError("no golden file for \(name)")
