@@ -6,10 +6,11 @@ import PackageDescription
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
 // The kernels choose their target CPU deliberately: without one, swiftc lowers SIMD fused
-// multiply-adds to a libm call per lane. x86-64-v3 (AVX2 + FMA + F16C: Haswell, Zen 1 and later)
-// is what the build then needs; Sources/Kernels/Kernels.swift records the v3 versus v4 measurement.
+// multiply-adds to a libm call per lane. haswell = AVX2 + FMA + F16C + BMI2, the x86-64-v3 level
+// (Intel Haswell, AMD Zen 1 and later), which the build then needs; swiftc 6.3.1 rejects the name
+// x86-64-v3. Sources/Kernels/Kernels.swift records the haswell versus AVX-512 measurement.
 #if arch(x86_64)
-let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "x86-64-v3"])]
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
 #else
 let kernelFlags: [SwiftSetting] = []
 #endif
@@ -39,6 +40,7 @@ let package = Package(
         ], swiftSettings: v5),
         // Language-model pieces.
         .target(name: "Tokenizers", dependencies: ["ModelFiles"], swiftSettings: v5),
+        .target(name: "Models", dependencies: ["Kernels", "ModelFiles"], swiftSettings: v5 + kernelFlags),
         .target(name: "Engine", dependencies: [
             "ModelFiles", "Tokenizers", "ModelStore",
             .product(name: "Logging", package: "swift-log"),
@@ -67,6 +69,8 @@ let package = Package(
         .testTarget(name: "ModelFilesTests", dependencies: ["ModelFiles", "TestSupport"], swiftSettings: v5),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "ModelFiles"], swiftSettings: v5),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "ModelFiles", "ReproJSON", "TestSupport"],
+                    resources: [.copy("Golden")], swiftSettings: v5),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Kernels", "ModelFiles", "ReproJSON", "TestSupport"],
                     resources: [.copy("Golden")], swiftSettings: v5),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"], swiftSettings: v5),
         .testTarget(name: "RPCTransportTests", dependencies: ["RPCTransport"], swiftSettings: v5),

@@ -1,5 +1,5 @@
 import XCTest
-@testable import ReproJSON
+import ReproJSON
 
 final class JSONValueTests: XCTestCase {
     func testParsesEveryType() throws {

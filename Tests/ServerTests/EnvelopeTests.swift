@@ -3,7 +3,7 @@
 import Engine
 import ModelStore
 import ReproJSON
-@testable import Server
+import Server
 import XCTest
 
 func makeDaemon(maxRequests: Int = 256) -> Daemon {

@@ -2,7 +2,7 @@
 // requests run concurrently; `$/cancelRequest` cancels a request still in flight.
 import Foundation
 import ReproJSON
-@testable import Server
+import Server
 import TestSupport
 import XCTest
 

@@ -1,0 +1,162 @@
+// The body of one forward pass (DecoderModel.forward): embeddings, the blocks, and the logits of
+// the rows asked for. Buffers are (rows × width) Float32, row-major; row t is token t of the
+// flattened batch.
+import Kernels
+
+/// A Float buffer freed with its owner.
+final class FloatBuffer {
+    let count: Int
+    let p: UnsafeMutablePointer<Float>
+    init(_ count: Int) {
+        self.count = count
+        p = .allocate(capacity: max(1, count))
+        p.initialize(repeating: 0, count: max(1, count))
+    }
+    deinit { p.deallocate() }
+    var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: p, count: count) }
+    var readOnly: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: p, count: count) }
+}
+
+struct ForwardPass {
+    let model: DecoderModel
+    let items: [ForwardItem]
+    let rows: [RowInfo]
+    let pool: ThreadPool?
+    let activations = QuantizedActivations()
+
+    var config: DecoderConfig { model.config }
+
+    /// Runs every block; returns the hidden states (rows × embedding) before the output norm.
+    func run() throws -> FloatBuffer {
+        let c = config, t = rows.count
+        let x = FloatBuffer(t * c.embedding)
+        for (r, row) in rows.enumerated() {
+            try model.weights.embeddings.dequantizeRow(Int(row.token),
+                into: UnsafeMutableBufferPointer(start: x.p + r * c.embedding, count: c.embedding))
+            if let s = c.embeddingScale { Ops.scale(x.p + r * c.embedding, by: s, count: c.embedding) }
+        }
+        let scratch = BlockScratch(rows: t, config: c)
+        for l in 0..<c.layers { try block(l, x, scratch) }
+        return x
+    }
+
+    /// y = W·x for every row: prepares the activations for W's block size unless already done.
+    private func project(_ w: QuantizedMatrix, _ input: FloatBuffer, into out: FloatBuffer, prepared: inout Int?) throws {
+        if prepared != w.format.blockSize {
+            try activations.prepare(input.readOnly, vectors: rows.count, columns: w.columns, for: w.format)
+            prepared = w.format.blockSize
+        }
+        try Matmul.multiply(w, activations, output: out.buffer, pool: pool)
+    }
+
+    private func block(_ l: Int, _ x: FloatBuffer, _ s: BlockScratch) throws {
+        let c = config, w = model.weights.layers[l], t = rows.count
+        // Attention.
+        for r in 0..<t { Ops.rmsNorm(x.p + r * c.embedding, w.attentionNorm, c.normEpsilon, out: s.h.p + r * c.embedding, count: c.embedding) }
+        var prepared: Int? = nil
+        try project(w.q, s.h, into: s.q, prepared: &prepared)
+        try project(w.k, s.h, into: s.k, prepared: &prepared)
+        try project(w.v, s.h, into: s.v, prepared: &prepared)
+        if let b = w.qBias { for r in 0..<t { Ops.add(b, to: s.q.p + r * c.qDim, count: c.qDim) } }
+        if let b = w.kBias { for r in 0..<t { Ops.add(b, to: s.k.p + r * c.kvDim, count: c.kvDim) } }
+        if let b = w.vBias { for r in 0..<t { Ops.add(b, to: s.v.p + r * c.kvDim, count: c.kvDim) } }
+        let base = c.slidingLayers[l] ? c.ropeBaseSliding : c.ropeBase
+        for (r, row) in rows.enumerated() {
+            let q = s.q.p + r * c.qDim, k = s.k.p + r * c.kvDim
+            if let qn = w.qNorm { for h in 0..<c.heads { Ops.rmsNorm(q + h * c.headDim, qn, c.normEpsilon, out: q + h * c.headDim, count: c.headDim) } }
+            if let kn = w.kNorm { for h in 0..<c.kvHeads { Ops.rmsNorm(k + h * c.headDim, kn, c.normEpsilon, out: k + h * c.headDim, count: c.headDim) } }
+            model.rope.apply(q, heads: c.heads, position: row.position, base: base)
+            model.rope.apply(k, heads: c.kvHeads, position: row.position, base: base)
+            Ops.scale(q, by: c.attentionScale, count: c.qDim)
+            // Keys and values of this row go into its sequence's cache before any attention.
+            let seq = items[row.item].sequence
+            (seq.keys[l] + row.position * c.kvDim).update(from: k, count: c.kvDim)
+            (seq.values[l] + row.position * c.kvDim).update(from: s.v.p + r * c.kvDim, count: c.kvDim)
+        }
+        attend(layer: l, s)
+        prepared = nil
+        try project(w.output, s.att, into: s.o, prepared: &prepared)
+        for r in 0..<t {
+            let o = s.o.p + r * c.embedding
+            if let pn = w.postAttentionNorm { Ops.rmsNorm(o, pn, c.normEpsilon, out: o, count: c.embedding) }
+            Ops.add(UnsafePointer(o), to: x.p + r * c.embedding, count: c.embedding)
+        }
+        // Feed-forward.
+        for r in 0..<t { Ops.rmsNorm(x.p + r * c.embedding, w.ffnNorm, c.normEpsilon, out: s.h.p + r * c.embedding, count: c.embedding) }
+        prepared = nil
+        try project(w.gate, s.h, into: s.gate, prepared: &prepared)
+        try project(w.up, s.h, into: s.up, prepared: &prepared)
+        Ops.gatedActivation(c.activation, gate: s.gate.p, up: s.up.p, count: t * c.feedForward)
+        prepared = nil
+        try project(w.down, s.gate, into: s.o, prepared: &prepared)
+        for r in 0..<t {
+            let o = s.o.p + r * c.embedding
+            if let pn = w.postFFNNorm { Ops.rmsNorm(o, pn, c.normEpsilon, out: o, count: c.embedding) }
+            Ops.add(UnsafePointer(o), to: x.p + r * c.embedding, count: c.embedding)
+        }
+    }
+
+    /// Attention of every (row, head), each computed whole by one thread.
+    private func attend(layer l: Int, _ s: BlockScratch) {
+        let c = config, group = c.heads / c.kvHeads
+        let sliding = c.slidingLayers[l] ? c.slidingWindow : nil
+        let work = rows.count * c.heads
+        let body: (Range<Int>) -> Void = { range in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: rows.map(\.position).max().map { $0 + 1 } ?? 1)
+            defer { scores.deallocate() }
+            for unit in range {
+                let r = unit / c.heads, h = unit % c.heads
+                let row = rows[r], seq = items[row.item].sequence
+                let first = sliding.map { max(0, row.position - $0 + 1) } ?? 0
+                Ops.attention(query: s.q.p + r * c.qDim + h * c.headDim,
+                              keys: seq.keys[l] + (h / group) * c.headDim,
+                              values: seq.values[l] + (h / group) * c.headDim,
+                              stride: c.kvDim, positions: first...row.position, headDim: c.headDim,
+                              scores: scores, out: s.att.p + r * c.qDim + h * c.headDim)
+            }
+        }
+        if let pool, pool.threads > 1 { pool.parallelFor(rows: work, body: body) } else { body(0..<work) }
+    }
+
+    /// The logits of the rows the items asked for, per item.
+    func logits(hidden x: FloatBuffer) throws -> [[Float]] {
+        let c = config
+        var wanted: [Int] = []
+        var perItem: [Range<Int>] = []
+        var r = 0
+        for item in items {
+            let start = wanted.count
+            switch item.logits {
+            case .none: break
+            case .last: wanted.append(r + item.tokens.count - 1)
+            case .all: wanted.append(contentsOf: r..<(r + item.tokens.count))
+            }
+            perItem.append(start..<wanted.count)
+            r += item.tokens.count
+        }
+        guard !wanted.isEmpty else { return items.map { _ in [] } }
+        let normed = FloatBuffer(wanted.count * c.embedding)
+        for (i, row) in wanted.enumerated() {
+            Ops.rmsNorm(x.p + row * c.embedding, model.weights.outputNorm, c.normEpsilon, out: normed.p + i * c.embedding, count: c.embedding)
+        }
+        let out = FloatBuffer(wanted.count * c.vocabulary)
+        try activations.prepare(normed.readOnly, vectors: wanted.count, columns: c.embedding, for: model.weights.output.format)
+        try Matmul.multiply(model.weights.output, activations, output: out.buffer, pool: pool)
+        return perItem.map { range in Array(UnsafeBufferPointer(start: out.p + range.lowerBound * c.vocabulary, count: range.count * c.vocabulary)) }
+    }
+}
+
+/// Per-pass buffers, sized for the batch.
+final class BlockScratch {
+    let h, q, k, v, att, o, gate, up: FloatBuffer
+    init(rows t: Int, config c: DecoderConfig) {
+        h = FloatBuffer(t * c.embedding)
+        q = FloatBuffer(t * c.qDim)
+        k = FloatBuffer(t * c.kvDim)
+        v = FloatBuffer(t * c.kvDim)
+        att = FloatBuffer(t * c.qDim)
+        o = FloatBuffer(t * c.embedding)
+        gate = FloatBuffer(t * c.feedForward)
+        up = FloatBuffer(t * c.feedForward)
+    }
+}

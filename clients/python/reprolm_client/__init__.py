@@ -1,0 +1,52 @@
+"""A stdlib-only client for the reprolm daemon (JSON-RPC 2.0 over a Unix socket or stdio).
+
+    from reprolm_client import Client
+    with Client.spawn_stdio(args=["--no-model"]) as c:
+        c.load_model("smollm2-135m")
+        print(c.tokenize("Hello")["tokens"])
+"""
+
+from .client import Client, default_socket_path, find_binary
+from .errors import (
+    ERROR_CLASSES,
+    ConnectionClosed,
+    ContextOverflow,
+    InternalError,
+    InvalidParams,
+    InvalidRequest,
+    MethodNotFound,
+    ModelLoadFailed,
+    ModelNotFound,
+    Overloaded,
+    ParseError,
+    ProtocolError,
+    ReprolmError,
+    RequestCancelled,
+    ShuttingDown,
+)
+from .framing import CONTENT_LENGTH, NEWLINE
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Client",
+    "default_socket_path",
+    "find_binary",
+    "NEWLINE",
+    "CONTENT_LENGTH",
+    "ERROR_CLASSES",
+    "ReprolmError",
+    "ParseError",
+    "InvalidRequest",
+    "MethodNotFound",
+    "InvalidParams",
+    "InternalError",
+    "RequestCancelled",
+    "ModelNotFound",
+    "ModelLoadFailed",
+    "ContextOverflow",
+    "Overloaded",
+    "ShuttingDown",
+    "ConnectionClosed",
+    "ProtocolError",
+]

@@ -1,0 +1,532 @@
+"""The client: one connection to a reprolm daemon, over a Unix socket or a spawned process's pipes.
+
+Design:
+- One reader thread per connection reads frames and hands each response to the caller waiting for
+  its id (a ``concurrent.futures.Future``), so any number of threads may call at once; replies
+  arrive in whatever order the daemon finishes them.
+- Request ids are integers from a per-connection counter taken under a lock: unique while in flight.
+- Writes go out whole under a lock, so frames from different threads never interleave.
+- Notifications from the daemon (``$/progress``) go to the hooks registered with
+  ``add_notification_handler`` (and a per-request ``on_progress``); hooks run on the reader
+  thread, so they must be quick; an exception in a hook is logged and does not stop the reader.
+- Errors answered with ``id: null`` (a frame the daemon could not parse or that was too large)
+  cannot be matched to a request: they go to ``unaddressed_errors`` and the ``on_unaddressed_error``
+  hook.
+
+Adding an RPC method is one small method at the bottom of ``Client`` that calls ``self.call``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import threading
+from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from . import framing as _framing
+from .errors import ConnectionClosed, ProtocolError, ReprolmError
+
+__all__ = ["Client", "default_socket_path", "find_binary"]
+
+log = logging.getLogger("reprolm_client")
+
+NotificationHandler = Callable[[str, Any], None]
+
+
+# ---------------------------------------------------------------------------------------------
+# Locating the daemon
+# ---------------------------------------------------------------------------------------------
+
+def default_socket_path() -> str:
+    """``$REPROLM_SOCKET``, else the daemon's default: ``$XDG_RUNTIME_DIR/reprolm.sock`` when that
+    variable is an absolute path, else ``/tmp/reprolm-<uid>/reprolm.sock``."""
+    explicit = os.environ.get("REPROLM_SOCKET")
+    if explicit:
+        return explicit
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    if runtime.startswith("/"):
+        runtime = runtime.rstrip("/") or "/"
+        return ("" if runtime == "/" else runtime) + "/reprolm.sock"
+    return f"/tmp/reprolm-{os.getuid()}/reprolm.sock"
+
+
+def find_binary() -> str:
+    """``$REPROLM_BIN``, else ``reprolm`` on PATH, else ``.build/release/reprolm`` of the
+    repository this file sits in (when run from a checkout)."""
+    explicit = os.environ.get("REPROLM_BIN")
+    if explicit:
+        return explicit
+    on_path = shutil.which("reprolm")
+    if on_path:
+        return on_path
+    here = os.path.dirname(os.path.abspath(__file__))
+    for _ in range(6):
+        if os.path.exists(os.path.join(here, "Package.swift")):
+            candidate = os.path.join(here, ".build", "release", "reprolm")
+            if os.access(candidate, os.X_OK):
+                return candidate
+            break
+        parent = os.path.dirname(here)
+        if parent == here:
+            break
+        here = parent
+    raise FileNotFoundError(
+        "cannot find the reprolm binary: set REPROLM_BIN, put reprolm on PATH, "
+        "or build it with `swift build -c release --product reprolm`")
+
+
+# ---------------------------------------------------------------------------------------------
+# Transports: bytes in, bytes out
+# ---------------------------------------------------------------------------------------------
+
+class _SocketTransport:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.description = f"socket {sock.getpeername()!r}"
+
+    def write(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def read(self) -> bytes:
+        return self.sock.recv(65536)
+
+    def close_input(self) -> None:
+        """Half-close: the daemon sees EOF, answers what is in flight, then closes."""
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self, timeout: float) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the reader blocked in recv
+        except OSError:
+            pass
+        self.sock.close()
+
+
+class _PipeTransport:
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.process = process
+        self.description = f"process {process.pid}"
+        self._in = process.stdin.fileno()
+        self._out = process.stdout.fileno()
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.write(self._in, view)
+            view = view[written:]
+
+    def read(self) -> bytes:
+        return os.read(self._out, 65536)
+
+    def close_input(self) -> None:
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+
+    def close(self, timeout: float) -> None:
+        """EOF on stdin lets the daemon finish and exit; past ``timeout`` it is terminated."""
+        self.close_input()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        try:
+            self.process.stdout.close()
+        except OSError:
+            pass
+
+
+# ---------------------------------------------------------------------------------------------
+# The client
+# ---------------------------------------------------------------------------------------------
+
+class Client:
+    """A JSON-RPC 2.0 connection to reprolm. Use ``connect_socket`` or ``spawn_stdio`` to make one,
+    preferably as a context manager. Every method is safe to call from any thread."""
+
+    def __init__(self, transport: Any, framing: str = _framing.NEWLINE,
+                 on_notification: Optional[NotificationHandler] = None,
+                 on_unaddressed_error: Optional[Callable[[ReprolmError], None]] = None,
+                 timeout: Optional[float] = None) -> None:
+        """``timeout``: default seconds to wait for a response (None: wait forever)."""
+        self._transport = transport
+        self.framing = _framing.check_framing(framing)
+        self.timeout = timeout
+        self._decoder = _framing.FrameDecoder(framing)
+        self._write_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._next_id = 1
+        self._pending: Dict[int, concurrent.futures.Future] = {}
+        self._progress_hooks: Dict[int, Callable[[Dict[str, Any]], None]] = {}
+        self._handlers: List[NotificationHandler] = [on_notification] if on_notification else []
+        self._on_unaddressed_error = on_unaddressed_error
+        #: Errors the daemon answered with ``id: null`` (the last 100).
+        self.unaddressed_errors: Deque[ReprolmError] = collections.deque(maxlen=100)
+        self._closed_reason: Optional[ReprolmError] = None
+        self._closing = False
+        self._reader = threading.Thread(target=self._read_loop, name="reprolm-client-reader",
+                                        daemon=True)
+        self._reader.start()
+
+    # -- construction ------------------------------------------------------------------------
+
+    @classmethod
+    def connect_socket(cls, path: Optional[str] = None, framing: str = _framing.NEWLINE,
+                       connect_timeout: float = 10.0, **kwargs: Any) -> "Client":
+        """Connects to a daemon's Unix socket (default: ``default_socket_path()``)."""
+        path = path or default_socket_path()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(connect_timeout)
+            sock.connect(path)
+            sock.settimeout(None)
+        except OSError:
+            sock.close()
+            raise
+        return cls(_SocketTransport(sock), framing=framing, **kwargs)
+
+    @classmethod
+    def spawn_stdio(cls, binary: Optional[str] = None, args: Sequence[str] = (),
+                    framing: str = _framing.NEWLINE, stderr: Any = None,
+                    env: Optional[Dict[str, str]] = None, **kwargs: Any) -> "Client":
+        """Starts ``BINARY serve ARGS...`` with pipes and talks to it over stdin/stdout.
+
+        ``binary`` defaults to ``find_binary()``; ``args`` are what follows ``serve`` (for example
+        ``["--no-model"]``); ``stderr`` goes to ``subprocess.Popen`` (default: inherited, so the
+        daemon's log shows on this process's stderr).
+        """
+        binary = binary or find_binary()
+        process = subprocess.Popen([binary, "serve", *args], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=stderr, env=env, bufsize=0)
+        client = cls(_PipeTransport(process), framing=framing, **kwargs)
+        return client
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def process(self) -> Optional[subprocess.Popen]:
+        """The daemon process, for a client made by ``spawn_stdio``."""
+        return getattr(self._transport, "process", None)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed_reason is not None
+
+    def wait(self, timeout: Optional[float] = None) -> Optional[int]:
+        """For ``spawn_stdio``: waits for the daemon to exit and returns its exit code."""
+        process = self.process
+        if process is None:
+            return None
+        code = process.wait(timeout)
+        self._reader.join(timeout)
+        return code
+
+    def close_input(self) -> None:
+        """Tells the daemon no more requests follow (EOF); answers still arrive."""
+        self._transport.close_input()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Ends the connection (for ``spawn_stdio``: EOF, then waits up to ``timeout`` seconds for
+        the daemon to exit, then terminates it). Calls still waiting get ``ConnectionClosed``."""
+        with self._state_lock:
+            if self._closing:
+                return
+            self._closing = True
+        self._transport.close(timeout)
+        self._reader.join(timeout)
+        self._fail_pending(ConnectionClosed("the connection was closed by the client"))
+
+    # -- low level -----------------------------------------------------------------------------
+
+    def call_async(self, method: str, params: Any = None,
+                   on_progress: Optional[Callable[[Dict[str, Any]], None]] = None
+                   ) -> concurrent.futures.Future:
+        """Sends a request; returns a Future for its result (``future.request_id`` is its id).
+        The Future raises the ``ReprolmError`` subclass for the daemon's error code."""
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        with self._state_lock:
+            if self._closed_reason is not None or self._closing:
+                raise self._closed_reason or ConnectionClosed("the connection is closed")
+            request_id = self._next_id
+            self._next_id += 1
+            self._pending[request_id] = future
+            if on_progress is not None:
+                self._progress_hooks[request_id] = on_progress
+        future.request_id = request_id  # type: ignore[attr-defined]
+        try:
+            self._send(self._envelope(method, params, request_id))
+        except BaseException:
+            self._forget(request_id)
+            raise
+        return future
+
+    def call(self, method: str, params: Any = None, timeout: Optional[float] = None,
+             on_progress: Optional[Callable[[Dict[str, Any]], None]] = None) -> Any:
+        """Sends a request and waits for its result. On timeout the request is cancelled on the
+        daemon (``$/cancelRequest``) and ``TimeoutError`` is raised."""
+        future = self.call_async(method, params, on_progress=on_progress)
+        timeout = self.timeout if timeout is None else timeout
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            request_id = future.request_id  # type: ignore[attr-defined]
+            self._forget(request_id)
+            try:
+                self.cancel_request(request_id)
+            except (OSError, ReprolmError):
+                pass
+            raise TimeoutError(f"no answer to {method} (id {request_id}) within {timeout} s") from None
+
+    async def acall(self, method: str, params: Any = None) -> Any:
+        """``call`` for asyncio code: awaits the answer without blocking the event loop."""
+        return await asyncio.wrap_future(self.call_async(method, params))
+
+    def notify(self, method: str, params: Any = None) -> None:
+        """Sends a notification (no id, no answer)."""
+        self._send(self._envelope(method, params, None))
+
+    def batch(self, calls: Iterable[Tuple[Any, ...]], timeout: Optional[float] = None) -> List[Any]:
+        """Sends ``[(method, params), ...]`` as one batch and returns, in order, each call's result
+        or its exception (as an object, not raised). ``(method, params, True)`` is a notification,
+        whose slot is None."""
+        messages: List[Dict[str, Any]] = []
+        futures: List[Optional[concurrent.futures.Future]] = []
+        with self._state_lock:
+            if self._closed_reason is not None or self._closing:
+                raise self._closed_reason or ConnectionClosed("the connection is closed")
+            for entry in calls:
+                method, params = entry[0], entry[1] if len(entry) > 1 else None
+                if len(entry) > 2 and entry[2]:
+                    messages.append(self._envelope(method, params, None))
+                    futures.append(None)
+                    continue
+                request_id = self._next_id
+                self._next_id += 1
+                future: concurrent.futures.Future = concurrent.futures.Future()
+                future.request_id = request_id  # type: ignore[attr-defined]
+                self._pending[request_id] = future
+                messages.append(self._envelope(method, params, request_id))
+                futures.append(future)
+        if not messages:
+            raise ValueError("a batch must not be empty")
+        self._send(messages)
+        timeout = self.timeout if timeout is None else timeout
+        out: List[Any] = []
+        for future in futures:
+            if future is None:
+                out.append(None)
+                continue
+            try:
+                out.append(future.result(timeout))
+            except concurrent.futures.TimeoutError:
+                raise TimeoutError(f"no answer to the batch within {timeout} s") from None
+            except ReprolmError as error:
+                out.append(error)
+        return out
+
+    def add_notification_handler(self, handler: NotificationHandler) -> None:
+        """``handler(method, params)`` for every notification the daemon sends."""
+        with self._state_lock:
+            self._handlers.append(handler)
+
+    def remove_notification_handler(self, handler: NotificationHandler) -> None:
+        with self._state_lock:
+            self._handlers.remove(handler)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _envelope(method: str, params: Any, request_id: Optional[int]) -> Dict[str, Any]:
+        message: Dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+        if params is not None:
+            message["params"] = params
+        if request_id is not None:
+            message["id"] = request_id
+        return message
+
+    def _send(self, message: Any) -> None:
+        payload = json.dumps(message, ensure_ascii=False, separators=(",", ":"),
+                             allow_nan=False).encode("utf-8")
+        frame = _framing.encode(payload, self.framing)
+        with self._write_lock:
+            if self._closed_reason is not None:
+                raise self._closed_reason
+            try:
+                self._transport.write(frame)
+            except OSError as error:
+                raise ConnectionClosed(f"cannot write to {self._transport.description}: {error}") from error
+
+    def _forget(self, request_id: int) -> None:
+        with self._state_lock:
+            self._pending.pop(request_id, None)
+            self._progress_hooks.pop(request_id, None)
+
+    def _fail_pending(self, error: ReprolmError) -> None:
+        with self._state_lock:
+            if self._closed_reason is None:
+                self._closed_reason = error
+            pending = list(self._pending.values())
+            self._pending.clear()
+            self._progress_hooks.clear()
+        for future in pending:
+            if not future.done():
+                future.set_exception(error)
+
+    def _read_loop(self) -> None:
+        reason: ReprolmError = ConnectionClosed(f"{self._transport.description} closed the connection")
+        try:
+            while True:
+                data = self._transport.read()
+                if not data:
+                    break
+                for frame in self._decoder.feed(data):
+                    self._dispatch_frame(frame)
+        except _framing.FramingError as error:
+            reason = ProtocolError(f"unreadable frame from the daemon: {error}")
+            log.error("%s", reason)
+        except ProtocolError as error:
+            reason = error
+            log.error("%s", reason)
+        except OSError as error:
+            if not self._closing:
+                reason = ConnectionClosed(f"reading from {self._transport.description}: {error}")
+        finally:
+            self._fail_pending(reason)
+
+    def _dispatch_frame(self, frame: bytes) -> None:
+        try:
+            message = json.loads(frame.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as error:
+            raise ProtocolError(f"the daemon sent a frame that is not JSON ({error}): {frame[:200]!r}")
+        for item in message if isinstance(message, list) else [message]:
+            if isinstance(item, dict):
+                self._dispatch_message(item)
+            else:
+                log.warning("ignoring a message that is not an object: %r", item)
+
+    def _dispatch_message(self, message: Dict[str, Any]) -> None:
+        if "method" in message:
+            self._notification(message.get("method"), message.get("params"))
+            return
+        if "id" not in message:
+            log.warning("ignoring a message with neither method nor id: %r", message)
+            return
+        request_id = message["id"]
+        error = message.get("error")
+        if request_id is None:
+            failure = ReprolmError.from_error(error) if error is not None else \
+                ProtocolError(f"a response with id null: {message!r}")
+            self.unaddressed_errors.append(failure)
+            log.warning("error not addressed to a request: %s", failure)
+            if self._on_unaddressed_error:
+                self._run_hook(self._on_unaddressed_error, failure)
+            return
+        with self._state_lock:
+            future = self._pending.pop(request_id, None) if type(request_id) is int else None
+            self._progress_hooks.pop(request_id, None) if type(request_id) is int else None
+        if future is None:
+            log.debug("ignoring a response to an unknown id %r", request_id)
+            return
+        if error is not None:
+            future.set_exception(ReprolmError.from_error(error, request_id))
+        elif "result" in message:
+            future.set_result(message["result"])
+        else:
+            future.set_exception(ProtocolError(f"a response with neither result nor error: {message!r}"))
+
+    def _notification(self, method: Any, params: Any) -> None:
+        with self._state_lock:
+            handlers = list(self._handlers)
+            hook = None
+            if method == "$/progress" and isinstance(params, dict):
+                request_id = params.get("requestId")
+                if type(request_id) is int:
+                    hook = self._progress_hooks.get(request_id)
+        if hook is not None:
+            self._run_hook(hook, params)
+        for handler in handlers:
+            self._run_hook(handler, method, params)
+
+    @staticmethod
+    def _run_hook(hook: Callable[..., Any], *args: Any) -> None:
+        try:
+            hook(*args)
+        except Exception:  # a hook's bug must not stop the reader
+            log.exception("notification hook failed")
+
+    # -- the RPC methods (one small function each) -----------------------------------------------
+
+    def initialize(self, client_name: Optional[str] = None, client_version: Optional[str] = None,
+                   **extra: Any) -> Dict[str, Any]:
+        """Optional handshake: returns serverInfo, engine, capabilities and models."""
+        params: Dict[str, Any] = dict(extra)
+        if client_name is not None:
+            params["clientInfo"] = _compact({"name": client_name, "version": client_version})
+        return self.call("initialize", params)
+
+    def shutdown(self) -> None:
+        """The daemon refuses new requests (-32005), finishes those in flight, answers null."""
+        return self.call("shutdown")
+
+    def exit(self) -> None:
+        """Notification: the daemon exits (code 0 after ``shutdown``, 1 without)."""
+        self.notify("exit")
+
+    def cancel_request(self, request_id: Any) -> None:
+        """Notification: cancels a request of this connection still in flight."""
+        self.notify("$/cancelRequest", {"id": request_id})
+
+    def list_models(self) -> List[Dict[str, Any]]:
+        """Every model the daemon knows (catalogued or loaded)."""
+        return self.call("models/list")["models"]
+
+    def load_model(self, model: str, alias: Optional[str] = None,
+                   on_progress: Optional[Callable[[Dict[str, Any]], None]] = None,
+                   timeout: Optional[float] = None) -> Dict[str, Any]:
+        """Loads a model (catalogue name, alias or GGUF path); ``on_progress`` gets each
+        ``$/progress`` params object of this load."""
+        return self.call("models/load", _compact({"model": model, "alias": alias}),
+                         timeout=timeout, on_progress=on_progress)
+
+    def unload_model(self, model: str) -> Dict[str, Any]:
+        return self.call("models/unload", {"model": model})
+
+    def tokenize(self, text: str, model: Optional[str] = None, add_special: Optional[bool] = None,
+                 parse_special: Optional[bool] = None) -> Dict[str, Any]:
+        """Returns ``{model, tokens, pieces, pieceBytes}``."""
+        return self.call("tokenize", _compact({"text": text, "model": model,
+                                               "addSpecial": add_special,
+                                               "parseSpecial": parse_special}))
+
+    def detokenize(self, tokens: Sequence[int], model: Optional[str] = None,
+                   skip_special: Optional[bool] = None) -> Dict[str, Any]:
+        """Returns ``{model, text}``."""
+        return self.call("detokenize", _compact({"tokens": list(tokens), "model": model,
+                                                 "skipSpecial": skip_special}))
+
+
+def _compact(params: Dict[str, Any]) -> Dict[str, Any]:
+    """Drops the parameters left at None, so the daemon applies its defaults."""
+    return {key: value for key, value in params.items() if value is not None}
