@@ -1,0 +1,65 @@
+// Matrix products: output[v][r] = dot(weights row r, input vector v) for every vector v and row r.
+// Each output element is one row dot (Kernels.swift, orders 2 and 3) computed by exactly one
+// thread; threads split the rows only. So an element's bits do not depend on the thread count,
+// on how many vectors are multiplied together, or on which other rows are in the call.
+//
+// Cache use: rows are walked in tiles of `rowTile`; for each tile every vector is multiplied
+// before moving on, so a tile's weights (a few KB) are read from memory once per call and reused
+// from L1 for all vectors (prefill, or several sequences' decode steps batched together).
+
+/// Matrix products over prepared inputs.
+public enum Matmul {
+    /// Rows per cache tile (and the smallest share of rows a thread takes).
+    static let rowTile = 16
+
+    /// output[v * weights.rows + r] = Σ_k weights[r][k] * input[v][k], for the vectors prepared
+    /// in `input` (which must have been prepared for `weights.format` and `weights.columns`).
+    public static func multiply(_ weights: QuantizedMatrix, _ input: QuantizedActivations,
+                                output: UnsafeMutableBufferPointer<Float>, pool: ThreadPool? = nil,
+                                path: KernelPath = .vectorized) throws {
+        guard input.columns == weights.columns, input.blockSize == weights.format.blockSize else {
+            throw KernelError.badShape("input prepared for \(input.columns) columns in blocks of \(input.blockSize); \(weights.format) matrix has \(weights.columns)")
+        }
+        let vectors = input.vectors, rows = weights.rows
+        guard output.count == vectors * rows, let out = output.baseAddress else {
+            throw KernelError.sizeMismatch(what: "matmul output", expected: vectors * rows, actual: output.count)
+        }
+        run(weights, input, out, pool, path)
+    }
+
+    // Non-throwing worker: see Dequantize.decode for why throwing functions stay small.
+    @inline(never)
+    static func run(_ weights: QuantizedMatrix, _ input: QuantizedActivations, _ out: UnsafeMutablePointer<Float>,
+                    _ pool: ThreadPool?, _ path: KernelPath) {
+        let vectors = input.vectors, rows = weights.rows
+        let dot = RowDot.function(for: weights.format, path: path)
+        let columns = weights.columns
+        let body: (Range<Int>) -> Void = { range in
+            var tileStart = range.lowerBound
+            while tileStart < range.upperBound {
+                let tileEnd = min(tileStart + rowTile, range.upperBound)
+                for v in 0..<vectors {
+                    let view = input.view(v)
+                    let o = out + v * rows
+                    for r in tileStart..<tileEnd { o[r] = dot(weights.row(r), columns, view) }
+                }
+                tileStart = tileEnd
+            }
+        }
+        if let pool, pool.threads > 1 {
+            pool.parallelFor(rows: rows, grain: rowTile, body: body)
+        } else {
+            body(0..<rows)
+        }
+    }
+
+    /// Prepares `input` (`vectors` rows of `weights.columns` floats) into `scratch` and multiplies.
+    /// Pass the same scratch across calls to avoid reallocating.
+    public static func multiply(_ weights: QuantizedMatrix, input: UnsafeBufferPointer<Float>, vectors: Int,
+                                output: UnsafeMutableBufferPointer<Float>, pool: ThreadPool? = nil,
+                                scratch: QuantizedActivations = QuantizedActivations(),
+                                path: KernelPath = .vectorized) throws {
+        try scratch.prepare(input, vectors: vectors, columns: weights.columns, for: weights.format)
+        try multiply(weights, scratch, output: output, pool: pool, path: path)
+    }
+}
