@@ -39,6 +39,17 @@ public enum SignalHandling {
         if first { signal(sig, SIG_IGN) }
     }
 
+    /// Blocks `signals` in the calling thread, and so in every thread it creates later. Call it
+    /// first thing in `main`, before any thread exists: a signalfd (behind DispatchSource on
+    /// Linux) only receives a signal reliably when no thread has it unblocked; otherwise the kernel
+    /// may deliver it to some thread's handler instead, and the daemon never hears of it.
+    public static func blockTerminationSignals(_ signals: [Int32] = [SIGINT, SIGTERM]) {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in signals { sigaddset(&set, s) }
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+    }
+
     /// Ignores SIGPIPE process-wide; writes to a closed pipe or socket then fail with EPIPE.
     public static func ignoreSIGPIPE() {
         signal(SIGPIPE, SIG_IGN)

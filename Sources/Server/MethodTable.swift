@@ -13,14 +13,22 @@ public enum RequestOrdering: Sendable {
     case barrier
 }
 
+/// What an immediate handler answers: a value now, or work whose value is the answer.
+public enum ImmediateReply: Sendable {
+    case value(JSONValue)
+    case later(@Sendable () async throws -> JSONValue)
+}
+
 /// One entry of the method table.
 public struct MethodEntry: Sendable {
     public enum Kind: Sendable {
         case request(RequestOrdering, @Sendable (RequestContext, JSONValue?) async throws -> JSONValue)
         /// Handled at once, on arrival, outside request ordering.
         case notification(@Sendable (ServerConnection, JSONValue?) throws -> Void)
-        /// A request handled at once, on arrival (shutdown must not queue behind the work it ends).
-        case immediate(@Sendable (RequestContext, JSONValue?) async throws -> JSONValue)
+        /// A request handled synchronously on arrival, before the next frame is dispatched
+        /// (shutdown must take effect at once and must not queue behind the work it ends); it may
+        /// leave an asynchronous remainder.
+        case immediate(@Sendable (RequestContext, JSONValue?) throws -> ImmediateReply)
     }
     public let name: String
     public let kind: Kind

@@ -9,6 +9,8 @@ public struct RequestContext: Sendable {
     public let daemon: Daemon
     public let connection: ServerConnection
     public let id: RPCID
+    /// The request came as a notification: its result is discarded and it reports no progress.
+    public let isNotification: Bool
 
     /// Sends a notification to this request's client (progress, streamed tokens).
     public func notify(_ message: JSONValue) {
@@ -16,6 +18,7 @@ public struct RequestContext: Sendable {
     }
 
     public func progress(_ p: LoadProgress) {
+        guard !isNotification else { return }
         notify(ProgressNotification(requestID: id, stage: p.stage, message: p.message, done: p.done, total: p.total).json)
     }
 }

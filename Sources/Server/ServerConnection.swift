@@ -118,21 +118,21 @@ public final class ServerConnection: @unchecked Sendable {
                 daemon.logger.debug("ignoring unknown notification \(method)")
                 return nil
             }
+            let ctx = RequestContext(daemon: daemon, connection: self, id: RPCID(.null), isNotification: true)
             switch entry.kind {
             case .notification(let handle):
                 do { try handle(self, params) } catch {
                     daemon.logger.debug("notification \(method) failed: \(error)")
                 }
-                return nil
             case .request(let ordering, let handle):
                 // A request sent as a notification still runs (a load must happen), unanswered.
                 _ = schedule(id: nil, ordering: ordering) { ctx in try await handle(ctx, params) }
-                return nil
             case .immediate(let handle):
-                let ctx = RequestContext(daemon: daemon, connection: self, id: RPCID(.null))
-                track { _ in _ = try? await handle(ctx, params); return nil }
-                return nil
+                if case .later(let rest)? = try? handle(ctx, params) {
+                    track { _ in _ = try? await rest(); return nil }
+                }
             }
+            return nil
         case let .request(id, method, params):
             guard let entry = MethodTable.byName[method] else {
                 return Task { RPCOutgoing.error(id: id, .methodNotFound(method)) }
@@ -141,11 +141,20 @@ public final class ServerConnection: @unchecked Sendable {
             case .notification:
                 return Task { RPCOutgoing.error(id: id, .invalidRequest("\(method) is a notification and takes no id")) }
             case .immediate(let handle):
-                let ctx = RequestContext(daemon: daemon, connection: self, id: id)
-                return Task {
-                    do { return RPCOutgoing.result(id: id, try await handle(ctx, params)) } catch {
-                        return RPCOutgoing.error(id: id, ErrorMapping.rpcError(error))
+                let ctx = RequestContext(daemon: daemon, connection: self, id: id, isNotification: false)
+                do {
+                    switch try handle(ctx, params) {
+                    case .value(let v):
+                        return Task { RPCOutgoing.result(id: id, v) }
+                    case .later(let rest):
+                        return Task {
+                            do { return RPCOutgoing.result(id: id, try await rest()) } catch {
+                                return RPCOutgoing.error(id: id, ErrorMapping.rpcError(error))
+                            }
+                        }
                     }
+                } catch {
+                    return Task { RPCOutgoing.error(id: id, ErrorMapping.rpcError(error)) }
                 }
             case .request(let ordering, let handle):
                 return schedule(id: id, ordering: ordering) { ctx in try await handle(ctx, params) }
@@ -169,7 +178,7 @@ public final class ServerConnection: @unchecked Sendable {
             return Task { RPCOutgoing.error(id: id, .invalidRequest("id \(id) is already in use by a request in flight")) }
         }
         let dependencies: [Work] = ordering == .barrier ? sinceBarrier + [lastBarrier].compactMap { $0 } : [lastBarrier].compactMap { $0 }
-        let ctx = RequestContext(daemon: daemon, connection: self, id: replyID)
+        let ctx = RequestContext(daemon: daemon, connection: self, id: replyID, isNotification: id == nil)
         let key = UUID()
         let work = Work {
             defer {
@@ -231,6 +240,14 @@ public final class ServerConnection: @unchecked Sendable {
         let all = Array(requestsByID.values)
         lock.unlock()
         for w in all { w.cancel() }
+    }
+
+    /// The connection's work and pending replies as of now (for `shutdown` and `exit`, whose
+    /// answers must follow every answer of the frames before them).
+    func outstandingSnapshot() -> [Task<JSONValue?, Never>] {
+        lock.lock()
+        defer { lock.unlock() }
+        return Array(outstanding.values)
     }
 
     /// Waits until every request and pending reply of this connection is done.

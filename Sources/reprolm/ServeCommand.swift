@@ -69,11 +69,11 @@ struct Serve: AsyncParsableCommand {
 
         let registry = ModelRegistry(store: ModelStore())
         let socketBox = SocketBox()
+        // `exit` ends the transport gracefully and leaves its code here for run() to return.
         let daemon = Daemon(registry: registry, maxRequestsInFlight: maxRequests) { code in
-            Task {
-                await socketBox.transport?.shutdown(gracePeriod: .seconds(2))
-                Foundation.exit(code)
-            }
+            socketBox.exitCode = code
+            stdioTransport?.endInput()
+            Task { await socketBox.transport?.shutdown(gracePeriod: .seconds(2)) }
         }
 
         for spec in noModel ? [] : (model.isEmpty ? [ModelCatalog.defaultModelName] : model) {
@@ -104,6 +104,7 @@ struct Serve: AsyncParsableCommand {
             }
             await stdioTransport.run(factory: factory)
             signals.cancel()
+            if let code = socketBox.exitCode, code != 0 { throw ExitCode(code) }
             return
         }
 
@@ -126,16 +127,23 @@ struct Serve: AsyncParsableCommand {
         }
         await transport.waitUntilShutdown()
         signals.cancel()
+        if let code = socketBox.exitCode, code != 0 { throw ExitCode(code) }
     }
 }
 
-/// The socket transport exists only after models load, but `exit` must be able to close it.
+/// The socket transport exists only after models load, but `exit` must be able to close it;
+/// and `exit` chooses the process's exit code.
 final class SocketBox: @unchecked Sendable {
     private let lock = NSLock()
     private var value: UnixSocketTransport?
+    private var code: Int32?
     var transport: UnixSocketTransport? {
         get { lock.lock(); defer { lock.unlock() }; return value }
         set { lock.lock(); value = newValue; lock.unlock() }
+    }
+    var exitCode: Int32? {
+        get { lock.lock(); defer { lock.unlock() }; return code }
+        set { lock.lock(); code = newValue; lock.unlock() }
     }
 }
 

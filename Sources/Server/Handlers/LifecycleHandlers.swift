@@ -3,23 +3,42 @@ import ReproJSON
 import RPCProtocol
 
 enum LifecycleHandlers {
-    @Sendable static func initialize(_ ctx: RequestContext, _ params: JSONValue?) async throws -> JSONValue {
+    @Sendable static func initialize(_ ctx: RequestContext, _ params: JSONValue?) throws -> ImmediateReply {
         let p = try InitializeParams(params)
+        if ctx.daemon.isShuttingDown { throw RPCError(.shuttingDown, "the daemon is shutting down") }
         if let name = p.clientName { ctx.daemon.logger.info("client: \(name)") }
-        return InitializeResult(serverVersion: Daemon.version, engineVersion: Daemon.engineVersion,
-                                methods: MethodTable.names, models: ModelHandlers.infos(ctx.daemon)).json
+        let daemon = ctx.daemon
+        return .later {
+            InitializeResult(serverVersion: Daemon.version, engineVersion: Daemon.engineVersion,
+                             methods: MethodTable.names, models: ModelHandlers.infos(daemon)).json
+        }
     }
 
-    /// Refuses new requests everywhere, waits for those in flight, then answers null.
-    @Sendable static func shutdown(_ ctx: RequestContext, _ params: JSONValue?) async throws -> JSONValue {
+    /// Refuses new requests everywhere from this frame on, waits until every request in flight
+    /// has been answered, then answers null.
+    @Sendable static func shutdown(_ ctx: RequestContext, _ params: JSONValue?) throws -> ImmediateReply {
         ctx.daemon.beginShutdown()
-        await ctx.daemon.drain()
-        return .null
+        let daemon = ctx.daemon
+        let earlier = ctx.connection.outstandingSnapshot()
+        return .later {
+            await daemon.drain()
+            for w in earlier { _ = await w.value }
+            return .null
+        }
     }
 
-    /// LSP semantics: exit code 0 after `shutdown`, 1 without it.
+    /// LSP semantics: exit code 0 after `shutdown`, 1 without it. Without a shutdown, work in
+    /// flight is cancelled (each request still answers, with what it has or -32800); either way
+    /// every answer owed to this connection is sent before the process ends.
     @Sendable static func exit(_ connection: ServerConnection, _ params: JSONValue?) throws {
-        connection.daemon.exit(code: connection.daemon.isShuttingDown ? 0 : 1)
+        let daemon = connection.daemon
+        let code: Int32 = daemon.isShuttingDown ? 0 : 1
+        let earlier = connection.outstandingSnapshot()
+        Task {
+            if code != 0 { await daemon.terminate() }
+            for w in earlier { _ = await w.value }
+            daemon.exit(code: code)
+        }
     }
 
     @Sendable static func cancelRequest(_ connection: ServerConnection, _ params: JSONValue?) throws {
