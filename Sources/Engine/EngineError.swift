@@ -25,7 +25,7 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
         case let .loadFailed(model, reason):
             return "model '\(model)' failed to load: \(reason)"
         case let .aliasTaken(alias, model):
-            return "alias '\(alias)' already names model '\(model)'"
+            return alias == model ? "'\(alias)' already names a model" : "'\(alias)' already names model '\(model)'"
         }
     }
 }

@@ -64,6 +64,8 @@ public final class ModelRegistry: @unchecked Sendable {
     /// path, and optionally gives it an alias. Loading a model that is already loaded returns it.
     public func load(_ spec: String, alias: String? = nil,
                      progress: @escaping @Sendable (LoadProgress) -> Void = { _ in }) async throws -> LoadedModel {
+        // Refuse a bad alias before any work, so a refused request leaves nothing loaded.
+        if let alias { try checkAlias(alias, for: spec) }
         let existing: LoadedModel? = { lock.lock(); defer { lock.unlock() }; return lookupLocked(spec) }()
         let model: LoadedModel
         if let existing {
@@ -84,14 +86,24 @@ public final class ModelRegistry: @unchecked Sendable {
         return model
     }
 
-    private func setAlias(_ alias: String, for model: LoadedModel) throws {
+    /// An alias may not shadow a catalogue name or a loaded model's name (lookups would then be
+    /// ambiguous), nor another model's alias.
+    private func checkAlias(_ alias: String, for spec: String) throws {
         lock.lock()
         defer { lock.unlock() }
-        if let other = aliases[alias], other != model.name { throw EngineError.aliasTaken(alias: alias, model: other) }
-        if alias != model.name, models.contains(where: { $0.name == alias }) {
+        let target = lookupLocked(spec)?.name
+        if let other = aliases[alias], other != target { throw EngineError.aliasTaken(alias: alias, model: other) }
+        if alias != target, store.catalog.model(named: alias) != nil || models.contains(where: { $0.name == alias }) {
             throw EngineError.aliasTaken(alias: alias, model: alias)
         }
+    }
+
+    private func setAlias(_ alias: String, for model: LoadedModel) throws {
+        guard alias != model.name else { return }
+        try checkAlias(alias, for: model.name)
+        lock.lock()
         aliases[alias] = model.name
+        lock.unlock()
     }
 
     private func loadUncached(_ spec: String, progress: @escaping @Sendable (LoadProgress) -> Void) async throws -> LoadedModel {
@@ -108,6 +120,10 @@ public final class ModelRegistry: @unchecked Sendable {
             path = spec
         } else {
             throw EngineError.modelNotFound(name: spec, catalogue: store.catalog.names)
+        }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw EngineError.loadFailed(model: spec, reason: "\(path) is a model folder (safetensors); only GGUF files can be served so far")
         }
         let candidate = try await runBlocking { try self.open(path, progress: progress) }
         lock.lock()

@@ -173,7 +173,10 @@ public final class ServerConnection: @unchecked Sendable {
         }
         lock.lock()
         defer { lock.unlock() }
-        if let id, requestsByID[id] != nil {
+        // A null id cannot be told apart from another null id, so it is not tracked for
+        // cancellation (and two may be in flight at once).
+        let trackedID = id.flatMap { $0.json.isNull ? nil : $0 }
+        if let id = trackedID, requestsByID[id] != nil {
             daemon.releaseSlot()
             return Task { RPCOutgoing.error(id: id, .invalidRequest("id \(id) is already in use by a request in flight")) }
         }
@@ -184,7 +187,7 @@ public final class ServerConnection: @unchecked Sendable {
             defer {
                 self.daemon.releaseSlot()
                 self.lock.lock()
-                if let id { self.requestsByID[id] = nil }
+                if let id = trackedID { self.requestsByID[id] = nil }
                 self.outstanding[key] = nil
                 self.lock.unlock()
             }
@@ -198,7 +201,7 @@ public final class ServerConnection: @unchecked Sendable {
             }
             return id == nil ? nil : reply
         }
-        if let id { requestsByID[id] = work }
+        if let id = trackedID { requestsByID[id] = work }
         outstanding[key] = work
         if ordering == .barrier {
             lastBarrier = work

@@ -17,6 +17,7 @@ enum LifecycleHandlers {
     /// Refuses new requests everywhere from this frame on, waits until every request in flight
     /// has been answered, then answers null.
     @Sendable static func shutdown(_ ctx: RequestContext, _ params: JSONValue?) throws -> ImmediateReply {
+        try JSONObjectReader(params, path: "params").finish()
         ctx.daemon.beginShutdown()
         let daemon = ctx.daemon
         let earlier = ctx.connection.outstandingSnapshot()
