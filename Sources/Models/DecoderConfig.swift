@@ -1,15 +1,8 @@
 // The hyperparameters of a decoder-only transformer and the few switches in which the supported
 // architectures differ. Each architecture file (Llama.swift, Gemma3.swift) fills one of these
 // from GGUF metadata; DecoderModel runs any of them.
+import Kernels
 import ModelFiles
-
-/// How RoPE pairs the dimensions of a head.
-public enum RopeStyle: Sendable, Equatable {
-    /// Adjacent pairs (2i, 2i+1): llama (the GGUF converter permutes Q and K to suit it).
-    case normal
-    /// Halves (i, i + d/2): GPT-NeoX, Qwen2, Gemma 3.
-    case neox
-}
 
 /// The gated feed-forward activation.
 public enum FeedForwardActivation: Sendable, Equatable {
@@ -30,6 +23,7 @@ public struct DecoderConfig: Sendable, Equatable {
     public var vocabulary: Int
     public var contextLength: Int
     public var normEpsilon: Float
+    /// Normal (llama: the GGUF converter permutes Q and K to suit it) or NeoX (qwen2, gemma3).
     public var ropeStyle: RopeStyle
     public var ropeBase: Float
     /// RoPE base of sliding-window layers (Gemma 3 uses 10000 there), else `ropeBase`.
@@ -38,7 +32,7 @@ public struct DecoderConfig: Sendable, Equatable {
     public var slidingWindow: Int?
     /// Which layers use the sliding window.
     public var slidingLayers: [Bool]
-    /// Multiplies attention scores (applied to the query before the dot products).
+    /// Multiplies attention scores.
     public var attentionScale: Float
     /// Multiplies token embeddings (Gemma: sqrt(embedding)); nil: none.
     public var embeddingScale: Float?

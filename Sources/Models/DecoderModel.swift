@@ -39,7 +39,7 @@ public final class DecoderModel: @unchecked Sendable {
         self.file = file
         config = try Architectures.config(for: file)
         weights = try DecoderWeights(file: file, config: config)
-        rope = RopeTables(config: config)
+        rope = try RopeTables(config: config)
     }
 
     public func makeSequence() -> SequenceState {

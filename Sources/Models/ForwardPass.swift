@@ -33,10 +33,12 @@ struct ForwardPass {
         for (r, row) in rows.enumerated() {
             try model.weights.embeddings.dequantizeRow(Int(row.token),
                 into: UnsafeMutableBufferPointer(start: x.p + r * c.embedding, count: c.embedding))
-            if let s = c.embeddingScale { Ops.scale(x.p + r * c.embedding, by: s, count: c.embedding) }
+            if let s = c.embeddingScale { Elementwise.scale(x.p + r * c.embedding, by: s, count: c.embedding) }
         }
         let scratch = BlockScratch(rows: t, config: c)
-        for l in 0..<c.layers { try block(l, x, scratch) }
+        let angles = model.rope.angles(positions: rows.map(\.position))
+        let shapes = try AttentionShapes(config: c)
+        for l in 0..<c.layers { try block(l, x, scratch, angles, shapes) }
         return x
     }
 
@@ -49,7 +51,8 @@ struct ForwardPass {
         try Matmul.multiply(w, activations, output: out.buffer, pool: pool)
     }
 
-    private func block(_ l: Int, _ x: FloatBuffer, _ s: BlockScratch) throws {
+    private func block(_ l: Int, _ x: FloatBuffer, _ s: BlockScratch,
+                       _ angles: (global: FloatBuffer, sliding: FloatBuffer), _ shapes: AttentionShapes) throws {
         let c = config, w = model.weights.layers[l], t = rows.count
         // Attention.
         for r in 0..<t { Ops.rmsNorm(x.p + r * c.embedding, w.attentionNorm, c.normEpsilon, out: s.h.p + r * c.embedding, count: c.embedding) }
@@ -60,20 +63,21 @@ struct ForwardPass {
         if let b = w.qBias { for r in 0..<t { Ops.add(b, to: s.q.p + r * c.qDim, count: c.qDim) } }
         if let b = w.kBias { for r in 0..<t { Ops.add(b, to: s.k.p + r * c.kvDim, count: c.kvDim) } }
         if let b = w.vBias { for r in 0..<t { Ops.add(b, to: s.v.p + r * c.kvDim, count: c.kvDim) } }
-        let base = c.slidingLayers[l] ? c.ropeBaseSliding : c.ropeBase
+        let sliding = c.slidingLayers[l]
+        let rope = sliding ? model.rope.sliding : model.rope.global
+        let table = sliding ? angles.sliding : angles.global
         for (r, row) in rows.enumerated() {
             let q = s.q.p + r * c.qDim, k = s.k.p + r * c.kvDim
             if let qn = w.qNorm { for h in 0..<c.heads { Ops.rmsNorm(q + h * c.headDim, qn, c.normEpsilon, out: q + h * c.headDim, count: c.headDim) } }
             if let kn = w.kNorm { for h in 0..<c.kvHeads { Ops.rmsNorm(k + h * c.headDim, kn, c.normEpsilon, out: k + h * c.headDim, count: c.headDim) } }
-            model.rope.apply(q, heads: c.heads, position: row.position, base: base)
-            model.rope.apply(k, heads: c.kvHeads, position: row.position, base: base)
-            Ops.scale(q, by: c.attentionScale, count: c.qDim)
+            rope.apply(q, heads: c.heads, headDimension: c.headDim, angles: table.p + r * c.headDim)
+            rope.apply(k, heads: c.kvHeads, headDimension: c.headDim, angles: table.p + r * c.headDim)
             // Keys and values of this row go into its sequence's cache before any attention.
             let seq = items[row.item].sequence
             (seq.keys[l] + row.position * c.kvDim).update(from: k, count: c.kvDim)
             (seq.values[l] + row.position * c.kvDim).update(from: s.v.p + r * c.kvDim, count: c.kvDim)
         }
-        attend(layer: l, s)
+        attend(layer: l, s, shape: sliding ? shapes.sliding : shapes.global)
         prepared = nil
         try project(w.output, s.att, into: s.o, prepared: &prepared)
         for r in 0..<t {
@@ -96,26 +100,20 @@ struct ForwardPass {
         }
     }
 
-    /// Attention of every (row, head), each computed whole by one thread.
-    private func attend(layer l: Int, _ s: BlockScratch) {
-        let c = config, group = c.heads / c.kvHeads
-        let sliding = c.slidingLayers[l] ? c.slidingWindow : nil
-        let work = rows.count * c.heads
+    /// Attention of every row (all its heads), each row computed whole by one thread.
+    private func attend(layer l: Int, _ s: BlockScratch, shape: AttentionShape) {
+        let c = config
+        let longest = (rows.map(\.position).max() ?? 0) + 1
         let body: (Range<Int>) -> Void = { range in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: rows.map(\.position).max().map { $0 + 1 } ?? 1)
-            defer { scores.deallocate() }
-            for unit in range {
-                let r = unit / c.heads, h = unit % c.heads
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: longest)
+            defer { scratch.deallocate() }
+            for r in range {
                 let row = rows[r], seq = items[row.item].sequence
-                let first = sliding.map { max(0, row.position - $0 + 1) } ?? 0
-                Ops.attention(query: s.q.p + r * c.qDim + h * c.headDim,
-                              keys: seq.keys[l] + (h / group) * c.headDim,
-                              values: seq.values[l] + (h / group) * c.headDim,
-                              stride: c.kvDim, positions: first...row.position, headDim: c.headDim,
-                              scores: scores, out: s.att.p + r * c.qDim + h * c.headDim)
+                Attention.attend(query: s.q.p + r * c.qDim, keys: seq.keys[l], values: seq.values[l],
+                                 position: row.position, shape: shape, output: s.att.p + r * c.qDim, scratch: scratch)
             }
         }
-        if let pool, pool.threads > 1 { pool.parallelFor(rows: work, body: body) } else { body(0..<work) }
+        if let pool, pool.threads > 1, rows.count > 1 { pool.parallelFor(rows: rows.count, body: body) } else { body(0..<rows.count) }
     }
 
     /// The logits of the rows the items asked for, per item.
@@ -143,6 +141,16 @@ struct ForwardPass {
         try activations.prepare(normed.readOnly, vectors: wanted.count, columns: c.embedding, for: model.weights.output.format)
         try Matmul.multiply(model.weights.output, activations, output: out.buffer, pool: pool)
         return perItem.map { range in Array(UnsafeBufferPointer(start: out.p + range.lowerBound * c.vocabulary, count: range.count * c.vocabulary)) }
+    }
+}
+
+/// The attention geometry of global and sliding-window layers.
+struct AttentionShapes {
+    let global: AttentionShape
+    let sliding: AttentionShape
+    init(config c: DecoderConfig) throws {
+        global = try AttentionShape(heads: c.heads, kvHeads: c.kvHeads, headDimension: c.headDim, window: nil, scale: c.attentionScale)
+        sliding = try AttentionShape(heads: c.heads, kvHeads: c.kvHeads, headDimension: c.headDim, window: c.slidingWindow, scale: c.attentionScale)
     }
 }
 
