@@ -133,7 +133,9 @@ private final class PoolState: @unchecked Sendable {
     }
 
     func workerLoop() {
-        var seen = generation.load(ordering: .acquiring)
+        // Generation 0 is the state before any job: a worker that starts late must still take
+        // part in job 1, or the caller would wait for it forever.
+        var seen = 0
         while true {
             var spins = 0
             while generation.load(ordering: .acquiring) == seen {

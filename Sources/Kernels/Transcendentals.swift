@@ -4,6 +4,9 @@
 // the same places, and so agree bit for bit (tested). Polynomial coefficients were fitted for
 // this file (weighted least squares on Chebyshev nodes against mpmath, then rounded to Float).
 // Accuracy against double-precision references is measured in TranscendentalTests.
+// The SIMD16 forms are internal on purpose: this module is built for a target CPU its clients may
+// not share, and a SIMD16<Float> argument is passed in different registers with and without AVX.
+// Clients use the array functions (Elementwise, Norms, Attention) and the scalar forms.
 
 /// Own transcendental functions, scalar and 16-lane.
 public enum Math {
@@ -39,7 +42,7 @@ public enum Math {
     }
 
     @inline(__always)
-    public static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
         var v = x.replacing(with: 89, where: x .> 89)
         v = v.replacing(with: -104, where: v .< -104)
         let t = v * log2e + magic
@@ -77,7 +80,7 @@ public enum Math {
     }
 
     @inline(__always)
-    public static func tanh(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    static func tanh(_ x: SIMD16<Float>) -> SIMD16<Float> {
         let a = magnitude(x)
         let u = x * x
         var p = SIMD16<Float>(repeating: t5)
@@ -109,14 +112,14 @@ public enum Math {
         let w = 1 / a
         var q = erfQ[9]
         for i in stride(from: 8, through: 0, by: -1) { q = erfQ[i].addingProduct(q, w) }
-        let h = a * a, l = a.addingProduct(a, -h)
+        let h = a * a, l = (-h).addingProduct(a, a)
         let e = exp(-h) * (1 - l)
         let large = 1 - e * q
         return abs(x) < 1 ? small : Float(signOf: x, magnitudeOf: large)
     }
 
     @inline(__always)
-    public static func erf(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    static func erf(_ x: SIMD16<Float>) -> SIMD16<Float> {
         let ax = magnitude(x)
         let a = ax.replacing(with: 4, where: ax .> 4)
         let u = x * x
@@ -126,7 +129,7 @@ public enum Math {
         let w = 1 / a
         var q = SIMD16<Float>(repeating: erfQ[9])
         for i in stride(from: 8, through: 0, by: -1) { q = SIMD16(repeating: erfQ[i]).addingProduct(q, w) }
-        let h = a * a, l = a.addingProduct(a, -h)
+        let h = a * a, l = (-h).addingProduct(a, a)
         let e = exp(-h) * (1 - l)
         let large = 1 - e * q
         let sign = unsafeBitCast(x, to: SIMD16<UInt32>.self) & 0x8000_0000
@@ -142,11 +145,11 @@ public enum Math {
 
     /// 1 / (1 + e^-x).
     @inline(__always) public static func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
-    @inline(__always) public static func sigmoid(_ x: SIMD16<Float>) -> SIMD16<Float> { 1 / (1 + exp(-x)) }
+    @inline(__always) static func sigmoid(_ x: SIMD16<Float>) -> SIMD16<Float> { 1 / (1 + exp(-x)) }
 
     /// x / (1 + e^-x).
     @inline(__always) public static func silu(_ x: Float) -> Float { x / (1 + exp(-x)) }
-    @inline(__always) public static func silu(_ x: SIMD16<Float>) -> SIMD16<Float> { x / (1 + exp(-x)) }
+    @inline(__always) static func silu(_ x: SIMD16<Float>) -> SIMD16<Float> { x / (1 + exp(-x)) }
 
     static let geluK: Float = 0.7978845608028654   // sqrt(2 / pi)
     static let geluC: Float = 0.044715
@@ -160,12 +163,12 @@ public enum Math {
     }
 
     @inline(__always)
-    public static func geluTanh(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    static func geluTanh(_ x: SIMD16<Float>) -> SIMD16<Float> {
         let inner = (geluK * x) * SIMD16<Float>(repeating: 1).addingProduct(geluC * x, x)
         return 0.5 * x * (1 + tanh(inner))
     }
 
     /// GELU, erf form (BERT): 0.5 x (1 + erf(x / sqrt 2)).
     @inline(__always) public static func geluErf(_ x: Float) -> Float { 0.5 * x * (1 + erf(x * inverseSqrt2)) }
-    @inline(__always) public static func geluErf(_ x: SIMD16<Float>) -> SIMD16<Float> { 0.5 * x * (1 + erf(x * inverseSqrt2)) }
+    @inline(__always) static func geluErf(_ x: SIMD16<Float>) -> SIMD16<Float> { 0.5 * x * (1 + erf(x * inverseSqrt2)) }
 }
