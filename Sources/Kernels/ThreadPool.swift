@@ -119,8 +119,25 @@ private final class PoolState: @unchecked Sendable {
         generation.add(1, ordering: .sequentiallyConsistent)
         wake()
         runChunks()
-        while pending.load(ordering: .acquiring) > 0 {}
+        // A worker has been seen asleep through a new generation (pending stuck at 1 with every
+        // worker in pthread_cond_wait, in a CI run under load). Until that wake-up race is
+        // understood, the caller re-broadcasts while it waits: a worker that missed the job
+        // re-checks the generation and joins; one that is done goes back to sleep.
+        var spins = 0
+        while pending.load(ordering: .acquiring) > 0 {
+            spins += 1
+            if spins % Self.rebroadcastSpins == 0 { broadcast() }
+        }
         body = nil
+    }
+
+    /// Caller spins between re-broadcasts while waiting for workers (about a millisecond).
+    static let rebroadcastSpins = 200_000
+
+    func broadcast() {
+        pthread_mutex_lock(mutex)
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(mutex)
     }
 
     func runChunks() {

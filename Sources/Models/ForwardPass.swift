@@ -80,11 +80,7 @@ struct ForwardPass {
         attend(layer: l, s, shape: sliding ? shapes.sliding : shapes.global)
         prepared = nil
         try project(w.output, s.att, into: s.o, prepared: &prepared)
-        for r in 0..<t {
-            let o = s.o.p + r * c.embedding
-            if let pn = w.postAttentionNorm { Ops.rmsNorm(o, pn, c.normEpsilon, out: o, count: c.embedding) }
-            Ops.add(UnsafePointer(o), to: x.p + r * c.embedding, count: c.embedding)
-        }
+        addResidual(s.o, normedBy: w.postAttentionNorm, into: x)
         // Feed-forward.
         for r in 0..<t { Ops.rmsNorm(x.p + r * c.embedding, w.ffnNorm, c.normEpsilon, out: s.h.p + r * c.embedding, count: c.embedding) }
         prepared = nil
@@ -93,10 +89,16 @@ struct ForwardPass {
         Ops.gatedActivation(c.activation, gate: s.gate.p, up: s.up.p, count: t * c.feedForward)
         prepared = nil
         try project(w.down, s.gate, into: s.o, prepared: &prepared)
-        for r in 0..<t {
-            let o = s.o.p + r * c.embedding
-            if let pn = w.postFFNNorm { Ops.rmsNorm(o, pn, c.normEpsilon, out: o, count: c.embedding) }
-            Ops.add(UnsafePointer(o), to: x.p + r * c.embedding, count: c.embedding)
+        addResidual(s.o, normedBy: w.postFFNNorm, into: x)
+    }
+
+    /// x += norm(o) row by row (Gemma normalises a sub-layer's output before the residual add).
+    private func addResidual(_ o: FloatBuffer, normedBy norm: [Float]?, into x: FloatBuffer) {
+        let c = config
+        for r in 0..<rows.count {
+            let row = o.p + r * c.embedding
+            if let norm { Ops.rmsNorm(row, norm, c.normEpsilon, out: row, count: c.embedding) }
+            Ops.add(UnsafePointer(row), to: x.p + r * c.embedding, count: c.embedding)
         }
     }
 
