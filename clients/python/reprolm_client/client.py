@@ -370,13 +370,19 @@ class Client:
         payload = json.dumps(message, ensure_ascii=False, separators=(",", ":"),
                              allow_nan=False).encode("utf-8")
         frame = _framing.encode(payload, self.framing)
+        failure: Optional[ConnectionClosed] = None
         with self._write_lock:
             if self._closed_reason is not None:
                 raise self._closed_reason
             try:
                 self._transport.write(frame)
             except OSError as error:
-                raise ConnectionClosed(f"cannot write to {self._transport.description}: {error}") from error
+                failure = ConnectionClosed(f"cannot write to {self._transport.description}: {error}")
+        if failure is not None:
+            # A failed write means the connection is gone even if the reader has not seen EOF
+            # yet: mark it closed now (outside the write lock), so `closed` agrees with the error.
+            self._fail_pending(failure)
+            raise failure
 
     def _forget(self, request_id: int) -> None:
         with self._state_lock:
