@@ -32,7 +32,7 @@ let package = Package(
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
         .target(name: "ReproJSON", dependencies: ["CJansson"], swiftSettings: v5),
         .target(name: "ModelFiles", swiftSettings: v5),
-        .target(name: "Sampling", swiftSettings: v5),
+        .target(name: "Sampling", dependencies: ["Kernels"], swiftSettings: v5),
         .target(name: "Kernels", swiftSettings: v5 + kernelFlags),
         .target(name: "ModelStore", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["ModelFiles"], swiftSettings: v5),
         .target(name: "Models", dependencies: ["Kernels", "ModelFiles"], swiftSettings: v5 + kernelFlags),
         .target(name: "Engine", dependencies: [
-            "ModelFiles", "Tokenizers", "ModelStore",
+            "ModelFiles", "Tokenizers", "ModelStore", "Models", "Kernels", "Sampling",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
         // Protocol, transport, server.
@@ -53,11 +53,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
         .target(name: "Server", dependencies: [
-            "Engine", "RPCProtocol", "ReproJSON",
+            "Engine", "RPCProtocol", "ReproJSON", "Sampling", "Tokenizers",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
         .executableTarget(name: "reprolm", dependencies: [
-            "Server", "RPCTransport", "ModelStore", "ModelFiles", "Tokenizers", "Engine",
+            "Server", "RPCTransport", "ModelStore", "ModelFiles", "Tokenizers", "Engine", "Models", "Sampling",
+            "ReproJSON", "RPCProtocol",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
@@ -74,6 +75,8 @@ let package = Package(
                     resources: [.copy("Golden")], swiftSettings: v5),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"], swiftSettings: v5),
         .testTarget(name: "RPCTransportTests", dependencies: ["RPCTransport"], swiftSettings: v5),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Sampling", "Models", "ModelStore", "ReproJSON", "TestSupport"],
+                    swiftSettings: v5),
         .testTarget(name: "ServerTests", dependencies: ["Server", "RPCProtocol", "ReproJSON", "Engine", "TestSupport"], swiftSettings: v5),
     ]
 )

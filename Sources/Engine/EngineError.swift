@@ -12,6 +12,16 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case loadFailed(model: String, reason: String)
     /// The alias already names a different model.
     case aliasTaken(alias: String, model: String)
+    /// The model is loaded but cannot run (its architecture has no forward pass here).
+    case cannotRun(model: String, reason: String)
+    /// Nothing to run: the prompt (or text) has no tokens.
+    case emptyPrompt
+    /// The prompt plus the tokens to generate do not fit the model's context.
+    case contextOverflow(promptTokens: Int, maxTokens: Int, contextLength: Int)
+    /// A token id given by the client is outside the vocabulary.
+    case tokenOutOfRange(index: Int, token: Int32, vocabulary: Int)
+    /// The model produced no finite logit (a broken model file).
+    case nonFiniteLogits(model: String)
 
     public var description: String {
         switch self {
@@ -26,6 +36,18 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             return "model '\(model)' failed to load: \(reason)"
         case let .aliasTaken(alias, model):
             return alias == model ? "'\(alias)' already names a model" : "'\(alias)' already names model '\(model)'"
+        case let .cannotRun(model, reason):
+            return "model '\(model)' cannot run: \(reason)"
+        case .emptyPrompt:
+            return "the prompt is empty: there is no token to condition on"
+        case let .contextOverflow(prompt, maxTokens, limit):
+            return maxTokens > 0
+                ? "\(prompt) prompt tokens + maxTokens \(maxTokens) = \(prompt + maxTokens) exceed the model's context of \(limit) tokens"
+                : "\(prompt) tokens exceed the model's context of \(limit) tokens"
+        case let .tokenOutOfRange(index, token, vocabulary):
+            return "token \(token) at index \(index) is outside the vocabulary (size \(vocabulary))"
+        case let .nonFiniteLogits(model):
+            return "model '\(model)' produced no finite logit; the model file is likely corrupt"
         }
     }
 }

@@ -1,5 +1,6 @@
 // A model held warm: its mapped file, its tokenizer, and the identity receipts refer to.
 import ModelFiles
+import Models
 import Tokenizers
 
 /// One loaded model. Immutable and shared by every request that uses it; unloading only drops
@@ -13,14 +14,21 @@ public final class LoadedModel: @unchecked Sendable {
     public let tokenizer: Tokenizer
     /// Whether the file is byte-identical to a catalogue entry.
     public let catalogued: Bool
+    /// The forward pass, for architectures that have one (nil: tokenize and detokenize only).
+    public let decoder: DecoderModel?
+    /// Why `decoder` is nil.
+    public let decoderUnavailable: String?
 
-    init(name: String, path: String, sha256: String, file: GGUFFile, tokenizer: Tokenizer, catalogued: Bool) {
+    init(name: String, path: String, sha256: String, file: GGUFFile, tokenizer: Tokenizer, catalogued: Bool,
+         decoder: DecoderModel?, decoderUnavailable: String?) {
         self.name = name
         self.path = path
         self.sha256 = sha256
         self.file = file
         self.tokenizer = tokenizer
         self.catalogued = catalogued
+        self.decoder = decoder
+        self.decoderUnavailable = decoderUnavailable
     }
 
     public var architecture: String? { file.architecture }

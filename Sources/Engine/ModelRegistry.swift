@@ -3,6 +3,7 @@
 import Foundation
 import Logging
 import ModelFiles
+import Models
 import ModelStore
 import Tokenizers
 
@@ -157,14 +158,24 @@ public final class ModelRegistry: @unchecked Sendable {
         progress(LoadProgress(stage: "load", message: "mapping \(base)", done: 0, total: 1))
         let file: GGUFFile
         let tokenizer: Tokenizer
+        var decoder: DecoderModel? = nil
+        var decoderUnavailable: String? = nil
         do {
             file = try GGUFFile(path: path)
             tokenizer = try Tokenizer.fromGGUF(file.metadata)
+            // A supported architecture must build (a corrupt file is refused here, not mid-request);
+            // another one still loads, for tokenize and detokenize.
+            if Architectures.supported.contains(file.architecture ?? "") {
+                decoder = try DecoderModel(file: file)
+            } else {
+                decoderUnavailable = "architecture '\(file.architecture ?? "(none)")' has no forward pass (supported: \(Architectures.supported.joined(separator: ", ")))"
+            }
         } catch {
             throw EngineError.loadFailed(model: name, reason: "\(error)")
         }
         progress(LoadProgress(stage: "load", message: "loaded \(name)", done: 1, total: 1))
-        return LoadedModel(name: name, path: path, sha256: sha, file: file, tokenizer: tokenizer, catalogued: catalogueName != nil)
+        return LoadedModel(name: name, path: path, sha256: sha, file: file, tokenizer: tokenizer, catalogued: catalogueName != nil,
+                           decoder: decoder, decoderUnavailable: decoderUnavailable)
     }
 
     /// Drops a model (and its aliases). Requests running on it keep their reference and finish.

@@ -11,6 +11,8 @@ public final class Daemon: @unchecked Sendable {
     public static let engineVersion = "reprolm-engine/0.1.0"
 
     public let registry: ModelRegistry
+    /// Runs every forward pass, batching concurrent requests' steps.
+    public let scheduler: InferenceScheduler
     public let logger: Logger
     /// Requests running or waiting at once, over all connections; past it, -32004 overloaded.
     public let maxRequestsInFlight: Int
@@ -26,9 +28,12 @@ public final class Daemon: @unchecked Sendable {
 
     private struct WeakConnection { weak var connection: ServerConnection? }
 
+    /// `threads`: the forward pass's thread pool (default: every core).
     public init(registry: ModelRegistry, logger: Logger = Logger(label: "reprolm.server"),
-                maxRequestsInFlight: Int = 256, onExit: @escaping @Sendable (Int32) -> Void) {
+                maxRequestsInFlight: Int = 256, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                onExit: @escaping @Sendable (Int32) -> Void) {
         self.registry = registry
+        scheduler = InferenceScheduler(threads: threads)
         self.logger = logger
         self.maxRequestsInFlight = maxRequestsInFlight
         self.onExit = onExit

@@ -24,6 +24,18 @@ enum ErrorMapping {
                 return RPCError(.modelLoadFailed, e.description)
             case .aliasTaken:
                 return .invalidParams(path: "params.alias", e.description)
+            case .cannotRun:
+                return .invalidParams(path: "params.model", e.description)
+            case .emptyPrompt:
+                return RPCError(.invalidParams, "Invalid params: \(e.description)", data: ["reason": .string(e.description)])
+            case let .contextOverflow(prompt, maxTokens, limit):
+                return RPCError(.contextOverflow, e.description, data: [
+                    "promptTokens": JSONValue(prompt), "maxTokens": JSONValue(maxTokens), "contextLength": JSONValue(limit),
+                ])
+            case let .tokenOutOfRange(index, _, _):
+                return .invalidParams(path: "params.tokens[\(index)]", e.description)
+            case .nonFiniteLogits:
+                return .internalError(e.description)
             }
         case let e as ModelStoreError:
             return RPCError(.modelLoadFailed, "\(e)")

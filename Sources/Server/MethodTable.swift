@@ -45,6 +45,8 @@ public enum MethodTable {
         MethodEntry(name: ModelsUnloadParams.method, kind: .request(.barrier, ModelHandlers.unload)),
         MethodEntry(name: TokenizeParams.method, kind: .request(.freestanding, TokenizerHandlers.tokenize)),
         MethodEntry(name: DetokenizeParams.method, kind: .request(.freestanding, TokenizerHandlers.detokenize)),
+        MethodEntry(name: GenerateParams.method, kind: .request(.freestanding, GenerationHandlers.generate)),
+        MethodEntry(name: ScoreParams.method, kind: .request(.freestanding, GenerationHandlers.score)),
     ]
 
     static let byName: [String: MethodEntry] = Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0) })

@@ -176,7 +176,7 @@ public struct StreamingDetokenizer {
     /// Length of the prefix that can be decoded now: everything except a trailing sequence that is
     /// a valid but unfinished UTF-8 character. Bytes that can never complete are released (as
     /// U+FFFD), so decoding the parts separately gives the same text as decoding the whole.
-    static func completePrefixLength(_ bytes: [UInt8]) -> Int {
+    public static func completePrefixLength(_ bytes: [UInt8]) -> Int {
         let n = bytes.count
         // An unfinished character starts at most 3 bytes from the end.
         var start = n - 1

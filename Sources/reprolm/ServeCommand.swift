@@ -38,6 +38,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Most requests in flight at once, over all clients.")
     var maxRequests: Int = 256
 
+    @Option(name: .long, help: "Threads of the forward pass (default: every core). Results are the same bits for any count.")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -58,6 +61,7 @@ struct Serve: AsyncParsableCommand {
         if stdio, socket != nil { throw ValidationError("choose one of --stdio and --socket") }
         if maxFrameBytes < 1024 { throw ValidationError("--max-frame-bytes must be at least 1024") }
         if maxRequests < 1 { throw ValidationError("--max-requests must be at least 1") }
+        if threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
         if noModel, !model.isEmpty { throw ValidationError("--no-model and --model exclude each other") }
     }
 
@@ -70,7 +74,7 @@ struct Serve: AsyncParsableCommand {
         let registry = ModelRegistry(store: ModelStore())
         let socketBox = SocketBox()
         // `exit` ends the transport gracefully and leaves its code here for run() to return.
-        let daemon = Daemon(registry: registry, maxRequestsInFlight: maxRequests) { code in
+        let daemon = Daemon(registry: registry, maxRequestsInFlight: maxRequests, threads: threads) { code in
             socketBox.exitCode = code
             stdioTransport?.endInput()
             Task { await socketBox.transport?.shutdown(gracePeriod: .seconds(2)) }

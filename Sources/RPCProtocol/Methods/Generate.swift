@@ -1,0 +1,228 @@
+// `generate`: parameters (validated, each error naming its path), the result, and the `$/stream`
+// notification. Defaults are stated here once and in protocol/openrpc.json.
+import ReproJSON
+
+/// What to condition on: text (tokenized by the model) or token ids as given.
+public enum PromptInput: Sendable, Equatable {
+    case text(String, addSpecial: Bool, parseSpecial: Bool)
+    case tokens([Int32])
+
+    /// Reads `prompt` | `tokens` (exactly one) and the tokenization switches.
+    static func read(_ r: inout JSONObjectReader, textKey: String) throws -> PromptInput {
+        let text = try r.optionalString(textKey)
+        let ids = try r.optionalIntArray("tokens", in: 0...Int64(Int32.max), maxCount: GenerateParams.maxPromptTokens)
+        let addSpecial = try r.optionalBool("addSpecial")
+        let parseSpecial = try r.optionalBool("parseSpecial")
+        switch (text, ids) {
+        case let (t?, nil):
+            return .text(t, addSpecial: addSpecial ?? true, parseSpecial: parseSpecial ?? false)
+        case let (nil, ids?):
+            if addSpecial != nil { throw JSONFieldError(path: r.fieldPath("addSpecial"), message: "applies only to \(textKey), not to tokens") }
+            if parseSpecial != nil { throw JSONFieldError(path: r.fieldPath("parseSpecial"), message: "applies only to \(textKey), not to tokens") }
+            return .tokens(ids.map { Int32($0) })
+        case (_?, _?):
+            throw JSONFieldError(path: r.fieldPath("tokens"), message: "cannot be given together with \(textKey)")
+        case (nil, nil):
+            throw JSONFieldError(path: r.fieldPath(textKey), message: "is required (or tokens)")
+        }
+    }
+}
+
+/// `generate {model?, prompt | tokens, maxTokens?, stop?, temperature?, topK?, topP?, minP?,
+/// repeatPenalty?, presencePenalty?, frequencyPenalty?, penaltyLastN?, beams?, lengthPenalty?,
+/// seed?, logprobs?, topLogprobs?, stream?, addSpecial?, parseSpecial?}`.
+public struct GenerateParams: Sendable {
+    public static let method = "generate"
+    public static let maxPromptTokens = 1 << 22
+    public static let defaultMaxTokens = 256
+    public static let maxStops = 16
+    public static let maxStopBytes = 256
+    public static let maxBeams = 16
+    public static let maxTopLogprobs = 20
+
+    public let model: String?
+    public let prompt: PromptInput
+    public let maxTokens: Int
+    public let stop: [String]
+    public let temperature: Double
+    public let topK: Int
+    public let topP: Double
+    public let minP: Double
+    public let repeatPenalty: Double
+    public let presencePenalty: Double
+    public let frequencyPenalty: Double
+    public let penaltyLastN: Int
+    public let beams: Int
+    public let lengthPenalty: Double
+    /// nil: the daemon draws one (and reports it).
+    public let seed: UInt64?
+    public let logprobs: Bool
+    public let topLogprobs: Int
+    public let stream: Bool
+
+    static let samplingKeys = ["temperature", "topK", "topP", "minP", "repeatPenalty", "presencePenalty",
+                               "frequencyPenalty", "penaltyLastN"]
+
+    public init(_ params: JSONValue?) throws {
+        var r = try JSONObjectReader(params, path: "params")
+        model = try r.optionalString("model", maxBytes: 4096)
+        prompt = try PromptInput.read(&r, textKey: "prompt")
+        maxTokens = Int(try r.optionalInt("maxTokens", in: 1...1_048_576) ?? Int64(Self.defaultMaxTokens))
+        stop = try Self.readStops(&r)
+        beams = Int(try r.optionalInt("beams", in: 1...Int64(Self.maxBeams)) ?? 1)
+        if beams > 1 {
+            // Beam search ranks by the model's own logprobs; sampling knobs would be silently ignored.
+            for key in Self.samplingKeys where r.contains(key) && !(key == "temperature" && r.object[key]?.doubleValue == 0) {
+                throw JSONFieldError(path: r.fieldPath(key), message: "does not apply to beam search (beams > 1), which is deterministic")
+            }
+        } else if r.contains("lengthPenalty") {
+            throw JSONFieldError(path: r.fieldPath("lengthPenalty"), message: "applies only to beam search (beams > 1)")
+        }
+        temperature = try r.optionalDouble("temperature", in: 0...100) ?? (beams > 1 ? 0 : 0.8)
+        topK = Int(try r.optionalInt("topK", in: 0...1_000_000) ?? 40)
+        topP = try r.optionalDouble("topP", in: 0...1) ?? 0.95
+        minP = try r.optionalDouble("minP", in: 0...1) ?? 0.05
+        repeatPenalty = try r.optionalDouble("repeatPenalty", in: 0.01...100) ?? 1
+        presencePenalty = try r.optionalDouble("presencePenalty", in: -100...100) ?? 0
+        frequencyPenalty = try r.optionalDouble("frequencyPenalty", in: -100...100) ?? 0
+        penaltyLastN = Int(try r.optionalInt("penaltyLastN", in: -1...1_048_576) ?? 64)
+        lengthPenalty = try r.optionalDouble("lengthPenalty", in: -10...10) ?? 1
+        seed = try r.optionalInt("seed", in: 0...Int64.max).map { UInt64($0) }
+        let top = Int(try r.optionalInt("topLogprobs", in: 0...Int64(Self.maxTopLogprobs)) ?? 0)
+        let wantLogprobs = try r.optionalBool("logprobs")
+        if wantLogprobs == false, top > 0 {
+            throw JSONFieldError(path: r.fieldPath("topLogprobs"), message: "needs logprobs (it is false)")
+        }
+        topLogprobs = top
+        logprobs = wantLogprobs ?? (top > 0)
+        stream = try r.optionalBool("stream") ?? false
+        try r.finish()
+    }
+
+    static func readStops(_ r: inout JSONObjectReader) throws -> [String] {
+        let path = r.fieldPath("stop")
+        let stops: [String]
+        switch r.value("stop") {
+        case nil, .null?: return []
+        case let .string(s)?: stops = [s]
+        case let .array(a)?:
+            guard a.count <= maxStops else { throw JSONFieldError(path: path, message: "has more than \(maxStops) strings") }
+            stops = try a.enumerated().map { i, e in
+                guard let s = e.stringValue else { throw JSONFieldError(path: "\(path)[\(i)]", message: "must be a string, not \(e.typeName)") }
+                return s
+            }
+        case let v?: throw JSONFieldError(path: path, message: "must be a string or an array of strings, not \(v.typeName)")
+        }
+        for (i, s) in stops.enumerated() {
+            let p = stops.count == 1 && r.object["stop"]?.stringValue != nil ? path : "\(path)[\(i)]"
+            if s.isEmpty { throw JSONFieldError(path: p, message: "must not be empty") }
+            if s.utf8.count > maxStopBytes { throw JSONFieldError(path: p, message: "is longer than \(maxStopBytes) bytes") }
+        }
+        return stops
+    }
+}
+
+/// One token in a result: its id, its text (U+FFFD for a partial character; exact bytes come
+/// from `detokenize`), and its logprob with the best alternatives where asked for.
+public struct TokenEntry: Sendable {
+    public var token: Int32
+    public var text: String
+    public var logprob: Float?
+    public var top: [(token: Int32, text: String, logprob: Float)]?
+
+    public init(token: Int32, text: String, logprob: Float?, top: [(token: Int32, text: String, logprob: Float)]?) {
+        self.token = token
+        self.text = text
+        self.logprob = logprob
+        self.top = top
+    }
+
+    public var json: JSONValue {
+        var o: [String: JSONValue] = ["token": JSONValue(token), "text": .string(text), "logprob": logprob.map { JSONValue($0) } ?? .null]
+        if let top {
+            o["top"] = .array(top.map { ["token": JSONValue($0.token), "text": .string($0.text), "logprob": JSONValue($0.logprob)] })
+        }
+        return .object(o)
+    }
+}
+
+/// The parts of a `generate` result (built by the server from the engine's result).
+public struct GenerateResult: Sendable {
+    public var model: String
+    public var text: String
+    public var tokens: [Int32]
+    public var finishReason: String
+    public var stopSequence: String?
+    public var logprobs: [TokenEntry]?
+    public var promptTokens: Int
+    public var prefillSeconds: Double
+    public var decodeSeconds: Double
+    public var seed: UInt64
+    /// "request" (given with the request) or "entropy" (drawn by the daemon).
+    public var seedSource: String
+
+    public init(model: String, text: String, tokens: [Int32], finishReason: String, stopSequence: String?,
+                logprobs: [TokenEntry]?, promptTokens: Int, prefillSeconds: Double, decodeSeconds: Double,
+                seed: UInt64, seedSource: String) {
+        self.model = model
+        self.text = text
+        self.tokens = tokens
+        self.finishReason = finishReason
+        self.stopSequence = stopSequence
+        self.logprobs = logprobs
+        self.promptTokens = promptTokens
+        self.prefillSeconds = prefillSeconds
+        self.decodeSeconds = decodeSeconds
+        self.seed = seed
+        self.seedSource = seedSource
+    }
+
+    public var json: JSONValue {
+        let generated = tokens.count
+        // The first generated token comes from the prefill's logits; the decode steps make the rest.
+        let decodeSteps = max(0, generated - 1)
+        var o: [String: JSONValue] = [
+            "model": .string(model),
+            "text": .string(text),
+            "tokens": JSONValue(ints: tokens),
+            "finishReason": .string(finishReason),
+            "stopSequence": stopSequence.map { .string($0) } ?? .null,
+            "usage": ["promptTokens": JSONValue(promptTokens), "completionTokens": JSONValue(generated),
+                      "totalTokens": JSONValue(promptTokens + generated)],
+            "timings": [
+                "prefillMs": .double(prefillSeconds * 1000),
+                "decodeMs": .double(decodeSeconds * 1000),
+                "prefillTokensPerSecond": prefillSeconds > 0 ? .double(Double(promptTokens) / prefillSeconds) : .null,
+                "decodeTokensPerSecond": decodeSeconds > 0 && decodeSteps > 0 ? .double(Double(decodeSteps) / decodeSeconds) : .null,
+            ],
+            "seed": .int(Int64(bitPattern: seed)),
+            "seedSource": .string(seedSource),
+        ]
+        if let logprobs { o["logprobs"] = .array(logprobs.map(\.json)) }
+        return .object(o)
+    }
+}
+
+/// `$/stream` (server → client notification): new text of a streaming `generate`, sent before its
+/// result. Concatenated `text` fields equal the result's text; `tokens` concatenated equal its
+/// tokens. Text never holds a partial UTF-8 character or a partial stop string.
+public struct StreamNotification: Sendable {
+    public static let method = "$/stream"
+    public var requestID: RPCID
+    public var text: String
+    public var tokens: [Int32]
+    public var logprobs: [TokenEntry]?
+
+    public init(requestID: RPCID, text: String, tokens: [Int32], logprobs: [TokenEntry]?) {
+        self.requestID = requestID
+        self.text = text
+        self.tokens = tokens
+        self.logprobs = logprobs
+    }
+
+    public var json: JSONValue {
+        var p: [String: JSONValue] = ["requestId": requestID.json, "text": .string(text), "tokens": JSONValue(ints: tokens)]
+        if let logprobs { p["logprobs"] = .array(logprobs.map(\.json)) }
+        return RPCOutgoing.notification(method: Self.method, .object(p))
+    }
+}

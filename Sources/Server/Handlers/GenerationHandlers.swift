@@ -1,0 +1,115 @@
+// generate, score: the params become an engine request (prompt tokenized, defaults applied, seed
+// resolved), the engine runs it through the daemon's scheduler, and the result goes back as JSON.
+import Engine
+import ReproJSON
+import RPCProtocol
+import Sampling
+import Tokenizers
+
+public enum GenerationHandlers {
+    @Sendable static func generate(_ ctx: RequestContext, _ params: JSONValue?) async throws -> JSONValue {
+        let p = try GenerateParams(params)
+        let stream = p.stream && !ctx.isNotification
+        return try await run(p, registry: ctx.daemon.registry, scheduler: ctx.daemon.scheduler) { delta in
+            guard stream else { return }
+            ctx.notify(StreamNotification(requestID: ctx.id, text: delta.text, tokens: delta.tokens, logprobs: delta.logprobs).json)
+        }
+    }
+
+    /// A delta of a streaming generation, with its tokens' texts resolved.
+    public struct StreamedText: Sendable {
+        public let text: String
+        public let tokens: [Int32]
+        public let logprobs: [TokenEntry]?
+    }
+
+    /// Runs `generate` for the daemon or the CLI (`reprolm generate`): the same validation,
+    /// defaults and result either way.
+    public static func run(_ p: GenerateParams, registry: ModelRegistry, scheduler: InferenceScheduler,
+                           onDelta: @escaping @Sendable (StreamedText) -> Void) async throws -> JSONValue {
+        let model = try registry.resolve(p.model)
+        let generator = try Generator(model: model, scheduler: scheduler)
+        let prompt = tokens(of: p.prompt, model)
+        try generator.checkFits(promptTokens: prompt.count, maxTokens: p.maxTokens)
+
+        let seed = p.seed ?? UInt64.random(in: 0...UInt64(Int64.max))
+        var request = GenerationRequest(prompt: prompt, maxTokens: p.maxTokens, seed: seed)
+        request.stop = p.stop
+        request.sampling = sampling(p)
+        request.beams = p.beams
+        request.lengthPenalty = Float(p.lengthPenalty)
+        request.logprobs = p.logprobs
+        request.topLogprobs = p.topLogprobs
+
+        let tokenizer = model.tokenizer
+        let wantLogprobs = p.logprobs
+        let result = try await generator.generate(request) { delta in
+            onDelta(StreamedText(text: delta.text, tokens: delta.tokens,
+                                 logprobs: wantLogprobs ? delta.logprobs.map { entry($0, tokenizer) } : nil))
+        }
+        return GenerateResult(model: model.name, text: result.text, tokens: result.tokens,
+                              finishReason: result.finishReason.rawValue, stopSequence: result.stopSequence,
+                              logprobs: result.logprobs?.map { entry($0, tokenizer) }, promptTokens: result.promptTokens,
+                              prefillSeconds: result.timings.prefillSeconds, decodeSeconds: result.timings.decodeSeconds,
+                              seed: seed, seedSource: p.seed == nil ? "entropy" : "request").json
+    }
+
+    @Sendable static func score(_ ctx: RequestContext, _ params: JSONValue?) async throws -> JSONValue {
+        try await run(try ScoreParams(params), registry: ctx.daemon.registry, scheduler: ctx.daemon.scheduler)
+    }
+
+    /// Runs `score` for the daemon or the CLI (`reprolm score`).
+    public static func run(_ p: ScoreParams, registry: ModelRegistry, scheduler: InferenceScheduler) async throws -> JSONValue {
+        let model = try registry.resolve(p.model)
+        let scorer = Scorer(generator: try Generator(model: model, scheduler: scheduler))
+        var request: ScoreRequest
+        switch p.input {
+        case let .whole(input):
+            request = ScoreRequest(tokens: tokens(of: input, model))
+        case let .continuation(context, continuation, addSpecial, parseSpecial):
+            let head = model.tokenizer.encode(context, addSpecial: addSpecial, parseSpecial: parseSpecial)
+            let tail = model.tokenizer.encode(continuation, addSpecial: false, parseSpecial: parseSpecial)
+            request = ScoreRequest(tokens: head + tail, firstScored: max(1, head.count))
+        }
+        request.topLogprobs = p.topLogprobs
+        let result = try await scorer.score(request)
+        let tokenizer = model.tokenizer
+        let entries = result.tokens.map { t in
+            TokenEntry(token: t.token, text: text(t.token, tokenizer), logprob: t.logprob,
+                       top: t.logprob == nil || p.topLogprobs == 0 ? nil : t.top.map { ($0.token, text($0.token, tokenizer), $0.logprob) })
+        }
+        return ScoreParams.result(model: model.name, tokens: entries, contextTokens: request.firstScored,
+                                  count: result.count, sum: result.sum, mean: result.mean, perplexity: result.perplexity)
+    }
+
+    static func tokens(of input: PromptInput, _ model: LoadedModel) -> [Int32] {
+        switch input {
+        case let .text(text, addSpecial, parseSpecial):
+            return model.tokenizer.encode(text, addSpecial: addSpecial, parseSpecial: parseSpecial)
+        case let .tokens(ids):
+            return ids
+        }
+    }
+
+    static func sampling(_ p: GenerateParams) -> SamplingParameters {
+        var s = SamplingParameters()
+        s.temperature = Float(p.temperature)
+        s.topK = p.topK
+        s.topP = Float(p.topP)
+        s.minP = Float(p.minP)
+        s.repeatPenalty = Float(p.repeatPenalty)
+        s.presencePenalty = Float(p.presencePenalty)
+        s.frequencyPenalty = Float(p.frequencyPenalty)
+        s.penaltyLastN = p.penaltyLastN
+        return s
+    }
+
+    static func text(_ token: Int32, _ tokenizer: Tokenizer) -> String {
+        String(decoding: tokenizer.piece(token) ?? [], as: UTF8.self)
+    }
+
+    static func entry(_ c: TokenChoice, _ tokenizer: Tokenizer) -> TokenEntry {
+        TokenEntry(token: c.token, text: text(c.token, tokenizer), logprob: c.logprob,
+                   top: c.top.map { ($0.token, text($0.token, tokenizer), $0.logprob) })
+    }
+}
