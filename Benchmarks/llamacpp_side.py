@@ -3,7 +3,7 @@
 
 Prints one JSON line: {"prefill_tps", "decode_tps", "peak_rss_mib"} for a model file, a thread
 count, a prompt of exactly `--prompt-tokens` tokens and `--decode-tokens` greedy decode steps.
-Run by Benchmarks/compare.py; needs llama-cpp-python.
+Run by Benchmarks/compare.py (through Benchmarks/run); needs llama-cpp-python.
 """
 import argparse
 import json

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""reprolm and llama.cpp side by side: prefill tokens/s (128-token prompt), decode tokens/s (128
+greedy steps) and peak RSS, for each catalogue GGUF model at 1 and 2 threads, on the same files.
+
+Each measurement runs in its own process (`reprolm bench`, Benchmarks/llamacpp_side.py), one
+after the other, so each peak RSS is that engine's own and the two never compete for cores.
+Prints a Markdown table with the ratios reprolm / llama.cpp and the issue's targets:
+decode >= 0.7x, prefill >= 0.5x, RSS <= model file + KV cache + 64 MiB.
+Run through Benchmarks/run, which installs llama-cpp-python and builds reprolm.
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+MODELS = ["smollm2-135m", "qwen2.5-coder-0.5b", "gemma3-270m"]
+
+
+def run_json(cmd):
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    if out.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reprolm", default=os.path.join(ROOT, ".build", "release", "reprolm"))
+    ap.add_argument("--python", default=sys.executable, help="interpreter with llama-cpp-python")
+    ap.add_argument("--models", nargs="*", default=MODELS)
+    ap.add_argument("--threads", nargs="*", type=int, default=[1, 2])
+    ap.add_argument("--prompt-tokens", type=int, default=128)
+    ap.add_argument("--decode-tokens", type=int, default=128)
+    args = ap.parse_args()
+
+    import llama_cpp  # noqa: F401 - fail early if the interpreter lacks it
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cores; llama-cpp-python {llama_cpp.__version__}")
+    print(f"prompt {args.prompt_tokens} tokens, decode {args.decode_tokens} tokens, greedy, warm\n")
+    print("| model | threads | prefill tok/s reprolm | llama.cpp | ratio | decode tok/s reprolm | llama.cpp | ratio "
+          "| peak RSS MiB reprolm | llama.cpp | RSS budget |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    misses = []
+    for model in args.models:
+        for threads in args.threads:
+            common = ["--threads", str(threads), "--prompt-tokens", str(args.prompt_tokens),
+                      "--decode-tokens", str(args.decode_tokens)]
+            ours = run_json([args.reprolm, "bench", "--model", model] + common)
+            path = subprocess.run([args.reprolm, "pull", model], capture_output=True, text=True)
+            gguf = path.stdout.strip().splitlines()[-1] if path.returncode == 0 else None
+            if not gguf:
+                sys.exit(f"cannot find the file of {model}: {path.stderr}")
+            theirs = run_json([args.python, os.path.join(HERE, "llamacpp_side.py"), "--model", gguf] + common)
+            prefill = ours["prefill_tps"] / theirs["prefill_tps"]
+            decode = ours["decode_tps"] / theirs["decode_tps"]
+            budget = ours["file_mib"] + ours["kv_cache_mib"] + 64
+            print(f"| {model} | {threads} | {ours['prefill_tps']:.1f} | {theirs['prefill_tps']:.1f} | {prefill:.2f}x "
+                  f"| {ours['decode_tps']:.1f} | {theirs['decode_tps']:.1f} | {decode:.2f}x "
+                  f"| {ours['peak_rss_mib']:.0f} | {theirs['peak_rss_mib']:.0f} | {budget:.0f} |", flush=True)
+            if decode < 0.7:
+                misses.append(f"{model} x{threads}: decode {decode:.2f}x < 0.7x")
+            if prefill < 0.5:
+                misses.append(f"{model} x{threads}: prefill {prefill:.2f}x < 0.5x")
+            if ours["peak_rss_mib"] > budget:
+                misses.append(f"{model} x{threads}: RSS {ours['peak_rss_mib']:.0f} MiB > {budget:.0f} MiB")
+    print()
+    print("targets met" if not misses else "targets missed:\n  " + "\n  ".join(misses))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""generate and score through real processes: the same seeded request gives the same bits in two
+processes, with 1 or 2 threads, alone or among concurrent clients; streaming adds up; a
+cancelled or terminated generation returns what it has; requests that cannot fit are refused."""
+
+import json
+import signal
+import subprocess
+import threading
+
+import wire
+from wire import assert_error, assert_result, notification
+
+SEEDED = {"prompt": "The lighthouse keeper opened the door and", "maxTokens": 32, "temperature": 0.8,
+          "seed": 1234, "logprobs": True, "topLogprobs": 3}
+
+
+def reproducible(result):
+    """What must be bit-identical between runs (everything but the timings)."""
+    return {k: v for k, v in result.items() if k != "timings"}
+
+
+def cli(binary, command, *args):
+    out = subprocess.run([binary, command, "--json", *args], capture_output=True, timeout=300, check=True)
+    return json.loads(out.stdout)
+
+
+def test_two_processes_and_thread_counts_give_the_same_bits(binary, start_stdio):
+    params = json.dumps({k: v for k, v in SEEDED.items() if k != "prompt"})
+    one = cli(binary, "generate", "--threads", "1", "--params", params, SEEDED["prompt"])
+    two = cli(binary, "generate", "--threads", "2", "--params", params, SEEDED["prompt"])
+    assert reproducible(one) == reproducible(two)
+    assert one["seedSource"] == "request" and one["seed"] == 1234
+    assert len(one["tokens"]) == len(one["logprobs"]) > 0
+    # The daemon answers the same request with the same bits too.
+    d = start_stdio("--threads", "2")
+    assert reproducible(assert_result(d.call("generate", SEEDED, id=1), 1)) == reproducible(one)
+    scored = cli(binary, "score", "--threads", "1", "The lighthouse keeper opened the door.")
+    assert assert_result(d.call("score", {"text": "The lighthouse keeper opened the door."}, id=2), 2) == scored
+    d.finish()
+
+
+def test_stream_deltas_add_up_to_the_result(start_stdio):
+    d = start_stdio()
+    d.send(wire.request("generate", {"prompt": "Once upon a time", "maxTokens": 24, "temperature": 0,
+                                     "stream": True, "stop": [" city"], "logprobs": True}, id="g"))
+    reply = d.reply_to("g")
+    result = assert_result(reply.json, "g")
+    notes = [f.json for f in d.frames if f.json.get("method") == "$/stream"]
+    d.frames = [f for f in d.frames if f.json.get("method") != "$/stream"]
+    assert notes and all(n["params"]["requestId"] == "g" for n in notes)
+    assert "".join(n["params"]["text"] for n in notes) == result["text"]
+    assert [t for n in notes for t in n["params"]["tokens"]] == result["tokens"]
+    assert [e for n in notes for e in n["params"]["logprobs"]] == result["logprobs"]
+    assert result["finishReason"] == "stop" and result["stopSequence"] == " city"
+    assert " city" not in result["text"]
+    d.finish()
+
+
+def first_stream_note(conn, id):
+    while True:
+        frame = conn.recv(timeout=60)
+        if frame.json.get("method") == "$/stream" and frame.json["params"]["requestId"] == id:
+            return frame
+
+
+def test_cancel_mid_generation_returns_what_was_generated(start_stdio):
+    d = start_stdio()
+    d.send(wire.request("generate", {"prompt": "Count to one thousand:", "maxTokens": 4000, "temperature": 0,
+                                     "stream": True}, id=7))
+    first_stream_note(d, 7)
+    d.send(notification("$/cancelRequest", {"id": 7}))
+    result = assert_result(d.reply_to(7, timeout=30).json, 7)
+    assert result["finishReason"] == "cancelled"
+    assert 0 < len(result["tokens"]) < 4000
+    d.frames = [f for f in d.frames if f.json.get("method") != "$/stream"]
+    d.finish()
+
+
+def test_sigterm_during_generation_answers_it_and_exits_0(start_stdio):
+    d = start_stdio()
+    d.send(wire.request("generate", {"prompt": "Count to one thousand:", "maxTokens": 4000, "temperature": 0,
+                                     "stream": True}, id=8))
+    first_stream_note(d, 8)
+    d.process.send_signal(signal.SIGTERM)
+    result = assert_result(d.reply_to(8, timeout=30).json, 8)
+    assert result["finishReason"] == "cancelled"
+    assert d.process.wait(30) == 0
+
+
+def test_concurrent_clients_get_the_bits_of_a_solo_run(start_socket):
+    daemon = start_socket("--threads", "2")
+    solo_conn = daemon.connect()
+    solo = reproducible(assert_result(solo_conn.call("generate", SEEDED, id=0, timeout=60), 0))
+    solo_conn.finish()
+    solo_conn.close()
+    results, failures = {}, []
+    barrier = threading.Barrier(8, timeout=60)
+
+    def run(n):
+        try:
+            c = daemon.connect(wire.FRAMINGS[n % 2])
+            params = SEEDED if n < 4 else {"prompt": f"Write item {n} of a shopping list:", "maxTokens": 16 + 4 * n,
+                                           "seed": n, "temperature": 0.7}
+            barrier.wait()
+            results[n] = assert_result(c.call("generate", params, id=n, timeout=120), n)
+            c.finish()
+            c.close()
+        except Exception as e:  # noqa: BLE001 - reported below
+            failures.append(f"client {n}: {e!r}")
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    assert not failures, failures
+    for n in range(4):
+        assert reproducible(results[n]) == solo, f"client {n} differs from the solo run"
+
+
+def test_requests_that_cannot_run_are_refused_before_any_work(start_stdio):
+    d = start_stdio()
+    reply = d.call("generate", {"prompt": "Hello", "maxTokens": 1048576}, id=1)
+    assert_error(reply, -32003, 1)
+    data = reply["error"]["data"]
+    assert data["maxTokens"] == 1048576 and data["contextLength"] == 8192 and data["promptTokens"] > 0
+    assert_error(d.call("score", {"tokens": [1, 2, 99999999]}, id=2), -32602, 2)
+    assert d.call("score", {"tokens": [1, 2, 99999999]}, id=3)["error"]["data"]["path"] == "params.tokens[2]"
+    d.finish()
+    bare = start_stdio("--no-model")
+    assert_error(bare.call("generate", {"prompt": "Hello"}, id=1), -32001, 1)
+    bare.finish()
