@@ -11,58 +11,72 @@ import Models
 /// Batches forward-pass steps of concurrent requests onto one thread and one thread pool.
 public final class InferenceScheduler: @unchecked Sendable {
     /// The pool every matrix product runs on (sized by `--threads`).
-    public let pool: ThreadPool
+    public var pool: ThreadPool { queue.pool }
     /// Most token rows in one forward pass; a step larger than this runs alone.
-    public let maxBatchRows: Int
+    public var maxBatchRows: Int { queue.maxBatchRows }
 
-    private struct Step {
-        let model: DecoderModel
-        let item: ForwardItem
-        let continuation: CheckedContinuation<[Float], Error>
-    }
-
-    private let condition = NSCondition()
-    private var waiting: [Step] = []
-    private var stopping = false
-    private var thread: Thread?
+    /// The scheduler thread holds the queue, not the scheduler, so dropping the scheduler stops
+    /// the thread (after the steps already queued) without freeing what it is using.
+    private let queue: StepQueue
 
     public init(threads: Int, maxBatchRows: Int = 512) {
-        pool = ThreadPool(threads: threads)
-        self.maxBatchRows = max(1, maxBatchRows)
-        let t = Thread { [unowned self] in self.loop() }
+        queue = StepQueue(pool: ThreadPool(threads: threads), maxBatchRows: max(1, maxBatchRows))
+        let q = queue
+        let t = Thread { q.loop() }
         t.name = "reprolm-forward"
         t.qualityOfService = .userInitiated
-        thread = t
         t.start()
     }
 
-    /// Stops the scheduler thread once the steps already submitted are done.
-    public func stop() {
+    deinit { queue.stop() }
+
+    /// Runs `item` on `model` (batched with whatever else is waiting) and returns its logits.
+    /// The item's sequence must not be in another step at the same time.
+    public func forward(_ model: DecoderModel, _ item: ForwardItem) async throws -> [Float] {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.submit(Step(model: model, item: item, continuation: continuation))
+        }
+    }
+}
+
+private struct Step {
+    let model: DecoderModel
+    let item: ForwardItem
+    let continuation: CheckedContinuation<[Float], Error>
+}
+
+private final class StepQueue: @unchecked Sendable {
+    let pool: ThreadPool
+    let maxBatchRows: Int
+    private let condition = NSCondition()
+    private var waiting: [Step] = []
+    private var stopping = false
+
+    init(pool: ThreadPool, maxBatchRows: Int) {
+        self.pool = pool
+        self.maxBatchRows = maxBatchRows
+    }
+
+    func submit(_ step: Step) {
+        condition.lock()
+        if stopping {
+            condition.unlock()
+            step.continuation.resume(throwing: CancellationError())
+            return
+        }
+        waiting.append(step)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func stop() {
         condition.lock()
         stopping = true
         condition.signal()
         condition.unlock()
     }
 
-    deinit { stop() }
-
-    /// Runs `item` on `model` (batched with whatever else is waiting) and returns its logits.
-    /// The item's sequence must not be in another step at the same time.
-    public func forward(_ model: DecoderModel, _ item: ForwardItem) async throws -> [Float] {
-        try await withCheckedThrowingContinuation { continuation in
-            condition.lock()
-            if stopping {
-                condition.unlock()
-                continuation.resume(throwing: CancellationError())
-                return
-            }
-            waiting.append(Step(model: model, item: item, continuation: continuation))
-            condition.signal()
-            condition.unlock()
-        }
-    }
-
-    private func loop() {
+    func loop() {
         while true {
             condition.lock()
             while waiting.isEmpty && !stopping { condition.wait() }
