@@ -32,7 +32,7 @@ struct OneShotOptions: ParsableArguments {
         var object: [String: JSONValue] = [:]
         if let params {
             guard case let .object(o)? = try? JSONValue.parse(Array(params.utf8)) else {
-                throw ValidationError("--params must be a JSON object")
+                throw RequestFailure(description: "--params must be a JSON object")
             }
             object = o
         }
@@ -55,10 +55,15 @@ func writeOut(_ s: String) {
     FileHandle.standardOutput.write(Data(s.utf8))
 }
 
+/// A refused request: printed as `Error: ...` without the usage text (the flags parsed fine).
+struct RequestFailure: Error, CustomStringConvertible {
+    let description: String
+}
+
 func rpcFailure(_ error: Error) -> Error {
     switch error {
-    case let e as JSONFieldError: return ValidationError("\(e.path): \(e.message)")
-    case let e as EngineError: return ValidationError(e.description)
+    case let e as JSONFieldError: return RequestFailure(description: "\(e.path): \(e.message)")
+    case let e as EngineError: return RequestFailure(description: e.description)
     default: return error
     }
 }
@@ -109,7 +114,7 @@ struct GenerateCommand: AsyncParsableCommand {
             print(try result.serializedString())
         } else {
             writeOut("\n")
-            let seedText = result["seed"].map { "\($0)" } ?? "?"
+            let seedText = result["seed"]?.int64Value.map { "\($0)" } ?? "?"
             FileHandle.standardError.write(Data("[finish: \(result["finishReason"]?.stringValue ?? "?"), seed \(seedText)]\n".utf8))
         }
     }
