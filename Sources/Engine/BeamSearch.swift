@@ -110,6 +110,8 @@ struct BeamSearch {
                                     logprobs: request.logprobs ? [] : nil, promptTokens: request.prompt.count, timings: timings)
         }
         for h in finished.dropFirst() where h.rank > best.rank { best = h }
+        // A cancelled search says so, even when a hypothesis that finished earlier wins.
+        if cancelled { best.reason = .cancelled }
         return GenerationResult(text: best.beam.text.text, tokens: best.beam.tokens, finishReason: best.reason,
                                 stopSequence: best.beam.text.matchedStop,
                                 logprobs: request.logprobs ? best.beam.choices : nil,

@@ -44,8 +44,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             return maxTokens > 0
                 ? "\(prompt) prompt tokens + maxTokens \(maxTokens) = \(prompt + maxTokens) exceed the model's context of \(limit) tokens"
                 : "\(prompt) tokens exceed the model's context of \(limit) tokens"
-        case let .tokenOutOfRange(index, token, vocabulary):
-            return "token \(token) at index \(index) is outside the vocabulary (size \(vocabulary))"
+        case let .tokenOutOfRange(_, token, vocabulary):
+            return "\(token) is not a token id of this model (vocabulary size \(vocabulary))"
         case let .nonFiniteLogits(model):
             return "model '\(model)' produced no finite logit; the model file is likely corrupt"
         }

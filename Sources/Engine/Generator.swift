@@ -50,8 +50,8 @@ public struct Generator: Sendable {
     /// Generates for `request`; `onDelta` receives streamed text as it becomes safe to show.
     public func generate(_ request: GenerationRequest,
                          onDelta: @escaping @Sendable (GenerationDelta) -> Void = { _ in }) async throws -> GenerationResult {
-        try checkFits(promptTokens: request.prompt.count, maxTokens: request.maxTokens)
         try checkTokens(request.prompt)
+        try checkFits(promptTokens: request.prompt.count, maxTokens: request.maxTokens)
         if request.beams > 1 {
             let result = try await BeamSearch(generator: self, request: request).run()
             onDelta(GenerationDelta(text: result.text, tokens: result.tokens, logprobs: result.logprobs ?? []))
@@ -117,7 +117,7 @@ public struct Generator: Sendable {
         return result
     }
 
-    func checkTokens(_ tokens: [Int32]) throws {
+    public func checkTokens(_ tokens: [Int32]) throws {
         let vocabulary = decoder.config.vocabulary
         if let i = tokens.firstIndex(where: { $0 < 0 || Int($0) >= vocabulary }) {
             throw EngineError.tokenOutOfRange(index: i, token: tokens[i], vocabulary: vocabulary)

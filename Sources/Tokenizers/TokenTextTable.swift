@@ -12,21 +12,21 @@ struct TokenTextTable: Sendable {
 
     /// Builds the table. When two ids share a text, the later id wins, as in llama.cpp's
     /// `token_to_id[word] = i`.
-    init(texts: [[UInt8]]) {
+    init<Texts: Collection>(texts: Texts) where Texts.Element: Collection, Texts.Element.Element == UInt8 {
         var storage: [UInt8] = []
-        storage.reserveCapacity(texts.reduce(0) { $0 + $1.count })
         var starts: [Int] = [0]
         starts.reserveCapacity(texts.count + 1)
         for t in texts {
             storage.append(contentsOf: t)
             starts.append(storage.count)
         }
+        let count = starts.count - 1
         var capacity = 16
-        while capacity < texts.count * 2 { capacity <<= 1 }
+        while capacity < count * 2 { capacity <<= 1 }
         let mask = capacity - 1
         var slots = [Int32](repeating: -1, count: capacity)
         storage.withUnsafeBufferPointer { buf in
-            for id in 0..<texts.count {
+            for id in 0..<count {
                 let text = UnsafeBufferPointer(rebasing: buf[starts[id]..<starts[id + 1]])
                 var slot = Int(truncatingIfNeeded: Self.hash(text)) & mask
                 while true {

@@ -125,15 +125,22 @@ struct Vocabulary: Sendable {
         if let v = try optionalBool(md, "tokenizer.ggml.add_space_prefix") { addSpacePrefix = v }
 
         // Texts, scores, types.
-        let tokenStrings = try md.stringArray("tokenizer.ggml.tokens")
-        let n = tokenStrings.count
+        // Read in place (no [String] or [[UInt8]] copy: 262K small arrays would add megabytes to
+        // the load's peak memory).
+        guard let tokenValues = md["tokenizer.ggml.tokens"] else { throw GGUFMetadataError.missingKey("tokenizer.ggml.tokens") }
+        guard let tokenArray = tokenValues.arrayValue else {
+            throw GGUFMetadataError.wrongType(key: "tokenizer.ggml.tokens", expected: "array of string", found: tokenValues.typeName)
+        }
+        let n = tokenArray.count
         // Ids are Int32, and BPE numbers extra pieces after the vocabulary: keep well below 2^31.
         guard n > 0, n < 1 << 28 else { throw TokenizerError.invalidVocabulary("token list has \(n) entries") }
-        var texts: [[UInt8]] = []
-        texts.reserveCapacity(n)
-        for (i, s) in tokenStrings.enumerated() {
-            // llama.cpp renames empty tokens so that each id keeps a distinct text.
-            texts.append(s.isEmpty ? Array("[EMPTY_\(i)]".utf8) : Array(s.utf8))
+        if let bad = tokenArray.firstIndex(where: { $0.stringValue == nil }) {
+            throw GGUFMetadataError.wrongType(key: "tokenizer.ggml.tokens[\(bad)]", expected: "string", found: tokenArray[bad].typeName)
+        }
+        // llama.cpp renames empty tokens so that each id keeps a distinct text.
+        let texts = tokenArray.indices.lazy.map { i -> String.UTF8View in
+            let s = tokenArray[i].stringValue!
+            return (s.isEmpty ? "[EMPTY_\(i)]" : s).utf8
         }
         var scores = [Float](repeating: 0, count: n)
         if md["tokenizer.ggml.scores"] != nil {

@@ -4,10 +4,15 @@
     and its methods are exactly the daemon's method table (initialize's capabilities.methods);
 (b) every example in protocol/examples/ is replayed against a fresh daemon: the request's params
     must match the method's params schema and the live result the method's result schema;
-    tokenize, detokenize, models/unload and shutdown must also equal the stored example;
+    tokenize, detokenize, score, models/unload and shutdown must also equal the stored example,
+    and generate too except for `timings` (and `seed` when the daemon drew it); the notifications
+    of progress.json ($/progress) and stream.json ($/stream) are checked against their schemas;
 (c) bad params for every method give an error response that matches the ErrorResponse schema,
     carries the expected code (one the method documents) and, for -32602, the expected data.path;
-    and the params schema rejects exactly those params that the daemon rejects for their shape.
+    and the params schema rejects exactly those params that the daemon rejects for their shape;
+(d) generate and score: $/stream notifications add up to the result, a cancelled generation
+    answers its result, beam search streams once, score's figures add up, and sampled tokens
+    follow the sampling chain and random numbers that protocol/README.md ("Sampling") specifies.
 
 The daemon is `$REPROLM_BIN`, else <repo>/.build/release/reprolm, run as `reprolm serve` over
 stdio with newline framing. It needs the default model (smollm2-135m) in the model cache.
@@ -18,6 +23,7 @@ stdio with newline framing. It needs the default model (smollm2-135m) in the mod
 from __future__ import annotations
 
 import json
+import math
 import os
 import queue
 import signal
@@ -97,9 +103,23 @@ def load_examples() -> dict[str, dict]:
 
 
 EXAMPLE_FILES = load_examples()
-METHOD_EXAMPLES = {k: v for k, v in EXAMPLE_FILES.items() if k != "progress.json"}
+# Examples of a request with the notifications it causes (each also has "notifications").
+NOTIFICATION_EXAMPLES = {"progress.json", "stream.json"}
+METHOD_EXAMPLES = {k: v for k, v in EXAMPLE_FILES.items() if k not in NOTIFICATION_EXAMPLES}
 # Methods whose result does not depend on the machine: compared with the stored example exactly.
-EXACT = {"tokenize", "detokenize", "models/unload", "shutdown"}
+EXACT = {"tokenize", "detokenize", "score", "models/unload", "shutdown"}
+# Deterministic but for wall-clock timings: compared without them (see reproducible()).
+EXACT_BUT_TIMINGS = {"generate"}
+
+
+def reproducible(response: dict) -> dict:
+    """A generate response without what may differ between runs: `timings`, and `seed` when
+    the daemon drew it from entropy."""
+    result = dict(response["result"])
+    result.pop("timings", None)
+    if result.get("seedSource") == "entropy":
+        result.pop("seed", None)
+    return {**response, "result": result}
 
 # --------------------------------------------------------------------------------------------
 # A daemon on stdio, newline framing
@@ -315,7 +335,7 @@ def test_method_names_equal_daemon_method_table(daemon):
 def test_every_method_has_an_example():
     covered = {ex["request"]["method"] for ex in METHOD_EXAMPLES.values()}
     assert covered == set(METHODS), f"examples missing for {sorted(set(METHODS) - covered)}"
-    assert "progress.json" in EXAMPLE_FILES
+    assert NOTIFICATION_EXAMPLES <= set(EXAMPLE_FILES)
 
 
 # --------------------------------------------------------------------------------------------
@@ -354,6 +374,8 @@ def test_example(fname, daemon):
     assert_valid(result_validator(method), live["result"], f"{fname}: live result")
     if method in EXACT:
         assert live == stored, f"{fname}: the daemon's answer differs from the stored example"
+    if method in EXACT_BUT_TIMINGS:
+        assert reproducible(live) == reproducible(stored), f"{fname}: the daemon's answer differs from the stored example"
 
     if method == "shutdown":
         daemon.send({"jsonrpc": "2.0", "method": "exit"})
@@ -380,6 +402,238 @@ def test_progress_notifications(spawn):
     # The hash stage appears only when the file's sha256 is not cached yet; the load stage always.
     assert notes[-2:] == ex["notifications"][-2:]
     assert d.close() == 0
+
+
+STREAM_SCHEMA = NOTIFICATIONS["$/stream"]["x-params-schema"]["$ref"]
+
+
+def check_stream(notes: list, request_id: Any, result: dict) -> None:
+    """notes are valid $/stream notifications of this request and add up to its result."""
+    for n in notes:
+        assert set(n) == {"jsonrpc", "method", "params"} and n["jsonrpc"] == "2.0"
+        assert n["method"] == "$/stream", n
+        assert_valid(validator(STREAM_SCHEMA), n["params"], "$/stream")
+        assert n["params"]["requestId"] == request_id
+        assert ("logprobs" in n["params"]) == ("logprobs" in result)
+    assert "".join(n["params"]["text"] for n in notes) == result["text"]
+    assert [t for n in notes for t in n["params"]["tokens"]] == result["tokens"]
+    if "logprobs" in result:
+        assert [e for n in notes for e in n["params"]["logprobs"]] == result["logprobs"]
+        assert [e["token"] for e in result["logprobs"]] == result["tokens"]
+
+
+def test_stream_notifications(spawn):
+    ex = EXAMPLE_FILES["stream.json"]
+    req, stored = ex["request"], ex["response"]
+    assert_valid(params_validator("generate"), req["params"], "stream.json: request params")
+    assert_valid(result_validator("generate"), stored["result"], "stream.json: stored result")
+    check_stream(ex["notifications"], req["id"], stored["result"])
+    d = spawn()
+    notes: list = []
+    d.send(req)
+    live = d.response(req["id"], notes)
+    assert_valid(result_validator("generate"), live["result"], "generate result")
+    check_stream(notes, req["id"], live["result"])
+    # Greedy: the same notifications and result on every machine (timings and a drawn seed aside).
+    assert notes == ex["notifications"]
+    assert reproducible(live) == reproducible(stored)
+    assert d.close() == 0
+
+
+def test_stream_logprobs_cancel_and_replay(daemon):
+    params = {"prompt": "Once upon a time", "maxTokens": 4000, "temperature": 0.8, "seed": 7,
+              "topLogprobs": 2, "stream": True}
+    assert_valid(params_validator("generate"), params, "generate params")
+    daemon.send({"jsonrpc": "2.0", "id": "g", "method": "generate", "params": params})
+    notes: list = []
+    while len(notes) < 3:
+        msg = daemon.recv()
+        assert "id" not in msg, f"answered before it was cancelled: {msg}"
+        notes.append(msg)
+    daemon.send({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": "g"}})
+    answer = daemon.response("g", notes)
+    assert "result" in answer, answer
+    result = answer["result"]
+    assert_valid(result_validator("generate"), result, "cancelled generate result")
+    assert result["finishReason"] == "cancelled" and result["stopSequence"] is None
+    assert (result["seed"], result["seedSource"]) == (7, "request")
+    assert 3 <= len(result["tokens"]) < 4000
+    assert result["usage"]["completionTokens"] == len(result["tokens"])
+    assert all(len(e["top"]) == 2 for e in result["logprobs"]), "topLogprobs > 0 implies logprobs"
+    check_stream(notes, "g", result)
+    # The draw at step t depends only on (seed, t): asking for exactly the tokens that were
+    # generated before the cancel gives them again.
+    replay = {**params, "maxTokens": len(result["tokens"]), "stream": False}
+    again = daemon.call("generate", replay, id_="replay")["result"]
+    assert again["tokens"] == result["tokens"] and again["text"] == result["text"]
+    assert again["logprobs"] == result["logprobs"] and again["finishReason"] == "length"
+    assert daemon.close() == 0
+
+
+def test_no_stream_for_notifications_nor_without_stream(daemon):
+    # A generate sent as a notification runs unanswered and unstreamed; the models/load barrier
+    # after it starts only once it has finished, so its answer comes after anything it sent.
+    daemon.send({"jsonrpc": "2.0", "method": "generate", "params": {"prompt": "Hi", "maxTokens": 4, "stream": True}})
+    daemon.send({"jsonrpc": "2.0", "id": "g", "method": "generate", "params": {"prompt": "Hi", "maxTokens": 4}})
+    daemon.send({"jsonrpc": "2.0", "id": "b", "method": "models/load", "params": {"model": "smollm2-135m"}})
+    notes: list = []
+    answers = {}
+    while len(answers) < 2:
+        msg = daemon.recv()
+        if "id" in msg:
+            answers[msg["id"]] = msg
+        else:
+            notes.append(msg)
+    assert notes == [], notes
+    assert_valid(result_validator("generate"), answers["g"]["result"], "generate result")
+    assert "logprobs" not in answers["g"]["result"]
+    assert daemon.close() == 0
+
+
+def test_beam_search_streams_once_and_is_deterministic(daemon):
+    params = {"prompt": "Once upon a time", "maxTokens": 8, "beams": 3, "temperature": 0,
+              "lengthPenalty": 0.5, "logprobs": True, "stream": True}
+    assert_valid(params_validator("generate"), params, "beam search params")
+    results = []
+    for id_ in ("b1", "b2"):
+        notes: list = []
+        daemon.send({"jsonrpc": "2.0", "id": id_, "method": "generate", "params": params})
+        answer = daemon.response(id_, notes)
+        assert_valid(result_validator("generate"), answer["result"], "beam search result")
+        assert len(notes) == 1, "beam search streams once, at the end"
+        check_stream(notes, id_, answer["result"])
+        results.append(reproducible(answer)["result"])
+    assert results[0] == results[1]
+    assert daemon.close() == 0
+
+
+def test_score_adds_up(shared_daemon):
+    text = "The quick brown fox jumps over the lazy dog."
+    whole = shared_daemon.call("score", {"text": text, "topLogprobs": 3}, id_="s1")["result"]
+    assert_valid(result_validator("score"), whole, "score result")
+    scored = [e for e in whole["tokens"] if e["logprob"] is not None]
+    assert whole["contextTokens"] == 1 and whole["tokens"][0]["logprob"] is None
+    assert whole["scoredTokens"] == len(scored) == len(whole["tokens"]) - 1
+    assert all(len(e["top"]) == 3 for e in scored) and "top" not in whole["tokens"][0]
+    total = 0.0
+    for e in scored:
+        total += e["logprob"]
+    assert whole["sum"] == total and whole["mean"] == total / len(scored)
+    # The same tokens given as ids score the same.
+    ids = [e["token"] for e in whole["tokens"]]
+    by_ids = shared_daemon.call("score", {"tokens": ids, "topLogprobs": 3}, id_="s2")["result"]
+    assert by_ids == whole
+    # With a context, only the continuation is scored, each token given everything before it.
+    split = shared_daemon.call("score", {"context": "The quick brown fox", "continuation": " jumps over the lazy dog."},
+                               id_="s3")["result"]
+    assert_valid(result_validator("score"), split, "score result")
+    assert [e["token"] for e in split["tokens"]] == ids
+    assert all(e["logprob"] is None for e in split["tokens"][: split["contextTokens"]])
+    assert [e["logprob"] for e in split["tokens"][split["contextTokens"]:]] == \
+        [e["logprob"] for e in whole["tokens"][split["contextTokens"]:]]
+    one = shared_daemon.call("score", {"text": "Hello"}, id_="s4")["result"]
+    assert_valid(result_validator("score"), one, "score of one token")
+    assert (one["scoredTokens"], one["sum"], one["mean"], one["perplexity"]) == (0, 0, None, None)
+
+
+# The random numbers and the sampling chain as protocol/README.md ("Sampling") specifies them.
+PHILOX_A, PHILOX_B, PHILOX_W0, PHILOX_W1 = 0xD2511F53, 0xCD9E8D57, 0x9E3779B9, 0xBB67AE85
+
+
+def philox(counter: tuple, key: tuple) -> tuple:
+    (c0, c1, c2, c3), (k0, k1) = counter, key
+    for round_ in range(10):
+        if round_:
+            k0, k1 = (k0 + PHILOX_W0) & 0xFFFFFFFF, (k1 + PHILOX_W1) & 0xFFFFFFFF
+        a, b = PHILOX_A * c0, PHILOX_B * c2
+        c0, c1, c2, c3 = (b >> 32) ^ c1 ^ k0, b & 0xFFFFFFFF, (a >> 32) ^ c3 ^ k1, a & 0xFFFFFFFF
+    return c0, c1, c2, c3
+
+
+def uniform(seed: int, step: int) -> float:
+    w = philox((step & 0xFFFFFFFF, step >> 32, 0, 0), (seed & 0xFFFFFFFF, seed >> 32))
+    return ((w[0] >> 5) * 2**26 + (w[1] >> 6)) / 2**53
+
+
+def test_philox_known_answers():
+    assert philox((0, 0, 0, 0), (0, 0)) == (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)
+    assert philox((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0)) == \
+        (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)
+    assert (uniform(42, 0), uniform(42, 1)) == (0.6129598801477738, 0.9877186516453577)
+
+
+def predicted_token(top: list, temperature: float, top_k: int, top_p: float, min_p: float, u: float) -> Any:
+    """Steps 3-7 of the chain for a step whose candidates all appear in `top` (top_k <= 20). The
+    logits are known only through the logprobs (z_k − z_0 = logprob_k − logprob_0, up to rounding),
+    so a step whose outcome is within rounding of a boundary gives None."""
+    close = lambda a, b: abs(a - b) <= 1e-4 * max(abs(a), abs(b), 1e-9)  # noqa: E731
+    candidates = top[:top_k]
+    weights = [math.exp((e["logprob"] - candidates[0]["logprob"]) / temperature) for e in candidates]
+    kept = len(weights)
+    if top_p < 1:
+        goal, running = top_p * sum(weights), 0.0
+        for i, w in enumerate(weights):
+            running += w
+            if close(running, goal):
+                return None
+            if running >= goal:
+                kept = i + 1
+                break
+    if min_p > 0:
+        threshold = min_p * weights[0]
+        if any(close(w, threshold) for w in weights[:kept]):
+            return None
+        kept = min(kept, max(1, next((i for i, w in enumerate(weights[:kept]) if w < threshold), kept)))
+    target, running = u * sum(weights[:kept]), 0.0
+    for i, w in enumerate(weights[:kept]):
+        running += w
+        if close(target, running):
+            return None
+        if target < running:
+            return candidates[i]["token"]
+    return candidates[kept - 1]["token"]
+
+
+@pytest.mark.parametrize("temperature,top_k,top_p,min_p", [(1.0, 2, 1.0, 0.0), (0.7, 20, 0.9, 0.1), (1.3, 10, 1.0, 0.2)])
+def test_sampling_follows_the_documented_chain(shared_daemon, temperature, top_k, top_p, min_p):
+    seed = 1234567890123 + top_k
+    params = {"prompt": "Once upon a time", "maxTokens": 64, "temperature": temperature, "topK": top_k,
+              "topP": top_p, "minP": min_p, "seed": seed, "topLogprobs": 20}
+    result = shared_daemon.call("generate", params, id_=f"chain-{top_k}")["result"]
+    decided = 0
+    for step, entry in enumerate(result["logprobs"]):
+        expected = predicted_token(entry["top"], temperature, top_k, top_p, min_p, uniform(seed, step))
+        if expected is not None:
+            decided += 1
+            assert entry["token"] == expected, f"step {step}: sampled {entry['token']}, the chain gives {expected}"
+    assert decided >= len(result["tokens"]) * 0.9 > 0
+
+
+# Params at the edges that the schema accepts and the daemon runs.
+ACCEPTED = [
+    ("generate", {"prompt": "a", "maxTokens": 2, "beams": 2, "temperature": 0}),
+    ("generate", {"prompt": None, "tokens": [1, 2], "maxTokens": 1, "addSpecial": None}),
+    ("generate", {"prompt": "a", "maxTokens": 1, "stop": "x", "seed": 9223372036854775807}),
+    ("generate", {"prompt": "a", "maxTokens": 1, "logprobs": True, "topLogprobs": 0, "lengthPenalty": None}),
+    ("generate", {"prompt": "a", "maxTokens": 8191, "temperature": 0, "stop": ["a", "b", "c", " ", ",", "."]}),
+    ("generate", {"prompt": "a", "maxTokens": 2, "temperature": 100, "topK": 0, "topP": 0, "minP": 1,
+                  "repeatPenalty": 0.01, "presencePenalty": -100, "frequencyPenalty": 100, "penaltyLastN": -1}),
+    ("score", {"context": "", "continuation": "a b", "addSpecial": False, "parseSpecial": True}),
+    ("score", {"text": "a", "tokens": None}),
+]
+# null counts as absent, also for the alternative inputs score does not use.
+ACCEPTED_CASES = [pytest.param(*c, id=f"{c[0]}-{i}") for i, c in enumerate(ACCEPTED)] + [
+    pytest.param("score", {"text": "a", "context": None, "continuation": None}, id="score-null-context"),
+    pytest.param("score", {"context": "a", "continuation": " b", "text": None, "tokens": None}, id="score-null-text"),
+]
+
+
+@pytest.mark.parametrize("method,params", ACCEPTED_CASES)
+def test_accepted_params(shared_daemon, method, params):
+    assert_valid(params_validator(method), params, f"{method} params")
+    answer = shared_daemon.call(method, params, id_=f"ok-{method}-{json.dumps(params)}")
+    assert "result" in answer, answer
+    assert_valid(result_validator(method), answer["result"], f"{method} result")
 
 
 # --------------------------------------------------------------------------------------------
@@ -415,6 +669,74 @@ ERROR_CASES = [
     ("detokenize", {"tokens": [0, 49152]}, -32602, "params.tokens[1]", False),  # past the vocabulary
     ("detokenize", {"tokens": [1], "skipSpecial": 0}, -32602, "params.skipSpecial", True),
     ("detokenize", {"tokens": [1], "model": "no-such-model"}, -32001, N, False),
+    ("generate", {}, -32602, "params.prompt", True),
+    ("generate", [], -32602, "params", True),
+    ("generate", {"prompt": None}, -32602, "params.prompt", True),
+    ("generate", {"prompt": 5}, -32602, "params.prompt", True),
+    ("generate", {"prompt": "a", "tokens": [1]}, -32602, "params.tokens", True),
+    ("generate", {"tokens": "1 2"}, -32602, "params.tokens", True),
+    ("generate", {"tokens": [1, -1]}, -32602, "params.tokens[1]", True),
+    ("generate", {"tokens": [1, 2.5]}, -32602, "params.tokens[1]", True),
+    ("generate", {"tokens": [0, 49152]}, -32602, "params.tokens[1]", False),  # past the vocabulary
+    ("generate", {"tokens": [1], "addSpecial": True}, -32602, "params.addSpecial", True),
+    ("generate", {"tokens": [1], "parseSpecial": False}, -32602, "params.parseSpecial", True),
+    ("generate", {"prompt": "a", "max_tokens": 5}, -32602, "params.max_tokens", True),
+    ("generate", {"prompt": "a", "maxTokens": 0}, -32602, "params.maxTokens", True),
+    ("generate", {"prompt": "a", "maxTokens": 1.5}, -32602, "params.maxTokens", True),
+    ("generate", {"prompt": "a", "maxTokens": "8"}, -32602, "params.maxTokens", True),
+    ("generate", {"prompt": "a", "maxTokens": 1048577}, -32602, "params.maxTokens", True),
+    ("generate", {"prompt": "a", "maxTokens": 8192}, -32003, N, False),  # 1 prompt token + 8192 > 8192
+    ("generate", {"prompt": "a", "stop": ""}, -32602, "params.stop", True),
+    ("generate", {"prompt": "a", "stop": ["ok", ""]}, -32602, "params.stop[1]", True),
+    ("generate", {"prompt": "a", "stop": [1]}, -32602, "params.stop[0]", True),
+    ("generate", {"prompt": "a", "stop": {"s": "x"}}, -32602, "params.stop", True),
+    ("generate", {"prompt": "a", "stop": ["x"] * 17}, -32602, "params.stop", True),
+    ("generate", {"prompt": "a", "stop": "x" * 257}, -32602, "params.stop", True),
+    ("generate", {"prompt": "a", "temperature": -0.5}, -32602, "params.temperature", True),
+    ("generate", {"prompt": "a", "temperature": 100.5}, -32602, "params.temperature", True),
+    ("generate", {"prompt": "a", "temperature": "hot"}, -32602, "params.temperature", True),
+    ("generate", {"prompt": "a", "topK": -1}, -32602, "params.topK", True),
+    ("generate", {"prompt": "a", "topK": 1000001}, -32602, "params.topK", True),
+    ("generate", {"prompt": "a", "topP": 1.5}, -32602, "params.topP", True),
+    ("generate", {"prompt": "a", "minP": -0.1}, -32602, "params.minP", True),
+    ("generate", {"prompt": "a", "repeatPenalty": 0}, -32602, "params.repeatPenalty", True),
+    ("generate", {"prompt": "a", "presencePenalty": 101}, -32602, "params.presencePenalty", True),
+    ("generate", {"prompt": "a", "frequencyPenalty": -101}, -32602, "params.frequencyPenalty", True),
+    ("generate", {"prompt": "a", "penaltyLastN": -2}, -32602, "params.penaltyLastN", True),
+    ("generate", {"prompt": "a", "penaltyLastN": 1048577}, -32602, "params.penaltyLastN", True),
+    ("generate", {"prompt": "a", "beams": 0}, -32602, "params.beams", True),
+    ("generate", {"prompt": "a", "beams": 17}, -32602, "params.beams", True),
+    ("generate", {"prompt": "a", "beams": 2, "temperature": 0.7}, -32602, "params.temperature", True),
+    ("generate", {"prompt": "a", "beams": 2, "topK": 5}, -32602, "params.topK", True),
+    ("generate", {"prompt": "a", "beams": 2, "penaltyLastN": 0}, -32602, "params.penaltyLastN", True),
+    ("generate", {"prompt": "a", "lengthPenalty": 1.2}, -32602, "params.lengthPenalty", True),
+    ("generate", {"prompt": "a", "beams": 1, "lengthPenalty": 1.2}, -32602, "params.lengthPenalty", True),
+    ("generate", {"prompt": "a", "beams": 2, "lengthPenalty": 11}, -32602, "params.lengthPenalty", True),
+    ("generate", {"prompt": "a", "seed": -1}, -32602, "params.seed", True),
+    ("generate", {"prompt": "a", "seed": 1.5}, -32602, "params.seed", True),
+    ("generate", {"prompt": "a", "logprobs": False, "topLogprobs": 1}, -32602, "params.topLogprobs", True),
+    ("generate", {"prompt": "a", "logprobs": "yes"}, -32602, "params.logprobs", True),
+    ("generate", {"prompt": "a", "topLogprobs": 21}, -32602, "params.topLogprobs", True),
+    ("generate", {"prompt": "a", "stream": 1}, -32602, "params.stream", True),
+    ("generate", {"prompt": "a", "model": "no-such-model"}, -32001, N, False),
+    ("score", {}, -32602, "params.text", True),
+    ("score", {"text": 5}, -32602, "params.text", True),
+    ("score", {"text": "a", "tokens": [1]}, -32602, "params.tokens", True),
+    ("score", {"text": "a", "context": "b", "continuation": "c"}, -32602, "params.text", True),
+    ("score", {"tokens": [1], "context": "b", "continuation": "c"}, -32602, "params.tokens", True),
+    ("score", {"context": "b"}, -32602, "params.continuation", True),
+    ("score", {"continuation": "c"}, -32602, "params.context", True),
+    ("score", {"context": "b", "continuation": ""}, -32602, "params.continuation", True),
+    ("score", {"context": 1, "continuation": "c"}, -32602, "params.context", True),
+    ("score", {"tokens": [1, 2], "addSpecial": False}, -32602, "params.addSpecial", True),
+    ("score", {"tokens": [1, 2], "parseSpecial": True}, -32602, "params.parseSpecial", True),
+    ("score", {"tokens": [1, -2]}, -32602, "params.tokens[1]", True),
+    ("score", {"tokens": [49152]}, -32602, "params.tokens[0]", False),  # past the vocabulary
+    ("score", {"text": "a", "topLogprobs": 21}, -32602, "params.topLogprobs", True),
+    ("score", {"text": "a", "topLogprobs": -1}, -32602, "params.topLogprobs", True),
+    ("score", {"text": "a", "maxTokens": 1}, -32602, "params.maxTokens", True),
+    ("score", {"text": "a", "model": "no-such-model"}, -32001, N, False),
+    ("score", {"text": "reproducible " * 9000}, -32003, N, False),  # 9004 tokens > 8192
     ("exit", None, -32600, N, None),
     ("$/cancelRequest", {"id": 1}, -32600, N, None),
 ]
@@ -443,25 +765,40 @@ def test_error_response(shared_daemon, method, params, code, path, schema_reject
         assert err["message"] == f"Invalid params: {path} {err['data']['reason']}"
 
 
+@pytest.mark.parametrize("method,params,path", [("generate", {"prompt": ""}, "params.prompt"),
+                                                ("generate", {"tokens": []}, "params.tokens"),
+                                                ("score", {"text": ""}, "params.text")])
+def test_empty_input_is_invalid_params(shared_daemon, method, params, path):
+    answer = shared_daemon.call(method, params, id_=f"empty-{method}-{json.dumps(params)}")
+    assert "error" in answer and answer["error"]["code"] == -32602, answer
+    assert answer["error"]["data"]["path"] == path, answer
+    assert_valid(validator("#/components/schemas/ErrorResponse"), answer, f"{method} error response")
+
+
 def test_shutdown_rejects_unknown_params(daemon):
     assert not params_validator("shutdown").is_valid({"bogus": 1})
     answer = daemon.call("shutdown", {"bogus": 1}, id_="s")
     assert "error" in answer and answer["error"]["code"] == -32602, answer
+    assert -32602 in documented_codes("shutdown")
+    # Refused, so not shutting down: the next request is served.
+    assert "result" in daemon.call("models/list", id_="after")
 
 
 def test_cancelled_request_answers_32800(spawn):
     d = spawn("--no-model")
-    # tokenize waits behind the models/load barrier, so the cancel reaches it before it starts.
+    # Requests wait behind the models/load barrier, so the cancels reach them before they start.
+    queued = {2: ("tokenize", {"text": "x"}), 3: ("generate", {"prompt": "x"}), 4: ("score", {"text": "x y"})}
     d.send(
         {"jsonrpc": "2.0", "id": 1, "method": "models/load", "params": {"model": "smollm2-135m"}},
-        {"jsonrpc": "2.0", "id": 2, "method": "tokenize", "params": {"text": "x"}},
-        {"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": 2}},
+        *({"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in queued.items()),
+        *({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": i}} for i in queued),
     )
-    answers = d.responses(1, 2)
-    answer = answers[2]
-    assert_valid(validator("#/components/schemas/ErrorResponse"), answer, "cancelled tokenize")
-    assert answer["error"] == {"code": -32800, "message": "Request cancelled"}
-    assert -32800 in documented_codes("tokenize")
+    answers = d.responses(1, *queued)
+    for i, (method, _) in queued.items():
+        answer = answers[i]
+        assert_valid(validator("#/components/schemas/ErrorResponse"), answer, f"cancelled {method}")
+        assert answer["error"] == {"code": -32800, "message": "Request cancelled"}
+        assert -32800 in documented_codes(method)
     assert "result" in answers[1]
     assert d.close() == 0
 
@@ -498,14 +835,14 @@ def test_envelope_errors(shared_daemon):
         (b'{"jsonrpc":"1.0","id":"v1","method":"models/list"}\n', "v1", -32600),
         (b'{"jsonrpc":"2.0","id":{"a":1},"method":"models/list"}\n', None, -32600),
         (b'{"jsonrpc":"2.0","id":"p","method":"models/list","params":null}\n', "p", -32600),
-        (b'{"jsonrpc":"2.0","id":"m","method":"generate"}\n', "m", -32601),
+        (b'{"jsonrpc":"2.0","id":"m","method":"no/such/method"}\n', "m", -32601),
     ]
     for raw, id_, code in cases:
         shared_daemon.send_raw(raw)
         answer = shared_daemon.recv()
         assert_valid(error_response, answer, raw.decode())
         assert answer["id"] == id_ and answer["error"]["code"] == code, (raw, answer)
-    assert answer["error"]["data"] == {"method": "generate"}
+    assert answer["error"]["data"] == {"method": "no/such/method"}
 
 
 def test_ids_echoed_and_batches(shared_daemon):

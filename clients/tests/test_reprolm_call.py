@@ -138,6 +138,37 @@ def test_errors_go_to_stderr_with_data_and_exit_2(daemon):
     assert out.returncode == 2 and "-32601" in out.stderr
 
 
+def test_generate_and_score(daemon):
+    out = run(["--socket", daemon, "generate", '{"prompt": "1, 2, 3,", "maxTokens": 8, "temperature": 0, "stop": ", 6"}'])
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert (result["text"], result["finishReason"], result["stopSequence"]) == (" 4, 5", "stop", ", 6")
+    assert result["tokens"] == [216, 36, 28, 216, 37, 28, 216, 38]
+    scored = run(["--socket", daemon, "score", "-"],
+                 stdin=json.dumps({"context": "The capital of France is", "continuation": " Paris", "topLogprobs": 1}))
+    assert scored.returncode == 0, scored.stderr
+    result = json.loads(scored.stdout)
+    assert (result["contextTokens"], result["scoredTokens"]) == (5, 1)
+    assert result["tokens"][-1]["text"] == " Paris" and result["sum"] == result["tokens"][-1]["logprob"]
+    overflow = run(["--socket", daemon, "generate", '{"prompt": "x", "maxTokens": 8192}'])
+    assert overflow.returncode == 2 and overflow.stdout == ""
+    assert "-32003" in overflow.stderr and '"contextLength": 8192' in overflow.stderr
+
+
+def test_verbose_shows_stream_notifications(daemon):
+    quiet = run(["--socket", daemon, "generate", '{"prompt": "1, 2, 3,", "maxTokens": 3, "temperature": 0, "stream": true}'])
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    loud = run(["--socket", daemon, "--verbose", "generate",
+                '{"prompt": "1, 2, 3,", "maxTokens": 3, "temperature": 0, "stream": true}'])
+    assert loud.returncode == 0, loud.stderr
+    streamed = [json.loads(line.split("notification $/stream: ", 1)[1])
+                for line in loud.stderr.splitlines() if "notification $/stream: " in line]
+    result = json.loads(loud.stdout)
+    assert json.loads(quiet.stdout)["tokens"] == result["tokens"]
+    assert "".join(n["text"] for n in streamed) == result["text"]
+    assert [t for n in streamed for t in n["tokens"]] == result["tokens"]
+
+
 def test_verbose_shows_progress_notifications(daemon):
     loud = run(["--socket", daemon, "--verbose", "models/load", '{"model": "gemma3-270m"}'])
     assert loud.returncode == 0, loud.stderr

@@ -7,6 +7,12 @@ public enum PromptInput: Sendable, Equatable {
     case text(String, addSpecial: Bool, parseSpecial: Bool)
     case tokens([Int32])
 
+    /// The parameter path a problem with this input is reported at.
+    public func path(textKey: String) -> String {
+        if case .tokens = self { return "params.tokens" }
+        return "params.\(textKey)"
+    }
+
     /// Reads `prompt` | `tokens` (exactly one) and the tokenization switches.
     static func read(_ r: inout JSONObjectReader, textKey: String) throws -> PromptInput {
         let text = try r.optionalString(textKey)

@@ -23,6 +23,8 @@ public struct ScoreParams: Sendable {
             for key in ["text", "tokens"] where r.contains(key) {
                 throw JSONFieldError(path: r.fieldPath(key), message: "cannot be given together with context and continuation")
             }
+            _ = r.value("text")     // null: absent
+            _ = r.value("tokens")
             let context = try r.string("context")
             let continuation = try r.string("continuation")
             if continuation.isEmpty { throw JSONFieldError(path: r.fieldPath("continuation"), message: "must not be empty") }
@@ -30,6 +32,8 @@ public struct ScoreParams: Sendable {
                                   addSpecial: try r.optionalBool("addSpecial") ?? true,
                                   parseSpecial: try r.optionalBool("parseSpecial") ?? false)
         } else {
+            _ = r.value("context")  // null: absent
+            _ = r.value("continuation")
             input = .whole(try PromptInput.read(&r, textKey: "text"))
         }
         topLogprobs = Int(try r.optionalInt("topLogprobs", in: 0...Int64(GenerateParams.maxTopLogprobs)) ?? 0)

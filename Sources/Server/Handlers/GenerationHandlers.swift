@@ -30,6 +30,8 @@ public enum GenerationHandlers {
         let model = try registry.resolve(p.model)
         let generator = try Generator(model: model, scheduler: scheduler)
         let prompt = tokens(of: p.prompt, model)
+        if prompt.isEmpty { throw JSONFieldError(path: p.prompt.path(textKey: "prompt"), message: "gives no tokens: there is nothing to condition on") }
+        try generator.checkTokens(prompt)
         try generator.checkFits(promptTokens: prompt.count, maxTokens: p.maxTokens)
 
         let seed = p.seed ?? UInt64.random(in: 0...UInt64(Int64.max))
@@ -42,14 +44,14 @@ public enum GenerationHandlers {
         request.topLogprobs = p.topLogprobs
 
         let tokenizer = model.tokenizer
-        let wantLogprobs = p.logprobs
+        let wantLogprobs = p.logprobs, top = p.topLogprobs
         let result = try await generator.generate(request) { delta in
             onDelta(StreamedText(text: delta.text, tokens: delta.tokens,
-                                 logprobs: wantLogprobs ? delta.logprobs.map { entry($0, tokenizer) } : nil))
+                                 logprobs: wantLogprobs ? delta.logprobs.map { entry($0, tokenizer, top: top) } : nil))
         }
         return GenerateResult(model: model.name, text: result.text, tokens: result.tokens,
                               finishReason: result.finishReason.rawValue, stopSequence: result.stopSequence,
-                              logprobs: result.logprobs?.map { entry($0, tokenizer) }, promptTokens: result.promptTokens,
+                              logprobs: result.logprobs?.map { entry($0, tokenizer, top: top) }, promptTokens: result.promptTokens,
                               prefillSeconds: result.timings.prefillSeconds, decodeSeconds: result.timings.decodeSeconds,
                               seed: seed, seedSource: p.seed == nil ? "entropy" : "request").json
     }
@@ -66,12 +68,14 @@ public enum GenerationHandlers {
         switch p.input {
         case let .whole(input):
             request = ScoreRequest(tokens: tokens(of: input, model))
+            if request.tokens.isEmpty { throw JSONFieldError(path: input.path(textKey: "text"), message: "gives no tokens: there is nothing to score") }
         case let .continuation(context, continuation, addSpecial, parseSpecial):
             let head = model.tokenizer.encode(context, addSpecial: addSpecial, parseSpecial: parseSpecial)
             let tail = model.tokenizer.encode(continuation, addSpecial: false, parseSpecial: parseSpecial)
             request = ScoreRequest(tokens: head + tail, firstScored: max(1, head.count))
         }
         request.topLogprobs = p.topLogprobs
+        try scorer.checkFits(request)
         let result = try await scorer.score(request)
         let tokenizer = model.tokenizer
         let entries = result.tokens.map { t in
@@ -108,8 +112,9 @@ public enum GenerationHandlers {
         String(decoding: tokenizer.piece(token) ?? [], as: UTF8.self)
     }
 
-    static func entry(_ c: TokenChoice, _ tokenizer: Tokenizer) -> TokenEntry {
+    /// `top` is left out when no alternatives were asked for (as in `score`).
+    static func entry(_ c: TokenChoice, _ tokenizer: Tokenizer, top: Int) -> TokenEntry {
         TokenEntry(token: c.token, text: text(c.token, tokenizer), logprob: c.logprob,
-                   top: c.top.map { ($0.token, text($0.token, tokenizer), $0.logprob) })
+                   top: top == 0 ? nil : c.top.map { ($0.token, text($0.token, tokenizer), $0.logprob) })
     }
 }

@@ -4,9 +4,10 @@
     with Client.spawn_stdio(args=["--no-model"]) as c:
         c.load_model("smollm2-135m")
         print(c.tokenize("Hello")["tokens"])
+        print(c.generate("Once upon a time", max_tokens=16, temperature=0)["text"])
 """
 
-from .client import Client, default_socket_path, find_binary
+from .client import Client, GenerationStream, default_socket_path, find_binary
 from .errors import (
     ERROR_CLASSES,
     ConnectionClosed,
@@ -30,6 +31,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Client",
+    "GenerationStream",
     "default_socket_path",
     "find_binary",
     "NEWLINE",

@@ -6,9 +6,10 @@ Design:
   arrive in whatever order the daemon finishes them.
 - Request ids are integers from a per-connection counter taken under a lock: unique while in flight.
 - Writes go out whole under a lock, so frames from different threads never interleave.
-- Notifications from the daemon (``$/progress``) go to the hooks registered with
-  ``add_notification_handler`` (and a per-request ``on_progress``); hooks run on the reader
-  thread, so they must be quick; an exception in a hook is logged and does not stop the reader.
+- Notifications from the daemon (``$/progress``, ``$/stream``) go to the hooks registered with
+  ``add_notification_handler`` (and a per-request ``on_progress`` / ``on_stream``); hooks run on
+  the reader thread, so they must be quick; an exception in a hook is logged and does not stop the
+  reader. A request's notifications reach its hooks before its answer resolves its Future.
 - Errors answered with ``id: null`` (a frame the daemon could not parse or that was too large)
   cannot be matched to a request: they go to ``unaddressed_errors`` and the ``on_unaddressed_error``
   hook.
@@ -24,20 +25,24 @@ import concurrent.futures
 import json
 import logging
 import os
+import queue
 import shutil
 import socket
 import subprocess
 import threading
-from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import framing as _framing
 from .errors import ConnectionClosed, ProtocolError, ReprolmError
 
-__all__ = ["Client", "default_socket_path", "find_binary"]
+__all__ = ["Client", "GenerationStream", "default_socket_path", "find_binary"]
 
 log = logging.getLogger("reprolm_client")
 
 NotificationHandler = Callable[[str, Any], None]
+ParamsHook = Callable[[Dict[str, Any]], None]
+# The notifications that carry a ``requestId`` and reach that request's own hook.
+_PROGRESS, _STREAM = "$/progress", "$/stream"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,7 +178,8 @@ class Client:
         self._state_lock = threading.Lock()
         self._next_id = 1
         self._pending: Dict[int, concurrent.futures.Future] = {}
-        self._progress_hooks: Dict[int, Callable[[Dict[str, Any]], None]] = {}
+        # request id -> {notification method: hook} for $/progress and $/stream.
+        self._request_hooks: Dict[int, Dict[str, ParamsHook]] = {}
         self._handlers: List[NotificationHandler] = [on_notification] if on_notification else []
         self._on_unaddressed_error = on_unaddressed_error
         #: Errors the daemon answered with ``id: null`` (the last 100).
@@ -261,19 +267,23 @@ class Client:
     # -- low level -----------------------------------------------------------------------------
 
     def call_async(self, method: str, params: Any = None,
-                   on_progress: Optional[Callable[[Dict[str, Any]], None]] = None
-                   ) -> concurrent.futures.Future:
+                   on_progress: Optional[ParamsHook] = None,
+                   on_stream: Optional[ParamsHook] = None) -> concurrent.futures.Future:
         """Sends a request; returns a Future for its result (``future.request_id`` is its id).
-        The Future raises the ``ReprolmError`` subclass for the daemon's error code."""
+        The Future raises the ``ReprolmError`` subclass for the daemon's error code.
+        ``on_progress`` / ``on_stream`` get the params of each ``$/progress`` / ``$/stream``
+        notification of this request, on the reader thread, before the Future resolves."""
         future: concurrent.futures.Future = concurrent.futures.Future()
+        hooks = {name: hook for name, hook in ((_PROGRESS, on_progress), (_STREAM, on_stream))
+                 if hook is not None}
         with self._state_lock:
             if self._closed_reason is not None or self._closing:
                 raise self._closed_reason or ConnectionClosed("the connection is closed")
             request_id = self._next_id
             self._next_id += 1
             self._pending[request_id] = future
-            if on_progress is not None:
-                self._progress_hooks[request_id] = on_progress
+            if hooks:
+                self._request_hooks[request_id] = hooks
         future.request_id = request_id  # type: ignore[attr-defined]
         try:
             self._send(self._envelope(method, params, request_id))
@@ -283,10 +293,10 @@ class Client:
         return future
 
     def call(self, method: str, params: Any = None, timeout: Optional[float] = None,
-             on_progress: Optional[Callable[[Dict[str, Any]], None]] = None) -> Any:
+             on_progress: Optional[ParamsHook] = None, on_stream: Optional[ParamsHook] = None) -> Any:
         """Sends a request and waits for its result. On timeout the request is cancelled on the
         daemon (``$/cancelRequest``) and ``TimeoutError`` is raised."""
-        future = self.call_async(method, params, on_progress=on_progress)
+        future = self.call_async(method, params, on_progress=on_progress, on_stream=on_stream)
         timeout = self.timeout if timeout is None else timeout
         try:
             return future.result(timeout)
@@ -387,7 +397,7 @@ class Client:
     def _forget(self, request_id: int) -> None:
         with self._state_lock:
             self._pending.pop(request_id, None)
-            self._progress_hooks.pop(request_id, None)
+            self._request_hooks.pop(request_id, None)
 
     def _fail_pending(self, error: ReprolmError) -> None:
         with self._state_lock:
@@ -395,7 +405,7 @@ class Client:
                 self._closed_reason = error
             pending = list(self._pending.values())
             self._pending.clear()
-            self._progress_hooks.clear()
+            self._request_hooks.clear()
         for future in pending:
             if not future.done():
                 future.set_exception(error)
@@ -451,7 +461,7 @@ class Client:
             return
         with self._state_lock:
             future = self._pending.pop(request_id, None) if type(request_id) is int else None
-            self._progress_hooks.pop(request_id, None) if type(request_id) is int else None
+            self._request_hooks.pop(request_id, None) if type(request_id) is int else None
         if future is None:
             log.debug("ignoring a response to an unknown id %r", request_id)
             return
@@ -466,10 +476,10 @@ class Client:
         with self._state_lock:
             handlers = list(self._handlers)
             hook = None
-            if method == "$/progress" and isinstance(params, dict):
+            if method in (_PROGRESS, _STREAM) and isinstance(params, dict):
                 request_id = params.get("requestId")
                 if type(request_id) is int:
-                    hook = self._progress_hooks.get(request_id)
+                    hook = self._request_hooks.get(request_id, {}).get(method)
         if hook is not None:
             self._run_hook(hook, params)
         for handler in handlers:
@@ -531,6 +541,127 @@ class Client:
         """Returns ``{model, text}``."""
         return self.call("detokenize", _compact({"tokens": list(tokens), "model": model,
                                                  "skipSpecial": skip_special}))
+
+    def generate(self, prompt: Optional[str] = None, *, tokens: Optional[Sequence[int]] = None,
+                 model: Optional[str] = None, max_tokens: Optional[int] = None,
+                 stop: Union[str, Sequence[str], None] = None, temperature: Optional[float] = None,
+                 top_k: Optional[int] = None, top_p: Optional[float] = None,
+                 min_p: Optional[float] = None, repeat_penalty: Optional[float] = None,
+                 presence_penalty: Optional[float] = None, frequency_penalty: Optional[float] = None,
+                 penalty_last_n: Optional[int] = None, beams: Optional[int] = None,
+                 length_penalty: Optional[float] = None, seed: Optional[int] = None,
+                 logprobs: Optional[bool] = None, top_logprobs: Optional[int] = None,
+                 stream: Optional[bool] = None, add_special: Optional[bool] = None,
+                 parse_special: Optional[bool] = None, on_stream: Optional[ParamsHook] = None,
+                 timeout: Optional[float] = None) -> Dict[str, Any]:
+        """Continues ``prompt`` (or ``tokens``); returns ``{model, text, tokens, finishReason,
+        stopSequence, logprobs?, usage, timings, seed, seedSource}``.
+
+        Each keyword is the generate param of the same name in camelCase (``max_tokens`` is
+        ``maxTokens``); None leaves it out, so the daemon's default applies. ``on_stream`` gets
+        the params of each ``$/stream`` notification (``{requestId, text, tokens, logprobs?}``)
+        and turns ``stream`` on. A generation cancelled while it runs still returns its result,
+        with ``finishReason`` ``"cancelled"``.
+        """
+        options = {name: value for name, value in locals().items() if name in _GENERATE_OPTIONS}
+        params = _generate_params(prompt, on_stream is not None, options)
+        return self.call("generate", params, timeout=timeout, on_stream=on_stream)
+
+    def generate_stream(self, prompt: Optional[str] = None, *, timeout: Optional[float] = None,
+                        **options: Any) -> "GenerationStream":
+        """``generate`` with ``stream`` on: iterate over the returned ``GenerationStream`` for the
+        params of each ``$/stream`` notification, then call ``.result()``. The keywords are
+        ``generate``'s (without ``on_stream``)."""
+        params = _generate_params(prompt, True, {**options, "stream": True})
+        return GenerationStream(self, params, self.timeout if timeout is None else timeout)
+
+    def score(self, text: Optional[str] = None, *, tokens: Optional[Sequence[int]] = None,
+              context: Optional[str] = None, continuation: Optional[str] = None,
+              model: Optional[str] = None, top_logprobs: Optional[int] = None,
+              add_special: Optional[bool] = None, parse_special: Optional[bool] = None,
+              timeout: Optional[float] = None) -> Dict[str, Any]:
+        """The logprob of each token of ``text`` (or ``tokens``, or ``continuation`` after
+        ``context``); returns ``{model, tokens, contextTokens, scoredTokens, sum, mean,
+        perplexity}``."""
+        return self.call("score", _compact({
+            "text": text, "tokens": None if tokens is None else list(tokens), "context": context,
+            "continuation": continuation, "model": model, "topLogprobs": top_logprobs,
+            "addSpecial": add_special, "parseSpecial": parse_special}), timeout=timeout)
+
+
+class GenerationStream:
+    """One streaming ``generate``: iterating yields the params of each of its ``$/stream``
+    notifications (``{requestId, text, tokens, logprobs?}``) as they arrive and stops when the
+    answer has come; ``result()`` returns the result (or raises the daemon's error), ``cancel()``
+    sends ``$/cancelRequest`` (the result then has ``finishReason`` ``"cancelled"``).
+    ``timeout`` bounds each wait (None: forever)."""
+
+    _DONE = object()
+
+    def __init__(self, client: Client, params: Dict[str, Any], timeout: Optional[float]) -> None:
+        self._client = client
+        self._timeout = timeout
+        self._chunks: "queue.Queue[Any]" = queue.Queue()
+        self._future = client.call_async("generate", params, on_stream=self._chunks.put)
+        self.request_id: int = self._future.request_id  # type: ignore[attr-defined]
+        # Set on the reader thread after every notification of the request was queued.
+        self._future.add_done_callback(lambda _: self._chunks.put(self._DONE))
+        self._finished = False
+
+    def __iter__(self) -> Iterator[Dict[str, Any]]:
+        return self
+
+    def __next__(self) -> Dict[str, Any]:
+        if self._finished:
+            raise StopIteration
+        try:
+            item = self._chunks.get(timeout=self._timeout)
+        except queue.Empty:
+            raise TimeoutError(f"no $/stream notification nor answer for generate (id {self.request_id}) "
+                               f"within {self._timeout} s") from None
+        if item is self._DONE:
+            self._finished = True
+            error = self._future.exception()
+            if error is not None:
+                raise error
+            raise StopIteration
+        return item
+
+    def result(self, timeout: Optional[float] = None) -> Dict[str, Any]:
+        """Waits for the answer and returns the result (notifications not yet iterated stay
+        available)."""
+        try:
+            return self._future.result(self._timeout if timeout is None else timeout)
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError(f"no answer to generate (id {self.request_id})") from None
+
+    def cancel(self) -> None:
+        self._client.cancel_request(self.request_id)
+
+
+_GENERATE_OPTIONS = {
+    "tokens": "tokens", "model": "model", "max_tokens": "maxTokens", "stop": "stop",
+    "temperature": "temperature", "top_k": "topK", "top_p": "topP", "min_p": "minP",
+    "repeat_penalty": "repeatPenalty", "presence_penalty": "presencePenalty",
+    "frequency_penalty": "frequencyPenalty", "penalty_last_n": "penaltyLastN", "beams": "beams",
+    "length_penalty": "lengthPenalty", "seed": "seed", "logprobs": "logprobs",
+    "top_logprobs": "topLogprobs", "stream": "stream", "add_special": "addSpecial",
+    "parse_special": "parseSpecial",
+}
+
+
+def _generate_params(prompt: Optional[str], stream: bool, options: Dict[str, Any]) -> Dict[str, Any]:
+    unknown = sorted(set(options) - set(_GENERATE_OPTIONS))
+    if unknown:
+        raise TypeError(f"unexpected keyword arguments for generate: {', '.join(unknown)}")
+    params: Dict[str, Any] = {"prompt": prompt}
+    for name, value in options.items():
+        if name == "tokens" and value is not None:
+            value = list(value)
+        params[_GENERATE_OPTIONS[name]] = value
+    if stream and params.get("stream") is None:
+        params["stream"] = True
+    return _compact(params)
 
 
 def _compact(params: Dict[str, Any]) -> Dict[str, Any]:

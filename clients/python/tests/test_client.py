@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from reprolm_client import (Client, ConnectionClosed, InvalidParams, InvalidRequest,
-                            MethodNotFound, ModelLoadFailed, ModelNotFound, ReprolmError,
-                            ShuttingDown)
+from reprolm_client import (Client, ConnectionClosed, ContextOverflow, GenerationStream,
+                            InvalidParams, InvalidRequest, MethodNotFound, ModelLoadFailed,
+                            ModelNotFound, ReprolmError, ShuttingDown)
 
 TEXTS = ["Hello", "Hello, world!", "déjà vu", "1 + 1 = 2", "   spaces   ", "日本語", "emoji 🙂", ""]
 
@@ -17,7 +17,7 @@ def test_initialize_reports_methods_and_framings(client):
     info = client.initialize(client_name="pytest", client_version="1")
     assert info["serverInfo"]["name"] == "reprolm"
     for method in ("initialize", "shutdown", "exit", "$/cancelRequest", "models/list",
-                   "models/load", "models/unload", "tokenize", "detokenize"):
+                   "models/load", "models/unload", "tokenize", "detokenize", "generate", "score"):
         assert method in info["capabilities"]["methods"]
     assert set(info["capabilities"]["framings"]) == {"content-length", "newline"}
 
@@ -28,6 +28,89 @@ def test_tokenize_and_detokenize_round_trip(client):
     assert len(out["tokens"]) == len(out["pieces"]) == len(out["pieceBytes"]) > 0
     assert bytes(b for piece in out["pieceBytes"] for b in piece) == b"Hello, world!"
     assert client.detokenize(out["tokens"])["text"] == "Hello, world!"
+
+
+def test_generate_greedy_is_reproducible(client):
+    first = client.generate("Once upon a time", max_tokens=8, temperature=0)
+    assert first["model"] == "smollm2-135m" and first["finishReason"] == "length"
+    assert len(first["tokens"]) == first["usage"]["completionTokens"] == 8
+    assert first["usage"]["promptTokens"] == len(client.tokenize("Once upon a time")["tokens"])
+    assert first["seedSource"] == "entropy" and "logprobs" not in first
+    again = client.generate(tokens=client.tokenize("Once upon a time")["tokens"], max_tokens=8, temperature=0)
+    assert (again["text"], again["tokens"]) == (first["text"], first["tokens"])
+    assert client.detokenize(first["tokens"])["text"] == first["text"]
+
+
+def test_generate_seed_logprobs_and_stop(client):
+    sampled = client.generate("The capital of France is", max_tokens=6, seed=42, top_logprobs=2)
+    assert (sampled["seed"], sampled["seedSource"]) == (42, "request")
+    assert [e["token"] for e in sampled["logprobs"]] == sampled["tokens"]
+    assert all(len(e["top"]) == 2 and e["logprob"] <= 0 for e in sampled["logprobs"])
+    replay = client.generate("The capital of France is", max_tokens=6, seed=sampled["seed"], top_logprobs=2)
+    assert {k: v for k, v in replay.items() if k != "timings"} == {k: v for k, v in sampled.items() if k != "timings"}
+    stopped = client.generate("1, 2, 3,", max_tokens=8, temperature=0, stop=", 6")
+    assert (stopped["finishReason"], stopped["stopSequence"], stopped["text"]) == ("stop", ", 6", " 4, 5")
+
+
+def test_generate_streams_to_a_callback(client):
+    chunks = []
+    result = client.generate("1, 2, 3,", max_tokens=8, temperature=0, stop=[", 6"], logprobs=True,
+                             on_stream=chunks.append)
+    assert chunks and all(c["requestId"] == chunks[0]["requestId"] for c in chunks)
+    assert "".join(c["text"] for c in chunks) == result["text"] == " 4, 5"
+    assert [t for c in chunks for t in c["tokens"]] == result["tokens"]
+    assert [e for c in chunks for e in c["logprobs"]] == result["logprobs"]
+
+
+def test_generate_stream_iterator_and_cancel(client):
+    stream = client.generate_stream("Once upon a time", max_tokens=4000, temperature=0)
+    assert isinstance(stream, GenerationStream) and isinstance(stream.request_id, int)
+    chunks = []
+    for chunk in stream:
+        chunks.append(chunk)
+        if len(chunks) == 2:
+            stream.cancel()
+    result = stream.result()
+    assert result["finishReason"] == "cancelled" and 2 <= len(result["tokens"]) < 4000
+    assert "".join(c["text"] for c in chunks) == result["text"]
+    assert [t for c in chunks for t in c["tokens"]] == result["tokens"]
+    assert list(stream) == []  # exhausted
+
+
+def test_generate_errors(client):
+    with pytest.raises(InvalidParams) as caught:
+        client.generate("x", tokens=[1])
+    assert caught.value.path == "params.tokens"
+    with pytest.raises(InvalidParams) as caught:
+        client.generate("x", beams=2, temperature=0.5)
+    assert caught.value.path == "params.temperature"
+    with pytest.raises(ContextOverflow) as caught:
+        client.generate("x", max_tokens=8192)
+    assert caught.value.code == -32003
+    assert caught.value.data == {"promptTokens": 1, "maxTokens": 8192, "contextLength": 8192}
+    with pytest.raises(InvalidParams) as caught:
+        for _ in client.generate_stream("x", top_k=-1):
+            pass
+    assert caught.value.path == "params.topK"
+    with pytest.raises(TypeError):
+        client.generate_stream("x", max_token=3)
+
+
+def test_score(client):
+    result = client.score(context="The capital of France is", continuation=" Paris.", top_logprobs=2)
+    assert (result["contextTokens"], result["scoredTokens"]) == (5, 2)
+    scored = result["tokens"][result["contextTokens"]:]
+    assert [e["text"] for e in scored] == [" Paris", "."]
+    assert all(e["logprob"] is None for e in result["tokens"][:5])
+    assert result["sum"] == scored[0]["logprob"] + scored[1]["logprob"]
+    assert all(len(e["top"]) == 2 for e in scored)
+    whole = client.score("The capital of France is Paris.")
+    assert [e["token"] for e in whole["tokens"]] == [e["token"] for e in result["tokens"]]
+    assert [e["logprob"] for e in whole["tokens"][5:]] == [e["logprob"] for e in scored]
+    assert client.score(tokens=[e["token"] for e in whole["tokens"]]) == whole
+    with pytest.raises(InvalidParams) as caught:
+        client.score("x", context="a", continuation="b")
+    assert caught.value.path == "params.text"
 
 
 def test_list_models_names_the_default(client):

@@ -62,3 +62,20 @@ def test_newline_payload_must_not_hold_a_newline():
         framing.encode(b"a\nb", "newline")
     with pytest.raises(ValueError):
         framing.check_framing("lsp")
+
+
+def test_generate_keywords_map_to_camel_case_params():
+    import inspect
+
+    from reprolm_client import Client
+    from reprolm_client.client import _GENERATE_OPTIONS, _generate_params
+
+    keywords = set(inspect.signature(Client.generate).parameters) - {"self", "prompt", "on_stream", "timeout"}
+    assert keywords == set(_GENERATE_OPTIONS)
+    assert _generate_params("Hi", False, {"max_tokens": 4, "top_k": None, "tokens": None, "stop": ("a",)}) == \
+        {"prompt": "Hi", "maxTokens": 4, "stop": ("a",)}
+    assert _generate_params(None, True, {"tokens": (1, 2), "top_logprobs": 2}) == \
+        {"tokens": [1, 2], "topLogprobs": 2, "stream": True}
+    assert _generate_params("Hi", True, {"stream": False}) == {"prompt": "Hi", "stream": False}
+    with pytest.raises(TypeError):
+        _generate_params("Hi", False, {"maxTokens": 4})
