@@ -32,24 +32,74 @@ public enum Matmul {
     static func run(_ weights: QuantizedMatrix, _ input: QuantizedActivations, _ out: UnsafeMutablePointer<Float>,
                     _ pool: ThreadPool?, _ path: KernelPath) {
         let vectors = input.vectors, rows = weights.rows
-        let dot = RowDot.function(for: weights.format, path: path)
-        let columns = weights.columns
-        let body: (Range<Int>) -> Void = { range in
-            var tileStart = range.lowerBound
-            while tileStart < range.upperBound {
-                let tileEnd = min(tileStart + rowTile, range.upperBound)
-                for v in 0..<vectors {
-                    let view = input.view(v)
-                    let o = out + v * rows
-                    for r in tileStart..<tileEnd { o[r] = dot(weights.row(r), columns, view) }
+        // The views are read once here: reading the activations' class properties inside the loops
+        // costs a dynamic exclusivity check per access.
+        let views = (0..<vectors).map { input.view($0) }
+        let body: (Range<Int>) -> Void
+        if path == .vectorized, vectors >= panelVectors, Panel.supports(weights.format) {
+            body = { range in panelRows(weights, views, out, range) }
+        } else {
+            let dot = RowDot.function(for: weights.format, path: path)
+            let columns = weights.columns
+            body = { range in
+                var tileStart = range.lowerBound
+                while tileStart < range.upperBound {
+                    let tileEnd = min(tileStart + rowTile, range.upperBound)
+                    for v in 0..<vectors {
+                        let view = views[v]
+                        let o = out + v * rows
+                        for r in tileStart..<tileEnd { o[r] = dot(weights.row(r), columns, view) }
+                    }
+                    tileStart = tileEnd
                 }
-                tileStart = tileEnd
             }
         }
         if let pool, pool.threads > 1 {
             pool.parallelFor(rows: rows, grain: rowTile, body: body)
         } else {
             body(0..<rows)
+        }
+    }
+
+    /// From this many vectors on, rows are unpacked once into a panel (Panel.swift) and every
+    /// vector's dot reads the panel: decoding once per row beats decoding once per (row, vector).
+    static let panelVectors = 2
+
+    /// Panel bytes per tile: small enough to stay in L2 next to the activations.
+    static let panelBytes = 96 << 10
+
+    /// The rows `range` of the product through panels: a tile of rows is unpacked, then every
+    /// vector (read from L1 across the tile's rows) is multiplied with it.
+    static func panelRows(_ weights: QuantizedMatrix, _ views: [ActivationView], _ out: UnsafeMutablePointer<Float>,
+                          _ range: Range<Int>) {
+        let columns = weights.columns, rows = weights.rows
+        let blocks = columns / weights.format.blockSize
+        let tile = max(1, min(rowTile, panelBytes / (2 * columns)))
+        let scratch = PanelScratch(rows: tile, columns: columns)
+        defer { scratch.free() }
+        let dot = Panel.dot(for: weights.format), dot4 = Panel.dot4(for: weights.format)
+        var tileStart = range.lowerBound
+        while tileStart < range.upperBound {
+            let count = min(tile, range.upperBound - tileStart)
+            for i in 0..<count {
+                Panel.unpack(weights.format, weights.row(tileStart + i), columns: columns, into: scratch.row(i))
+            }
+            var v = 0
+            if let dot4 {
+                views.withUnsafeBufferPointer { vp in
+                    while v + 4 <= vp.count {
+                        let o = out + v * rows + tileStart
+                        for i in 0..<count { dot4(scratch.row(i), blocks, vp.baseAddress! + v, o + i, rows) }
+                        v += 4
+                    }
+                }
+            }
+            while v < views.count {
+                let o = out + v * rows + tileStart, view = views[v]
+                for i in 0..<count { o[i] = dot(scratch.row(i), blocks, view) }
+                v += 1
+            }
+            tileStart += count
         }
     }
 

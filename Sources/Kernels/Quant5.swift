@@ -55,15 +55,19 @@ enum Q5 {
 
     // MARK: vectorised dots
 
-    /// Σ q_i y_i for unsigned 5-bit q. Exact: |result| <= 32 * 31 * 127.
+    /// Σ q_i y_i for unsigned 5-bit q. Exact: |result| <= 32 * 31 * 127. The fifth bit is tested
+    /// with a 16-bit mask and compare, which vectorises in 16-bit lanes (a per-lane variable shift
+    /// of the 32-bit qh forced 32-bit lanes and a repack: about 10% slower).
     @inline(__always)
     static func fiveBitDot(_ qs: UnsafePointer<UInt8>, _ qh: UInt32, _ y: UnsafePointer<Int16>) -> Int32 {
+        let lo = UInt16(truncatingIfNeeded: qh), hi = UInt16(truncatingIfNeeded: qh &>> 16)
         var s: Int32 = 0
         for j in 0..<16 {
-            let b = Int32(qs[j])
-            let h0 = Int32(bitPattern: (qh &>> UInt32(j)) &<< 4) & 0x10
-            let h1 = Int32(bitPattern: qh &>> UInt32(j + 12)) & 0x10
-            s &+= ((b & 0x0F) | h0) &* Int32(y[j]) &+ ((b &>> 4) | h1) &* Int32(y[j + 16])
+            let b = Int16(qs[j])
+            let bit = UInt16(1) &<< UInt16(j)
+            let q0 = (b & 0x0F) | ((lo & bit) != 0 ? 0x10 : 0)
+            let q1 = (b &>> 4) | ((hi & bit) != 0 ? 0x10 : 0)
+            s &+= Int32(q0) &* Int32(y[j]) &+ Int32(q1) &* Int32(y[j + 16])
         }
         return s
     }

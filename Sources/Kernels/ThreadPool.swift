@@ -5,6 +5,27 @@
 // Work is handed out in chunks from an atomic counter, so a busy core does not hold the others
 // back; which thread computes which row never changes a result, because each row is computed
 // whole by one thread (see Matmul).
+//
+// Waking, and why no wake-up is lost (one caller at a time):
+// - A worker goes to sleep under the mutex: sleepers += 1, then re-reads the generation, and
+//   waits only while it is unchanged. The caller publishes: generation += 1, then reads sleepers
+//   and broadcasts under the mutex if any. All four are sequentially consistent, so either the
+//   caller sees the sleeper (and its broadcast cannot slip in before the worker's wait: the worker
+//   holds the mutex from its check to pthread_cond_wait), or the worker sees the new generation.
+// - The caller, once its own chunks are done, spins a little and then sleeps the same way on
+//   `finished` (waiting = true, then re-reads pending), and the worker that brings pending to 0
+//   reads `waiting` and signals under the mutex. Sleeping rather than spinning matters on a
+//   loaded machine: a worker preempted mid-chunk can then be moved to the caller's idle core.
+// The stall once seen in CI (generation 1, pending 1, both workers of a fresh pool asleep) is
+// exactly what the first version did to a worker thread that started late: it took its first
+// `seen` from the current generation, so when the pool's first job had already been published
+// it treated job 1 as old news, never ran it, never decremented pending, and went to sleep;
+// tests that create a pool and dispatch at once on a loaded machine hit it. Workers now start
+// from generation 0 (fixed in 78f529d; the stress test covers fresh pools). The other way to
+// corrupt the pool is two concurrent callers (one overwrites the other's job, pending and chunk
+// counter, and the closure can be read torn), so parallelFor now traps on that. The caller's wait
+// keeps a safety net: asleep, it wakes every few milliseconds, and if some worker slept through
+// the current job it re-broadcasts and counts a rescue (`rescues`; the stress test wants 0).
 
 #if canImport(Glibc)
 import Glibc
@@ -20,11 +41,17 @@ public final class ThreadPool: @unchecked Sendable {
 
     private let shared: PoolState
     private var workers: [pthread_t] = []
+    /// Set while a parallelFor dispatches to the workers: the guard against concurrent callers.
+    private let busy = Atomic<Bool>(false)
+
+    /// Times a waiting caller's safety-net broadcast found a worker that had missed its job
+    /// (expected to stay 0; see the comment at the top of this file).
+    public var rescues: Int { shared.rescues.load(ordering: .relaxed) }
 
     /// Starts `threads - 1` workers (at least one thread in total).
     public init(threads: Int) {
         self.threads = max(1, threads)
-        shared = PoolState()
+        shared = PoolState(workers: self.threads - 1)
         for _ in 1..<self.threads {
             let box = Unmanaged.passRetained(shared)
             var thread = pthread_t()
@@ -48,7 +75,19 @@ public final class ThreadPool: @unchecked Sendable {
     public func parallelFor(rows: Int, grain: Int = 1, body: (Range<Int>) -> Void) {
         guard rows > 0 else { return }
         let grain = max(1, grain)
-        if workers.isEmpty || rows <= grain {
+        if workers.isEmpty {
+            body(0..<rows)
+            return
+        }
+        // One compare-exchange per call (tens of nanoseconds against microseconds of work): a
+        // second caller, from another thread or from inside `body`, would corrupt the job.
+        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            fatalError("ThreadPool.parallelFor called while another parallelFor on the same pool is running "
+                       + "(from another thread, or from inside its body); a pool serves one caller at a time: "
+                       + "give each concurrent caller its own pool")
+        }
+        defer { busy.store(false, ordering: .releasing) }
+        if rows <= grain {
             body(0..<rows)
             return
         }
@@ -69,8 +108,16 @@ private final class PoolState: @unchecked Sendable {
     let nextChunk = Atomic<Int>(0)
     let sleepers = Atomic<Int>(0)
     let stopping = Atomic<Bool>(false)
+    /// The caller is (about to be) asleep on `finished`, waiting for pending to reach 0.
+    let waiting = Atomic<Bool>(false)
+    let rescues = Atomic<Int>(0)
+    let nextWorkerIndex = Atomic<Int>(0)
     let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    let finished = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// Per worker, under `mutex`: the generation it went to sleep having seen, or -1 when awake.
+    let asleepAt: UnsafeMutablePointer<Int>
+    let workerCount: Int
 
     // The job of the current generation, written before the generation is published.
     var body: ((Range<Int>) -> Void)?
@@ -79,35 +126,50 @@ private final class PoolState: @unchecked Sendable {
 
     /// Iterations a worker spins before sleeping (some tens of microseconds).
     static let spinLimit = 100_000
+    /// Iterations the caller spins, once its own chunks are done, before sleeping.
+    static let callerSpinLimit = 20_000
+    /// Safety net: a sleeping caller wakes this often to check for a worker that missed its job.
+    static let rescueNanoseconds = 5_000_000
 
-    init() {
+    init(workers: Int) {
+        workerCount = workers
+        asleepAt = .allocate(capacity: max(1, workers))
+        asleepAt.initialize(repeating: -1, count: max(1, workers))
         mutex.initialize(to: pthread_mutex_t())
         condition.initialize(to: pthread_cond_t())
+        finished.initialize(to: pthread_cond_t())
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
+        pthread_cond_init(finished, nil)
     }
 
     deinit {
         pthread_cond_destroy(condition)
+        pthread_cond_destroy(finished)
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
         condition.deallocate()
+        finished.deallocate()
+        asleepAt.deallocate()
     }
 
-    func wake() {
-        if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
-            pthread_mutex_lock(mutex)
-            pthread_cond_broadcast(condition)
-            pthread_mutex_unlock(mutex)
-        }
+    func broadcast() {
+        pthread_mutex_lock(mutex)
+        wakeAllLocked()
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Under `mutex`: wakes every sleeping worker. Each is marked awake at once (it may take a
+    /// while to be scheduled), so that `missedJob` only sees workers that went to sleep later.
+    private func wakeAllLocked() {
+        for i in 0..<workerCount { asleepAt[i] = -1 }
+        pthread_cond_broadcast(condition)
     }
 
     func stop() {
         stopping.store(true, ordering: .sequentiallyConsistent)
         generation.add(1, ordering: .sequentiallyConsistent)
-        pthread_mutex_lock(mutex)
-        pthread_cond_broadcast(condition)
-        pthread_mutex_unlock(mutex)
+        broadcast()
     }
 
     func run(_ job: @escaping (Range<Int>) -> Void, rows: Int, chunk: Int, helpers: Int) {
@@ -117,27 +179,40 @@ private final class PoolState: @unchecked Sendable {
         nextChunk.store(0, ordering: .relaxed)
         pending.store(helpers, ordering: .relaxed)
         generation.add(1, ordering: .sequentiallyConsistent)
-        wake()
+        if sleepers.load(ordering: .sequentiallyConsistent) > 0 { broadcast() }
         runChunks()
-        // A worker has been seen asleep through a new generation (pending stuck at 1 with every
-        // worker in pthread_cond_wait, in a CI run under load). Until that wake-up race is
-        // understood, the caller re-broadcasts while it waits: a worker that missed the job
-        // re-checks the generation and joins; one that is done goes back to sleep.
         var spins = 0
         while pending.load(ordering: .acquiring) > 0 {
             spins += 1
-            if spins % Self.rebroadcastSpins == 0 { broadcast() }
+            if spins >= Self.callerSpinLimit { sleepUntilFinished(); break }
         }
         body = nil
     }
 
-    /// Caller spins between re-broadcasts while waiting for workers (about a millisecond).
-    static let rebroadcastSpins = 200_000
-
-    func broadcast() {
+    private func sleepUntilFinished() {
         pthread_mutex_lock(mutex)
-        pthread_cond_broadcast(condition)
+        waiting.store(true, ordering: .sequentiallyConsistent)
+        while pending.load(ordering: .sequentiallyConsistent) > 0 {
+            var deadline = timespec()
+            clock_gettime(CLOCK_REALTIME, &deadline)
+            deadline.tv_nsec += Self.rescueNanoseconds
+            if deadline.tv_nsec >= 1_000_000_000 { deadline.tv_sec += 1; deadline.tv_nsec -= 1_000_000_000 }
+            if pthread_cond_timedwait(finished, mutex, &deadline) == ETIMEDOUT, missedJob() {
+                rescues.add(1, ordering: .relaxed)
+                wakeAllLocked()
+            }
+        }
+        waiting.store(false, ordering: .relaxed)
         pthread_mutex_unlock(mutex)
+    }
+
+    /// Under `mutex`: whether a worker sleeps having seen an older generation than the current
+    /// job's, that is, slept through a wake-up (a worker that did its part sleeps having seen the
+    /// current generation, which is fine).
+    private func missedJob() -> Bool {
+        let g = generation.load(ordering: .sequentiallyConsistent)
+        for i in 0..<workerCount where asleepAt[i] >= 0 && asleepAt[i] < g { return true }
+        return false
     }
 
     func runChunks() {
@@ -150,6 +225,7 @@ private final class PoolState: @unchecked Sendable {
     }
 
     func workerLoop() {
+        let index = nextWorkerIndex.add(1, ordering: .relaxed).oldValue
         // Generation 0 is the state before any job: a worker that starts late must still take
         // part in job 1, or the caller would wait for it forever.
         var seen = 0
@@ -161,15 +237,24 @@ private final class PoolState: @unchecked Sendable {
                 pthread_mutex_lock(mutex)
                 sleepers.add(1, ordering: .sequentiallyConsistent)
                 while generation.load(ordering: .sequentiallyConsistent) == seen {
+                    if index < workerCount { asleepAt[index] = seen }
                     pthread_cond_wait(condition, mutex)
                 }
+                if index < workerCount { asleepAt[index] = -1 }
                 sleepers.subtract(1, ordering: .sequentiallyConsistent)
                 pthread_mutex_unlock(mutex)
             }
             seen = generation.load(ordering: .acquiring)
             if stopping.load(ordering: .acquiring) { return }
             runChunks()
-            pending.subtract(1, ordering: .releasing)
+            // The last one out wakes the caller if it went to sleep (the same store-then-read
+            // pairing as above: the caller sets waiting, then re-reads pending).
+            if pending.subtract(1, ordering: .sequentiallyConsistent).newValue == 0,
+               waiting.load(ordering: .sequentiallyConsistent) {
+                pthread_mutex_lock(mutex)
+                pthread_cond_signal(finished)
+                pthread_mutex_unlock(mutex)
+            }
         }
     }
 }

@@ -12,7 +12,7 @@ final class DotBitwiseTests: XCTestCase {
             for trial in 0..<40 {
                 let columns = format.blockSize == 256 ? 256 * (1 + trial % 5) : (format.blockSize == 32 ? 32 * (1 + trial % 23) : 1 + trial * 7)
                 let rows = 1 + rng.int(24)
-                let vectors = 1 + rng.int(3)
+                let vectors = 1 + rng.int(6)   // up to 6: the one-, panel and four-vector paths
                 let w = rng.blocks(format, count: rows * columns / format.blockSize)
                 let x = (0..<(vectors * columns)).map { _ in rng.activation() }
                 let fast = try product(format, w, rows: rows, columns: columns, input: x, vectors: vectors)

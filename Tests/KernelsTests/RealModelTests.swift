@@ -37,17 +37,24 @@ final class RealModelTests: XCTestCase {
             let matrix = try QuantizedMatrix(format: format, rows: rows, columns: columns, bytes: gguf.data(for: tensor))
             // A spread of rows: the first, the last and some between.
             let picked = Array(Set([0, 1, rows / 3, rows / 2, rows - 2, rows - 1].filter { $0 >= 0 && $0 < rows })).sorted()
-            let x = (0..<(2 * columns)).map { _ in rng.uniform(-1, 1) * (rng.int(50) == 0 ? 20 : 1) }
-            let input = QuantizedActivations()
-            try x.withUnsafeBufferPointer { try input.prepare($0, vectors: 2, columns: columns, for: format) }
+            let x = (0..<(5 * columns)).map { _ in rng.uniform(-1, 1) * (rng.int(50) == 0 ? 20 : 1) }
+            // Five vectors (the panel and four-vector paths) and the first alone (the row dots).
+            let input = QuantizedActivations(), first = QuantizedActivations()
+            try x.withUnsafeBufferPointer { try input.prepare($0, vectors: 5, columns: columns, for: format) }
+            try x.withUnsafeBufferPointer {
+                try first.prepare(UnsafeBufferPointer(rebasing: $0[0..<columns]), vectors: 1, columns: columns, for: format)
+            }
             var row = [Float](repeating: 0, count: columns)
             for r in picked {
                 let sub = try QuantizedMatrix(format: format, rows: 1, columns: columns,
                                               bytes: UnsafeRawBufferPointer(start: matrix.row(r), count: matrix.rowBytes))
-                var fast = [Float](repeating: 0, count: 2), ref = fast
+                var fast = [Float](repeating: 0, count: 5), ref = fast
                 try fast.withUnsafeMutableBufferPointer { try Matmul.multiply(sub, input, output: $0) }
                 try ref.withUnsafeMutableBufferPointer { try Matmul.multiply(sub, input, output: $0, path: .reference) }
                 XCTAssertNil(firstBitDifference(fast, ref), "\(name) \(tensor.name) row \(r)")
+                var alone: [Float] = [0]
+                try alone.withUnsafeMutableBufferPointer { try Matmul.multiply(sub, first, output: $0) }
+                XCTAssertEqual(alone[0].bitPattern, ref[0].bitPattern, "\(name) \(tensor.name) row \(r), one vector")
                 try row.withUnsafeMutableBufferPointer { try matrix.dequantizeRow(r, into: $0) }
                 var exact = 0.0, magnitude = 0.0
                 for k in 0..<columns { exact += Double(row[k]) * Double(x[k]); magnitude += abs(Double(row[k]) * Double(x[k])) }
