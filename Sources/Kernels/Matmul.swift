@@ -36,7 +36,8 @@ public enum Matmul {
         // costs a dynamic exclusivity check per access.
         let views = (0..<vectors).map { input.view($0) }
         let body: (Range<Int>) -> Void
-        if path == .vectorized, vectors >= panelVectors, Panel.supports(weights.format) {
+        if path == .vectorized, Panel.supports(weights.format),
+           vectors >= panelVectors || Panel.fasterAlone(weights.format) {
             body = { range in panelRows(weights, views, out, range) }
         } else {
             let dot = RowDot.function(for: weights.format, path: path)
@@ -74,7 +75,8 @@ public enum Matmul {
                           _ range: Range<Int>) {
         let columns = weights.columns, rows = weights.rows
         let blocks = columns / weights.format.blockSize
-        let tile = max(1, min(rowTile, panelBytes / (2 * columns)))
+        // One vector: unpack row by row, so the row is still in L1 when the dot reads it back.
+        let tile = views.count == 1 ? 1 : max(1, min(rowTile, panelBytes / (2 * columns)))
         let scratch = PanelScratch(rows: tile, columns: columns)
         defer { scratch.free() }
         let dot = Panel.dot(for: weights.format), dot4 = Panel.dot4(for: weights.format)
