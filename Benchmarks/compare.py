@@ -3,7 +3,9 @@
 greedy steps) and peak RSS, for each catalogue GGUF model at 1 and 2 threads, on the same files.
 
 Each measurement runs in its own process (`reprolm bench`, Benchmarks/llamacpp_side.py), one
-after the other, so each peak RSS is that engine's own and the two never compete for cores.
+after the other, so each peak RSS is that engine's own and the two never compete for cores. A
+shared or virtual machine is noisy: each figure is the median of `--repeat` runs, the two
+engines' runs interleaved so a slow spell hits both.
 Prints a Markdown table with the ratios reprolm / llama.cpp and the issue's targets:
 decode >= 0.7x, prefill >= 0.5x, RSS <= model file + KV cache + 64 MiB.
 Run through Benchmarks/run, which installs llama-cpp-python and builds reprolm.
@@ -12,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 
@@ -46,11 +49,13 @@ def main():
     ap.add_argument("--threads", nargs="*", type=int, default=[1, 2])
     ap.add_argument("--prompt-tokens", type=int, default=128)
     ap.add_argument("--decode-tokens", type=int, default=128)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per figure (the median is shown)")
     args = ap.parse_args()
 
     import llama_cpp  # noqa: F401 - fail early if the interpreter lacks it
     print(f"machine: {cpu_name()}, {os.cpu_count()} cores; llama-cpp-python {llama_cpp.__version__}")
-    print(f"prompt {args.prompt_tokens} tokens, decode {args.decode_tokens} tokens, greedy, warm\n")
+    print(f"prompt {args.prompt_tokens} tokens, decode {args.decode_tokens} tokens, greedy, warm; "
+          f"median of {args.repeat} runs each\n")
     print("| model | threads | prefill tok/s reprolm | llama.cpp | ratio | decode tok/s reprolm | llama.cpp | ratio "
           "| peak RSS MiB reprolm | llama.cpp | RSS budget |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -59,12 +64,16 @@ def main():
         for threads in args.threads:
             common = ["--threads", str(threads), "--prompt-tokens", str(args.prompt_tokens),
                       "--decode-tokens", str(args.decode_tokens)]
-            ours = run_json([args.reprolm, "bench", "--model", model] + common)
             path = subprocess.run([args.reprolm, "pull", model], capture_output=True, text=True)
             gguf = path.stdout.strip().splitlines()[-1] if path.returncode == 0 else None
             if not gguf:
                 sys.exit(f"cannot find the file of {model}: {path.stderr}")
-            theirs = run_json([args.python, os.path.join(HERE, "llamacpp_side.py"), "--model", gguf] + common)
+            our_runs, their_runs = [], []
+            for _ in range(args.repeat):
+                our_runs.append(run_json([args.reprolm, "bench", "--model", model] + common))
+                their_runs.append(run_json([args.python, os.path.join(HERE, "llamacpp_side.py"), "--model", gguf] + common))
+            ours = {k: statistics.median(r[k] for r in our_runs) for k in our_runs[0]}
+            theirs = {k: statistics.median(r[k] for r in their_runs) for k in their_runs[0]}
             prefill = ours["prefill_tps"] / theirs["prefill_tps"]
             decode = ours["decode_tps"] / theirs["decode_tps"]
             budget = ours["file_mib"] + ours["kv_cache_mib"] + 64
