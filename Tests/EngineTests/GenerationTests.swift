@@ -133,10 +133,12 @@ final class GenerationTests: XCTestCase {
         let deltas = DeltaLog()
         let task = Task { try await generator.generate(greedyRequest(prompt, maxTokens: 2000)) { deltas.add($0) } }
         while deltas.count < 5 { try await Task.sleep(nanoseconds: 1_000_000) }
+        let streamedAtCancel = deltas.count
         task.cancel()
         let result = try await task.value
         XCTAssertEqual(result.finishReason, .cancelled)
-        XCTAssertLessThanOrEqual(result.tokens.count, deltas.count + 2, "stopped within a step of the cancel")
+        // The step running when the cancel came, and at most one token chosen from its logits.
+        XCTAssertLessThanOrEqual(result.tokens.count, streamedAtCancel + 2, "stopped within a step of the cancel")
         let reference = try await generator.generate(greedyRequest(prompt, maxTokens: result.tokens.count))
         XCTAssertEqual(result.tokens, reference.tokens)
     }
