@@ -39,10 +39,12 @@
 // PATHS. Every format has a reference path (plain per-element scalar code that reads the layout
 // literally) and a vectorised path (loops shaped for LLVM's vectorisers: fixed trip counts,
 // int16-widened activations, so that it emits vpmovzxbw/vpmaddwd on x86 and the same on arm64);
-// `KernelPath` selects one and the tests check they agree bit for bit. The vectorised path has two
-// shapes: one row at a time against one vector (decode), and, from two vectors on, rows unpacked
-// once into exact Int16 "panels" that every vector reuses (Panel.swift: prefill, batches); both
-// produce each block's same exact integer, so both follow order 2 to the bit. Explicit Swift SIMD
+// `KernelPath` selects one and the tests check they agree bit for bit. The vectorised path has three
+// shapes: one vector (decode) against 4 rows at once, each row its own chain, the rows a quarter of
+// the thread's range apart so every weight stream stays sequential (RowGroup.swift); one row at a
+// time (the rows left over); and, from two vectors on, rows unpacked once into exact Int16
+// "panels" that every vector reuses (Panel.swift: prefill, batches). All produce each block's
+// same exact integer and the same per-row float updates, so all follow order 2 to the bit. Explicit Swift SIMD
 // vectors are used where they lower well (float lanes, transcendentals); swiftc 6.3.1 turns
 // SIMD element-type conversions (`SIMD32<Int16>(truncatingIfNeeded:)`) into unspecialised
 // generic calls, ten times slower than the scalar loops LLVM vectorises itself.

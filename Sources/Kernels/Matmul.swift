@@ -36,7 +36,21 @@ public enum Matmul {
         // costs a dynamic exclusivity check per access.
         let views = (0..<vectors).map { input.view($0) }
         let body: (Range<Int>) -> Void
-        if path == .vectorized, Panel.supports(weights.format),
+        if path == .vectorized, vectors == 1, let group = RowGroup.function(for: weights.format) {
+            // Decode: groups of rows against the one vector (RowGroup.swift), the rest one by one.
+            let dot = RowDot.function(for: weights.format, path: path)
+            let view = views[0], columns = weights.columns, stride = weights.rowBytes
+            let blocks = columns / weights.format.blockSize, n = RowGroup.rows
+            body = { range in
+                // The group's rows are a quarter of the range apart, so each of the n weight streams
+                // runs on through consecutive rows, sequential in memory as the one-row dot's is
+                // (groups of adjacent rows restart n short streams every group, which the hardware
+                // prefetchers do not follow: twice slower on 576-column rows).
+                let q = range.count / n, lo = range.lowerBound
+                for i in 0..<q { group(weights.row(lo + i), q * stride, blocks, view, out + lo + i, q) }
+                for r in (lo + n * q)..<range.upperBound { out[r] = dot(weights.row(r), columns, view) }
+            }
+        } else if path == .vectorized, Panel.supports(weights.format),
            vectors >= panelVectors || Panel.fasterAlone(weights.format) {
             body = { range in panelRows(weights, views, out, range) }
         } else {

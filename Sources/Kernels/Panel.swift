@@ -56,7 +56,8 @@ enum Panel {
     /// unpacking a row into L1 and then running the plain Int16 dot measured about 12% faster
     /// than the fused loop in an isolated micro-benchmark (3.6 against 4.1 ns per block; end to
     /// end the difference is within this shared machine's noise). Not for the other formats,
-    /// whose fused loops are already little more than the dot itself.
+    /// whose fused loops are already little more than the dot itself. (Decode now goes through
+    /// RowGroup first, which covers Q5_0/Q5_1; this remains for a format without a group kernel.)
     static func fasterAlone(_ format: WeightFormat) -> Bool { format == .q5_0 || format == .q5_1 }
 
     // MARK: unpacking (one row, every block)

@@ -33,7 +33,8 @@ final class DotBitwiseTests: XCTestCase {
         for format in WeightFormat.allCases where format.quantizesActivations {
             let columns = format.blockSize * 4
             for pattern: UInt8 in [0x00, 0xFF, 0x80, 0x7F, 0x88] {
-                var w = [UInt8](repeating: pattern, count: 3 * columns / format.blockSize * format.blockBytes)
+                // 9 rows: two 4-row decode groups (RowGroup.swift) and one row alone.
+                var w = [UInt8](repeating: pattern, count: 9 * columns / format.blockSize * format.blockBytes)
                 for b in 0..<(w.count / format.blockBytes) {
                     let o = b * format.blockBytes + (format == .q6_K ? 208 : 0)
                     w[o] = 0xFF; w[o + 1] = 0x7B // 65504
@@ -41,8 +42,8 @@ final class DotBitwiseTests: XCTestCase {
                 }
                 for sign: Float in [1, -1] {
                     let x = (0..<columns).map { sign * ($0 % 2 == 0 ? 3.0e3 : -3.0e3) }
-                    let fast = try product(format, w, rows: 3, columns: columns, input: x, vectors: 1)
-                    let reference = try product(format, w, rows: 3, columns: columns, input: x, vectors: 1, path: .reference)
+                    let fast = try product(format, w, rows: 9, columns: columns, input: x, vectors: 1)
+                    let reference = try product(format, w, rows: 9, columns: columns, input: x, vectors: 1, path: .reference)
                     XCTAssertNil(firstBitDifference(fast, reference), "\(format) pattern \(pattern)")
                 }
             }
