@@ -51,6 +51,13 @@ public protocol ConnectionDelegate: AnyObject, Sendable {
     /// should finish in-flight work (its sends still go out unless the peer is gone) and then call
     /// `sink.close()`: that is what ends `StdioTransport.run` and releases a socket connection.
     func inputEnded()
+    /// The peer is gone for good (a socket closed in both directions): nothing sent can reach it
+    /// any more, so work done only to be answered should stop. Comes after `inputEnded()`.
+    func peerGone()
+}
+
+extension ConnectionDelegate {
+    public func peerGone() {}
 }
 
 /// Makes the delegate of a new connection; called once per connection, before any input.

@@ -150,6 +150,8 @@ final class SocketConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     func channelInactive(context: ChannelHandlerContext) {
         finishInput()
+        // A half-closed peer still reads its answers; a closed one cannot, so its work stops.
+        if let sink, !sink.isClosed { delegate?.peerGone() }
         registry?.unregister(self)
         // Break sink -> channel -> pipeline -> handler -> delegate -> sink once nothing can follow.
         delegate = nil

@@ -238,6 +238,12 @@ public final class ServerConnection: @unchecked Sendable {
         work?.cancel()
     }
 
+    /// The client vanished (its socket closed before its answers were sent): cancel its requests,
+    /// as `$/cancelRequest` would, so a long generation does not run on for nobody.
+    public func peerGone() {
+        cancelAll()
+    }
+
     func cancelAll() {
         lock.lock()
         let all = Array(requestsByID.values)

@@ -166,6 +166,8 @@ final class ConnectionAdapter: ConnectionDelegate, @unchecked Sendable {
     }
 
     func inputEnded() { connection.inputEnded() }
+
+    func peerGone() { connection.peerGone() }
 }
 
 /// swift-log to stderr only.

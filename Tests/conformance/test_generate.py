@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import threading
+import time
 
 import wire
 from wire import assert_error, assert_result, notification
@@ -65,7 +66,7 @@ def first_stream_note(conn, id):
 
 def test_cancel_mid_generation_returns_what_was_generated(start_stdio):
     d = start_stdio()
-    d.send(wire.request("generate", {"prompt": "Count to one thousand:", "maxTokens": 4000, "temperature": 0,
+    d.send(wire.request("generate", {"prompt": "1, 2, 3, 4, 5,", "maxTokens": 4000, "temperature": 0,
                                      "stream": True}, id=7))
     first_stream_note(d, 7)
     d.send(notification("$/cancelRequest", {"id": 7}))
@@ -78,7 +79,7 @@ def test_cancel_mid_generation_returns_what_was_generated(start_stdio):
 
 def test_sigterm_during_generation_answers_it_and_exits_0(start_stdio):
     d = start_stdio()
-    d.send(wire.request("generate", {"prompt": "Count to one thousand:", "maxTokens": 4000, "temperature": 0,
+    d.send(wire.request("generate", {"prompt": "1, 2, 3, 4, 5,", "maxTokens": 4000, "temperature": 0,
                                      "stream": True}, id=8))
     first_stream_note(d, 8)
     d.process.send_signal(signal.SIGTERM)
@@ -130,3 +131,25 @@ def test_requests_that_cannot_run_are_refused_before_any_work(start_stdio):
     bare = start_stdio("--no-model")
     assert_error(bare.call("generate", {"prompt": "Hello"}, id=1), -32001, 1)
     bare.finish()
+
+
+def test_a_vanished_socket_client_stops_its_generation(start_socket):
+    # One request at a time: while the vanished client's generation ran, everyone else would get
+    # -32004; its cancellation frees the slot within a decode step.
+    daemon = start_socket("--max-requests", "1")
+    gone = daemon.connect()
+    gone.send(wire.request("generate", {"prompt": "1, 2, 3, 4, 5,", "maxTokens": 4000, "temperature": 0,
+                                        "stream": True}, id=1))
+    first_stream_note(gone, 1)
+    gone.close()
+    other = daemon.connect()
+    deadline = time.monotonic() + 10
+    while True:
+        reply = other.call("tokenize", {"text": "still here"}, id=2)
+        if "result" in reply:
+            break
+        assert reply["error"]["code"] == -32004, reply
+        assert time.monotonic() < deadline, "the vanished client's generation kept running"
+        time.sleep(0.05)
+    other.finish()
+    other.close()
