@@ -54,7 +54,9 @@ public struct Generator: Sendable {
         try checkFits(promptTokens: request.prompt.count, maxTokens: request.maxTokens)
         if request.beams > 1 {
             let result = try await BeamSearch(generator: self, request: request).run()
-            onDelta(GenerationDelta(text: result.text, tokens: result.tokens, logprobs: result.logprobs ?? []))
+            if !result.tokens.isEmpty {
+                onDelta(GenerationDelta(text: result.text, tokens: result.tokens, logprobs: result.logprobs ?? []))
+            }
             return result
         }
 
