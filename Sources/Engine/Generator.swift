@@ -119,7 +119,7 @@ public struct Generator: Sendable {
         return result
     }
 
-    public func checkTokens(_ tokens: [Int32]) throws {
+    func checkTokens(_ tokens: [Int32]) throws {
         let vocabulary = decoder.config.vocabulary
         if let i = tokens.firstIndex(where: { $0 < 0 || Int($0) >= vocabulary }) {
             throw EngineError.tokenOutOfRange(index: i, token: tokens[i], vocabulary: vocabulary)

@@ -30,9 +30,9 @@ public enum GenerationHandlers {
         let model = try registry.resolve(p.model)
         let generator = try Generator(model: model, scheduler: scheduler)
         let prompt = tokens(of: p.prompt, model)
+        // The engine checks the vocabulary and the context before any work; an empty prompt is
+        // refused here, where the parameter's path is known.
         if prompt.isEmpty { throw JSONFieldError(path: p.prompt.path(textKey: "prompt"), message: "gives no tokens: there is nothing to condition on") }
-        try generator.checkTokens(prompt)
-        try generator.checkFits(promptTokens: prompt.count, maxTokens: p.maxTokens)
 
         let seed = p.seed ?? UInt64.random(in: 0...UInt64(Int64.max))
         var request = GenerationRequest(prompt: prompt, maxTokens: p.maxTokens, seed: seed)
@@ -75,7 +75,6 @@ public enum GenerationHandlers {
             request = ScoreRequest(tokens: head + tail, firstScored: max(1, head.count))
         }
         request.topLogprobs = p.topLogprobs
-        try scorer.checkFits(request)
         let result = try await scorer.score(request)
         let tokenizer = model.tokenizer
         let entries = result.tokens.map { t in
