@@ -45,6 +45,11 @@ let package = Package(
             "ModelFiles", "Tokenizers", "ModelStore", "Models", "Kernels", "Sampling",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
+        .target(name: "Receipts", dependencies: [
+            "ReproJSON",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: v5),
         // Protocol, transport, server.
         .target(name: "RPCProtocol", dependencies: ["ReproJSON"], swiftSettings: v5),
         .target(name: "RPCTransport", dependencies: [
@@ -53,12 +58,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
         .target(name: "Server", dependencies: [
-            "Engine", "RPCProtocol", "ReproJSON", "Sampling", "Tokenizers",
+            "Engine", "Receipts", "RPCProtocol", "ReproJSON", "Sampling", "Tokenizers", "Kernels",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
         .executableTarget(name: "reprolm", dependencies: [
             "Server", "RPCTransport", "ModelStore", "ModelFiles", "Tokenizers", "Engine", "Models", "Sampling",
-            "ReproJSON", "RPCProtocol",
+            "ReproJSON", "RPCProtocol", "Receipts",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
@@ -77,6 +82,7 @@ let package = Package(
         .testTarget(name: "RPCTransportTests", dependencies: ["RPCTransport"], swiftSettings: v5),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Sampling", "Models", "ModelStore", "ReproJSON", "TestSupport"],
                     swiftSettings: v5),
+        .testTarget(name: "ReceiptsTests", dependencies: ["Receipts", "ReproJSON"], swiftSettings: v5),
         .testTarget(name: "ServerTests", dependencies: ["Server", "RPCProtocol", "ReproJSON", "Engine", "TestSupport"], swiftSettings: v5),
     ]
 )

@@ -81,3 +81,15 @@ public enum KernelPath: Sendable {
     /// The fast path.
     case vectorized
 }
+
+/// What the kernels were built for, as receipts record it ("x86_64-haswell"). Informational: the
+/// determinism contract makes results the same bits on every kernel class.
+public enum KernelBuild {
+    #if arch(x86_64)
+    public static let kernelClass = "x86_64-haswell"
+    #elseif arch(arm64)
+    public static let kernelClass = "arm64-neon"
+    #else
+    public static let kernelClass = "portable"
+    #endif
+}

@@ -1,0 +1,54 @@
+import Receipts
+import ReproJSON
+import XCTest
+
+/// The worked example of protocol/README.md ("Seeds"); Tests/protocol/test_receipts.py checks the
+/// same figures with Python's hashlib.
+final class SessionSeedTests: XCTestCase {
+    func testIntegerSeedWorkedExample() {
+        let seed = SessionSeed.integer(42)
+        XCTAssertEqual(Digest.hex(seed.field), "690000000000000008000000000000002a")
+        XCTAssertEqual(seed.commitment, "9f771b813506b3e2d30c9b41cb8f2ac085c32f7650bc737ff33ce296a3fc1ea9")
+        XCTAssertEqual((0..<3).map { seed.derivedSeed(index: $0) }, [804912763475979754, 6974116423015939057, 6438159855070559334])
+    }
+
+    func testStringSeedWorkedExample() {
+        let seed = SessionSeed.string("correct horse battery staple")
+        XCTAssertEqual(seed.commitment, "caf9ed39866b6b0d6ddd5542dbfc509590343767b4cd214ece52d63c8d7f3abb")
+        XCTAssertEqual((0..<3).map { seed.derivedSeed(index: $0) }, [7191040032435980978, 7314892213859530890, 3147792741688107224])
+    }
+
+    func testIntegerAndItsDigitsAreDifferentSeeds() {
+        XCTAssertNotEqual(SessionSeed.integer(42).commitment, SessionSeed.string("42").commitment)
+        XCTAssertNotEqual(SessionSeed.integer(-1).commitment, SessionSeed.integer(Int64.max).commitment)
+    }
+
+    func testSessionHandsOutIndicesInOrderAndRevealsOnReplace() {
+        let session = SeedSession()
+        XCTAssertNil(session.nextSeed())
+        let (c, prev) = session.set(.integer(42), fromEntropy: false)
+        XCTAssertNil(prev)
+        XCTAssertEqual(c, SessionSeed.integer(42).commitment)
+        XCTAssertEqual(session.nextSeed(), .session(804912763475979754, commitment: c, index: 0))
+        XCTAssertEqual(session.nextSeed(), .session(6974116423015939057, commitment: c, index: 1))
+        let (_, revealed) = session.set(.fromEntropy(), fromEntropy: true)
+        XCTAssertEqual(revealed, SeedReveal(seed: .integer(42), commitment: c, requests: 2, fromEntropy: false))
+        XCTAssertEqual(session.end()?.fromEntropy, true)
+        XCTAssertNil(session.end())
+    }
+
+    func testEntropySeedsAre256BitHex() {
+        guard case .string(let s) = SessionSeed.fromEntropy() else { return XCTFail() }
+        XCTAssertEqual(s.count, 64)
+        XCTAssertNotEqual(SessionSeed.fromEntropy(), SessionSeed.fromEntropy())
+    }
+
+    func testFloatBitPatterns() {
+        XCTAssertEqual(Digest.bits(Float(-1)), "bf800000")
+        XCTAssertEqual(Digest.bits(Float(0)), "00000000")
+        XCTAssertEqual(Digest.bits(Double(-0.5)), "bfe0000000000000")
+        XCTAssertEqual(Digest.float(bits: "bf800000"), -1)
+        XCTAssertNil(Digest.float(bits: "+f800000"))
+        XCTAssertNil(Digest.float(bits: "BF800000"))
+    }
+}
