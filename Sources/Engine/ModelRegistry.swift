@@ -192,6 +192,13 @@ public final class ModelRegistry: @unchecked Sendable {
         return model
     }
 
+    /// The loaded models, in load order.
+    public func loadedModels() -> [LoadedModel] {
+        lock.lock()
+        defer { lock.unlock() }
+        return models
+    }
+
     /// The listing of one loaded model (with its current aliases).
     public func listing(of model: LoadedModel) -> ModelListing {
         lock.lock()

@@ -17,6 +17,10 @@ public enum RPCErrorCode: Int64, Sendable, CaseIterable {
     case contextOverflow = -32003
     case overloaded = -32004
     case shuttingDown = -32005
+    /// `reproduce`: the receipt's model (by sha256) is not the model loaded under its name.
+    case modelMismatch = -32006
+    /// `receipts/get`, `reproduce {id}`: no receipt with this id in the journal.
+    case receiptNotFound = -32007
 }
 
 /// A JSON-RPC error object: `{code, message, data?}`.

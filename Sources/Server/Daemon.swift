@@ -3,6 +3,8 @@
 import Engine
 import Foundation
 import Logging
+import ReproJSON
+import Receipts
 import RPCProtocol
 
 /// The daemon behind every connection.
@@ -14,6 +16,8 @@ public final class Daemon: @unchecked Sendable {
     /// Runs every forward pass, batching concurrent requests' steps.
     public let scheduler: InferenceScheduler
     public let logger: Logger
+    /// Where receipts go before their answers (nil: `--no-journal`).
+    public let journal: Journal?
     /// Requests running or waiting at once, over all connections; past it, -32004 overloaded.
     public let maxRequestsInFlight: Int
     /// Called once to end the process with an exit code (the executable flushes and exits).
@@ -29,10 +33,11 @@ public final class Daemon: @unchecked Sendable {
     private struct WeakConnection { weak var connection: ServerConnection? }
 
     /// `threads`: the forward pass's thread pool (default: every core).
-    public init(registry: ModelRegistry, logger: Logger = Logger(label: "reprolm.server"),
+    public init(registry: ModelRegistry, journal: Journal?, logger: Logger = Logger(label: "reprolm.server"),
                 maxRequestsInFlight: Int = 256, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
                 onExit: @escaping @Sendable (Int32) -> Void) {
         self.registry = registry
+        self.journal = journal
         scheduler = InferenceScheduler(threads: threads)
         self.logger = logger
         self.maxRequestsInFlight = maxRequestsInFlight
@@ -82,6 +87,19 @@ public final class Daemon: @unchecked Sendable {
         for w in waiters { w.resume() }
     }
 
+    /// Makes an answer's receipt and writes it to the journal; only once it is on disk does the
+    /// answer (with its receipt) go back. If the journal cannot take it, the answer is withheld:
+    /// nothing is acknowledged that the journal does not hold.
+    public func seal(_ answer: Answer) async throws -> JSONValue {
+        let receipt = try answer.makeReceipt()
+        if let journal {
+            do { _ = try await journal.append(.receipt(receipt)) } catch {
+                throw RPCError.internalError("the receipt could not be written to the journal (\(error)); the answer is withheld")
+            }
+        }
+        return Answer.json(answer.result, receipt: receipt)
+    }
+
     /// Refuses new requests from now on (-32005); those in flight continue.
     public func beginShutdown() {
         lock.lock()
@@ -113,6 +131,16 @@ public final class Daemon: @unchecked Sendable {
         for c in live { c.cancelAll() }
         await drain()
         for c in live { await c.waitForOutstandingWork() }
+    }
+
+    /// The process is ending: reveal the seeds of the sessions still open, then write out the
+    /// journal's queue and close it.
+    public func closeJournal() {
+        lock.lock()
+        let live = connections.values.compactMap(\.connection)
+        lock.unlock()
+        for c in live { c.endSeedSession() }
+        journal?.close()
     }
 
     /// Ends the process once (the `exit` notification, or the end of stdio input).

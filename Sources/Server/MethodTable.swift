@@ -47,7 +47,14 @@ public enum MethodTable {
         MethodEntry(name: DetokenizeParams.method, kind: .request(.freestanding, TokenizerHandlers.detokenize)),
         MethodEntry(name: GenerateParams.method, kind: .request(.freestanding, GenerationHandlers.generate)),
         MethodEntry(name: ScoreParams.method, kind: .request(.freestanding, GenerationHandlers.score)),
+        // Immediate: the session seed changes in arrival order, before the next request is read.
+        MethodEntry(name: SetSeedParams.method, kind: .immediate(SeedHandlers.setSeed)),
+        MethodEntry(name: ReproduceParams.method, kind: .request(.freestanding, ReceiptHandlers.reproduce)),
+        MethodEntry(name: ReceiptsGetParams.method, kind: .request(.freestanding, ReceiptHandlers.get)),
     ]
+
+    /// Methods whose requests without `seed` take the session's next derived seed on arrival.
+    static let takesSessionSeed: Set<String> = [GenerateParams.method]
 
     static let byName: [String: MethodEntry] = Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0) })
 

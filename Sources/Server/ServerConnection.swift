@@ -2,6 +2,7 @@
 // (barriers vs freestanding), tracks requests in flight for `$/cancelRequest`, and closes
 // cleanly once its input has ended and its work is done.
 import Foundation
+import Receipts
 import ReproJSON
 import RPCProtocol
 
@@ -9,6 +10,8 @@ import RPCProtocol
 /// thread or event loop); replies go out as soon as each request completes, in any order.
 public final class ServerConnection: @unchecked Sendable {
     public let daemon: Daemon
+    /// The session's seed (`setSeed`), and the derived seeds handed out so far.
+    let seedSession = SeedSession()
     private let sendBytes: @Sendable ([UInt8]) -> Void
     private let closeSink: @Sendable () -> Void
 
@@ -100,7 +103,14 @@ public final class ServerConnection: @unchecked Sendable {
         lock.unlock()
         guard first else { return }
         closeSink()
+        endSeedSession()
         daemon.forget(self)
+    }
+
+    /// The session is over: its seed is revealed in the journal (the client that set it knows it;
+    /// a seed drawn by `setSeed {}` would otherwise be lost with the session).
+    func endSeedSession() {
+        if let reveal = seedSession.end() { daemon.journal?.enqueue(.reveal(reveal)) }
     }
 
     // MARK: Dispatch
@@ -126,7 +136,8 @@ public final class ServerConnection: @unchecked Sendable {
                 }
             case .request(let ordering, let handle):
                 // A request sent as a notification still runs (a load must happen), unanswered.
-                _ = schedule(id: nil, ordering: ordering) { ctx in try await handle(ctx, params) }
+                let seed = sessionSeed(method, params)
+                _ = schedule(id: nil, ordering: ordering, sessionSeed: seed) { ctx in try await handle(ctx, params) }
             case .immediate(let handle):
                 if case .later(let rest)? = try? handle(ctx, params) {
                     track { _ in _ = try? await rest(); return nil }
@@ -157,13 +168,24 @@ public final class ServerConnection: @unchecked Sendable {
                     return Task { RPCOutgoing.error(id: id, ErrorMapping.rpcError(error)) }
                 }
             case .request(let ordering, let handle):
-                return schedule(id: id, ordering: ordering) { ctx in try await handle(ctx, params) }
+                let seed = sessionSeed(method, params)
+                return schedule(id: id, ordering: ordering, sessionSeed: seed) { ctx in try await handle(ctx, params) }
             }
         }
     }
 
+    /// The next derived session seed, for a request that takes one and brings no `seed` of its
+    /// own. Taken here, as frames arrive in the client's order, so the i-th such request of the
+    /// session gets seed i however the requests are then scheduled. A request that later fails
+    /// still used its index (indices may have gaps; each receipt records its own).
+    private func sessionSeed(_ method: String, _ params: JSONValue?) -> SeedUse? {
+        guard MethodTable.takesSessionSeed.contains(method), case .object(let o)? = params else { return nil }
+        if let s = o["seed"], !s.isNull { return nil }
+        return seedSession.nextSeed()
+    }
+
     /// Queues a request behind the barriers it depends on and registers it for cancellation.
-    private func schedule(id: RPCID?, ordering: RequestOrdering,
+    private func schedule(id: RPCID?, ordering: RequestOrdering, sessionSeed: SeedUse? = nil,
                           _ body: @escaping @Sendable (RequestContext) async throws -> JSONValue) -> Work {
         let replyID = id ?? RPCID(.null)
         do {
@@ -181,7 +203,8 @@ public final class ServerConnection: @unchecked Sendable {
             return Task { RPCOutgoing.error(id: id, .invalidRequest("id \(id) is already in use by a request in flight")) }
         }
         let dependencies: [Work] = ordering == .barrier ? sinceBarrier + [lastBarrier].compactMap { $0 } : [lastBarrier].compactMap { $0 }
-        let ctx = RequestContext(daemon: daemon, connection: self, id: replyID, isNotification: id == nil)
+        var ctx = RequestContext(daemon: daemon, connection: self, id: replyID, isNotification: id == nil)
+        ctx.sessionSeed = sessionSeed
         let key = UUID()
         let work = Work {
             defer {

@@ -6,6 +6,7 @@ import Engine
 import Foundation
 import Logging
 import ModelStore
+import Receipts
 import RPCTransport
 import Server
 
@@ -41,6 +42,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Threads of the forward pass (default: every core). Results are the same bits for any count.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(name: .long, help: ArgumentHelp("The receipt journal (default: $XDG_STATE_HOME/reprolm/journal.jsonl, else ~/.local/state/reprolm/journal.jsonl).", valueName: "path"))
+    var journal: String?
+
+    @Flag(name: .long, help: "Keep no journal: answers still carry receipts, but `reproduce {id}` and `receipts/get` cannot find them.")
+    var noJournal = false
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -63,6 +70,7 @@ struct Serve: AsyncParsableCommand {
         if maxRequests < 1 { throw ValidationError("--max-requests must be at least 1") }
         if threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
         if noModel, !model.isEmpty { throw ValidationError("--no-model and --model exclude each other") }
+        if noJournal, journal != nil { throw ValidationError("--no-journal and --journal exclude each other") }
     }
 
     func run() async throws {
@@ -72,13 +80,23 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "reprolm.serve")
 
         let registry = ModelRegistry(store: ModelStore())
+        let receiptJournal: Journal?
+        do {
+            receiptJournal = noJournal ? nil : try Journal(path: journal ?? Journal.defaultPath())
+            if let receiptJournal { logger.info("journal \(receiptJournal.path) (\(receiptJournal.lineCount) lines, chain checked)") }
+        } catch {
+            logger.critical("cannot use the journal: \(error)")
+            throw ExitCode(1)
+        }
         let socketBox = SocketBox()
         // `exit` ends the transport gracefully and leaves its code here for run() to return.
-        let daemon = Daemon(registry: registry, maxRequestsInFlight: maxRequests, threads: threads) { code in
+        let daemon = Daemon(registry: registry, journal: receiptJournal, maxRequestsInFlight: maxRequests, threads: threads) { code in
             socketBox.exitCode = code
             stdioTransport?.endInput()
             Task { await socketBox.transport?.shutdown(gracePeriod: .seconds(2)) }
         }
+        // However serving ends (exit, end of input, a signal), queued journal lines are written.
+        defer { daemon.closeJournal() }
 
         for spec in noModel ? [] : (model.isEmpty ? [ModelCatalog.defaultModelName] : model) {
             do {

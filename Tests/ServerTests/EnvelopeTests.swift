@@ -7,7 +7,7 @@ import Server
 import XCTest
 
 func makeDaemon(maxRequests: Int = 256) -> Daemon {
-    Daemon(registry: ModelRegistry(store: ModelStore()), maxRequestsInFlight: maxRequests, onExit: { _ in })
+    Daemon(registry: ModelRegistry(store: ModelStore()), journal: nil, maxRequestsInFlight: maxRequests, onExit: { _ in })
 }
 
 final class EnvelopeTests: XCTestCase {

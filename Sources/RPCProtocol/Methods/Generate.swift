@@ -105,6 +105,35 @@ public struct GenerateParams: Sendable {
         try r.finish()
     }
 
+    /// The canonical effective request a receipt records: the prompt as token ids and every
+    /// parameter that applies, after defaults (so a later change of a default never changes a
+    /// replay). It is itself valid `generate` params, which is how `reproduce` replays it.
+    /// `stream` is left out: it changes how the answer travels, not what it is.
+    public func canonicalRequest(tokens: [Int32], seed: UInt64) -> JSONValue {
+        var o: [String: JSONValue] = [
+            "tokens": JSONValue(ints: tokens),
+            "maxTokens": JSONValue(maxTokens),
+            "stop": .array(stop.map { .string($0) }),
+            "beams": JSONValue(beams),
+            "seed": .int(Int64(bitPattern: seed)),
+            "logprobs": .bool(logprobs),
+            "topLogprobs": JSONValue(topLogprobs),
+        ]
+        if beams > 1 {
+            o["lengthPenalty"] = .double(lengthPenalty)
+        } else {
+            o["temperature"] = .double(temperature)
+            o["topK"] = JSONValue(topK)
+            o["topP"] = .double(topP)
+            o["minP"] = .double(minP)
+            o["repeatPenalty"] = .double(repeatPenalty)
+            o["presencePenalty"] = .double(presencePenalty)
+            o["frequencyPenalty"] = .double(frequencyPenalty)
+            o["penaltyLastN"] = JSONValue(penaltyLastN)
+        }
+        return .object(o)
+    }
+
     static func readStops(_ r: inout JSONObjectReader) throws -> [String] {
         let path = r.fieldPath("stop")
         let stops: [String]
@@ -164,8 +193,12 @@ public struct GenerateResult: Sendable {
     public var prefillSeconds: Double
     public var decodeSeconds: Double
     public var seed: UInt64
-    /// "request" (given with the request) or "entropy" (drawn by the daemon).
+    /// "request" (given with the request), "session" (derived from the session seed) or
+    /// "entropy" (drawn by the daemon).
     public var seedSource: String
+    /// For a session seed: the session's commitment and this request's index in it.
+    public var seedCommitment: String?
+    public var seedIndex: UInt64?
 
     public init(model: String, text: String, tokens: [Int32], finishReason: String, stopSequence: String?,
                 logprobs: [TokenEntry]?, promptTokens: Int, prefillSeconds: Double, decodeSeconds: Double,
@@ -205,6 +238,8 @@ public struct GenerateResult: Sendable {
             "seedSource": .string(seedSource),
         ]
         if let logprobs { o["logprobs"] = .array(logprobs.map(\.json)) }
+        if let seedCommitment { o["seedCommitment"] = .string(seedCommitment) }
+        if let seedIndex { o["seedIndex"] = .int(Int64(seedIndex)) }
         return .object(o)
     }
 }

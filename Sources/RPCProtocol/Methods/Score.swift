@@ -1,7 +1,7 @@
 // `score`: the log-likelihood of a text (or of a continuation given a context).
 import ReproJSON
 
-/// `score {model?, text | {context, continuation} | tokens, topLogprobs?, addSpecial?, parseSpecial?}`.
+/// `score {model?, text | {context, continuation} | tokens, scoreFrom?, topLogprobs?, addSpecial?, parseSpecial?}`.
 public struct ScoreParams: Sendable {
     public static let method = "score"
 
@@ -14,6 +14,9 @@ public struct ScoreParams: Sendable {
 
     public let model: String?
     public let input: Input
+    /// With `tokens`: the index of the first token scored (default 1). A receipt's canonical
+    /// request states a context/continuation split this way.
+    public let scoreFrom: Int?
     public let topLogprobs: Int
 
     public init(_ params: JSONValue?) throws {
@@ -36,8 +39,21 @@ public struct ScoreParams: Sendable {
             _ = r.value("continuation")
             input = .whole(try PromptInput.read(&r, textKey: "text"))
         }
+        if case .whole(.tokens) = input {
+            scoreFrom = try r.optionalInt("scoreFrom", in: 1...Int64(GenerateParams.maxPromptTokens)).map { Int($0) }
+        } else if r.contains("scoreFrom") {
+            throw JSONFieldError(path: r.fieldPath("scoreFrom"), message: "applies only to tokens")
+        } else {
+            _ = r.value("scoreFrom")
+            scoreFrom = nil
+        }
         topLogprobs = Int(try r.optionalInt("topLogprobs", in: 0...Int64(GenerateParams.maxTopLogprobs)) ?? 0)
         try r.finish()
+    }
+
+    /// The canonical effective request a receipt records (valid `score` params).
+    public func canonicalRequest(tokens: [Int32], scoreFrom: Int) -> JSONValue {
+        ["tokens": JSONValue(ints: tokens), "scoreFrom": JSONValue(scoreFrom), "topLogprobs": JSONValue(topLogprobs)]
     }
 
     /// `tokens` lists every token, scored ones with their logprob and unscored ones (the first

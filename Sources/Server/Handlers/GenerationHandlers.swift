@@ -1,6 +1,7 @@
 // generate, score: the params become an engine request (prompt tokenized, defaults applied, seed
 // resolved), the engine runs it through the daemon's scheduler, and the result goes back as JSON.
 import Engine
+import Receipts
 import ReproJSON
 import RPCProtocol
 import Sampling
@@ -10,10 +11,14 @@ public enum GenerationHandlers {
     @Sendable static func generate(_ ctx: RequestContext, _ params: JSONValue?) async throws -> JSONValue {
         let p = try GenerateParams(params)
         let stream = p.stream && !ctx.isNotification
-        return try await run(p, registry: ctx.daemon.registry, scheduler: ctx.daemon.scheduler) { delta in
+        // The session's seed index was taken when the request arrived (ServerConnection).
+        let seed = p.seed.map(SeedUse.request) ?? ctx.sessionSeed ?? SeedUse.drawEntropy()
+        let model = try ctx.daemon.registry.resolve(p.model)
+        let answer = try await run(p, model: model, scheduler: ctx.daemon.scheduler, seed: seed) { delta in
             guard stream else { return }
             ctx.notify(StreamNotification(requestID: ctx.id, text: delta.text, tokens: delta.tokens, logprobs: delta.logprobs).json)
         }
+        return try await ctx.daemon.seal(answer)
     }
 
     /// A delta of a streaming generation, with its tokens' texts resolved.
@@ -23,19 +28,24 @@ public enum GenerationHandlers {
         public let logprobs: [TokenEntry]?
     }
 
-    /// Runs `generate` for the daemon or the CLI (`reprolm generate`): the same validation,
-    /// defaults and result either way.
+    /// `reprolm generate`: the daemon's validation, defaults and result, with an unjournaled receipt.
     public static func run(_ p: GenerateParams, registry: ModelRegistry, scheduler: InferenceScheduler,
                            onDelta: @escaping @Sendable (StreamedText) -> Void) async throws -> JSONValue {
-        let model = try registry.resolve(p.model)
+        let seed = p.seed.map(SeedUse.request) ?? SeedUse.drawEntropy()
+        return try await run(p, model: try registry.resolve(p.model), scheduler: scheduler, seed: seed, onDelta: onDelta)
+            .unjournaledJSON()
+    }
+
+    /// Runs `generate` on `model` with `seed` (p.seed, if any, is already in `seed`).
+    static func run(_ p: GenerateParams, model: LoadedModel, scheduler: InferenceScheduler, seed: SeedUse,
+                    onDelta: @escaping @Sendable (StreamedText) -> Void) async throws -> Answer {
         let generator = try Generator(model: model, scheduler: scheduler)
         let prompt = tokens(of: p.prompt, model)
         // The engine checks the vocabulary and the context before any work; an empty prompt is
         // refused here, where the parameter's path is known.
         if prompt.isEmpty { throw JSONFieldError(path: p.prompt.path(textKey: "prompt"), message: "gives no tokens: there is nothing to condition on") }
 
-        let seed = p.seed ?? UInt64.random(in: 0...UInt64(Int64.max))
-        var request = GenerationRequest(prompt: prompt, maxTokens: p.maxTokens, seed: seed)
+        var request = GenerationRequest(prompt: prompt, maxTokens: p.maxTokens, seed: seed.value)
         request.stop = p.stop
         request.sampling = sampling(p)
         request.beams = p.beams
@@ -49,26 +59,44 @@ public enum GenerationHandlers {
             onDelta(StreamedText(text: delta.text, tokens: delta.tokens,
                                  logprobs: wantLogprobs ? delta.logprobs.map { entry($0, tokenizer, top: top) } : nil))
         }
-        return GenerateResult(model: model.name, text: result.text, tokens: result.tokens,
-                              finishReason: result.finishReason.rawValue, stopSequence: result.stopSequence,
-                              logprobs: result.logprobs?.map { entry($0, tokenizer, top: top) }, promptTokens: result.promptTokens,
-                              prefillSeconds: result.timings.prefillSeconds, decodeSeconds: result.timings.decodeSeconds,
-                              seed: seed, seedSource: p.seed == nil ? "entropy" : "request").json
+        var json = GenerateResult(model: model.name, text: result.text, tokens: result.tokens,
+                                  finishReason: result.finishReason.rawValue, stopSequence: result.stopSequence,
+                                  logprobs: result.logprobs?.map { entry($0, tokenizer, top: top) }, promptTokens: result.promptTokens,
+                                  prefillSeconds: result.timings.prefillSeconds, decodeSeconds: result.timings.decodeSeconds,
+                                  seed: seed.value, seedSource: seed.source)
+        if case let .session(_, commitment, index) = seed {
+            json.seedCommitment = commitment
+            json.seedIndex = index
+        }
+        return Answer(result: json.json.objectValue!, method: GenerateParams.method, model: model,
+                      request: p.canonicalRequest(tokens: prompt, seed: seed.value), seed: seed,
+                      output: OutputRecord.generation(finishReason: result.finishReason.rawValue, tokens: result.tokens, logprobs: result.logprobs, topLogprobs: p.topLogprobs))
     }
 
     @Sendable static func score(_ ctx: RequestContext, _ params: JSONValue?) async throws -> JSONValue {
-        try await run(try ScoreParams(params), registry: ctx.daemon.registry, scheduler: ctx.daemon.scheduler)
+        let p = try ScoreParams(params)
+        let answer = try await run(p, model: try ctx.daemon.registry.resolve(p.model), scheduler: ctx.daemon.scheduler)
+        return try await ctx.daemon.seal(answer)
     }
 
-    /// Runs `score` for the daemon or the CLI (`reprolm score`).
+    /// `reprolm score`, with an unjournaled receipt.
     public static func run(_ p: ScoreParams, registry: ModelRegistry, scheduler: InferenceScheduler) async throws -> JSONValue {
-        let model = try registry.resolve(p.model)
+        try await run(p, model: try registry.resolve(p.model), scheduler: scheduler).unjournaledJSON()
+    }
+
+    static func run(_ p: ScoreParams, model: LoadedModel, scheduler: InferenceScheduler) async throws -> Answer {
         let scorer = Scorer(generator: try Generator(model: model, scheduler: scheduler))
         var request: ScoreRequest
         switch p.input {
         case let .whole(input):
             request = ScoreRequest(tokens: tokens(of: input, model))
             if request.tokens.isEmpty { throw JSONFieldError(path: input.path(textKey: "text"), message: "gives no tokens: there is nothing to score") }
+            if let from = p.scoreFrom {
+                guard from < request.tokens.count else {
+                    throw JSONFieldError(path: "params.scoreFrom", message: "must be less than the number of tokens (\(request.tokens.count))")
+                }
+                request.firstScored = from
+            }
         case let .continuation(context, continuation, addSpecial, parseSpecial):
             let head = model.tokenizer.encode(context, addSpecial: addSpecial, parseSpecial: parseSpecial)
             let tail = model.tokenizer.encode(continuation, addSpecial: false, parseSpecial: parseSpecial)
@@ -81,8 +109,11 @@ public enum GenerationHandlers {
             TokenEntry(token: t.token, text: text(t.token, tokenizer), logprob: t.logprob,
                        top: t.logprob == nil || p.topLogprobs == 0 ? nil : t.top.map { ($0.token, text($0.token, tokenizer), $0.logprob) })
         }
-        return ScoreParams.result(model: model.name, tokens: entries, contextTokens: request.firstScored,
-                                  count: result.count, sum: result.sum, mean: result.mean, perplexity: result.perplexity)
+        let json = ScoreParams.result(model: model.name, tokens: entries, contextTokens: request.firstScored,
+                                      count: result.count, sum: result.sum, mean: result.mean, perplexity: result.perplexity)
+        return Answer(result: json.objectValue!, method: ScoreParams.method, model: model,
+                      request: p.canonicalRequest(tokens: request.tokens, scoreFrom: request.firstScored), seed: nil,
+                      output: OutputRecord.score(result, topLogprobs: p.topLogprobs))
     }
 
     static func tokens(of input: PromptInput, _ model: LoadedModel) -> [Int32] {

@@ -1,0 +1,126 @@
+// Replaying a receipt and comparing output records. The replay runs the receipt's canonical
+// request with its seed; the comparison is over the output records (tokens and float bit
+// patterns), and on a difference points at the first position where they part.
+import Engine
+import Receipts
+import ReproJSON
+import RPCProtocol
+
+enum Replay {
+    /// Runs the receipt's request on `model`; returns the replay's output record.
+    static func run(_ r: ParsedReceipt, model: LoadedModel, scheduler: InferenceScheduler, path: String) async throws -> [String: JSONValue] {
+        switch r.method {
+        case GenerateParams.method:
+            var request = r.request
+            // A cancelled answer stopped early: replay as far as it got, then compare that far.
+            let cutAt = r.output["finishReason"]?.stringValue == "cancelled" ? r.output["tokens"]?.arrayValue?.count : nil
+            if let n = cutAt, let limit = request["maxTokens"]?.int64Value {
+                request["maxTokens"] = .int(min(limit, Int64(max(1, n))))
+            }
+            let p = try readRequest(path) { try GenerateParams(.object(request)) }
+            guard let seed = p.seed else { throw JSONFieldError(path: "\(path).request.seed", message: "is required to replay a generation") }
+            var out = try await GenerationHandlers.run(p, model: model, scheduler: scheduler, seed: .request(seed)) { _ in }.output
+            if let n = cutAt { out = truncated(out, to: n) }
+            return out
+        case ScoreParams.method:
+            let p = try readRequest(path) { try ScoreParams(.object(r.request)) }
+            return try await GenerationHandlers.run(p, model: model, scheduler: scheduler).output
+        default:
+            throw JSONFieldError(path: "\(path).method", message: "is \(r.method): only generate and score answers can be replayed")
+        }
+    }
+
+    /// Reads the receipt's request as params, reporting problems at their place in the receipt.
+    static func readRequest<T>(_ path: String, _ read: () throws -> T) throws -> T {
+        do { return try read() } catch let e as JSONFieldError {
+            throw JSONFieldError(path: "\(path).request" + e.path.dropFirst("params".count), message: e.message)
+        }
+    }
+
+    /// A generation record cut to its first `n` tokens, as a cancelled answer would have been.
+    static func truncated(_ record: [String: JSONValue], to n: Int) -> [String: JSONValue] {
+        var o = record
+        for key in ["tokens", "logprobs", "top"] {
+            if let a = o[key]?.arrayValue, a.count > n { o[key] = .array(Array(a.prefix(n))) }
+        }
+        if o["finishReason"]?.stringValue == "length" { o["finishReason"] = .string("cancelled") }
+        return o
+    }
+
+    struct Comparison {
+        var identical: Bool
+        var intact: Bool
+        var expectedDigest: String
+        var actualDigest: String
+        var divergence: JSONValue
+        var maxLogprobDifference: Double?
+        var actualTokens: [JSONValue]?
+
+        var json: [String: JSONValue] {
+            var actual: [String: JSONValue] = ["digest": .string(actualDigest)]
+            if let actualTokens { actual["tokens"] = .array(actualTokens) }
+            return [
+                "identical": .bool(identical),
+                "expected": ["digest": .string(expectedDigest), "intact": .bool(intact)],
+                "actual": .object(actual),
+                "divergence": divergence,
+                "maxLogprobDifference": maxLogprobDifference.map { .double($0) } ?? .null,
+            ]
+        }
+    }
+
+    static func compare(_ r: ParsedReceipt, _ actual: [String: JSONValue]) throws -> Comparison {
+        var expected = r.output
+        expected["digest"] = nil
+        let actualDigest = try Receipt.outputDigest(actual)
+        let intact = r.isIntact
+        let same = (try? JSONValue.object(expected).canonicalBytes()) == (try JSONValue.object(actual).canonicalBytes())
+        var c = Comparison(identical: intact && same && actualDigest == r.claimedDigest, intact: intact,
+                           expectedDigest: r.claimedDigest, actualDigest: actualDigest, divergence: .null)
+        let e = expected["logprobs"]?.arrayValue ?? [], a = actual["logprobs"]?.arrayValue ?? []
+        if r.method == GenerateParams.method {
+            c.actualTokens = actual["tokens"]?.arrayValue
+            let et = expected["tokens"]?.arrayValue ?? [], at = actual["tokens"]?.arrayValue ?? []
+            // Contexts agree up to the first token that differs; logprobs compare only there.
+            let firstTokenDiff = (0..<max(et.count, at.count)).first { i in i >= et.count || i >= at.count || et[i] != at[i] }
+            let common = firstTokenDiff ?? et.count
+            c.maxLogprobDifference = maxDifference(e, a, upTo: common)
+            let firstLogprobDiff = (0..<min(common, e.count, a.count)).first { e[$0] != a[$0] }
+            if let i = firstLogprobDiff ?? firstTokenDiff {
+                var d: [String: JSONValue] = ["position": JSONValue(i),
+                                              "expectedToken": i < et.count ? et[i] : .null, "actualToken": i < at.count ? at[i] : .null]
+                if i < e.count, i < a.count, let x = value(e[i]), let y = value(a[i]) {
+                    d["expectedLogprob"] = .double(x)
+                    d["actualLogprob"] = .double(y)
+                }
+                c.divergence = .object(d)
+            } else if expected["finishReason"] != actual["finishReason"] {
+                c.divergence = ["position": JSONValue(et.count), "expectedFinishReason": expected["finishReason"] ?? .null,
+                                "actualFinishReason": actual["finishReason"] ?? .null]
+            }
+        } else {
+            c.maxLogprobDifference = maxDifference(e, a, upTo: min(e.count, a.count))
+            let tokens = r.request["tokens"]?.arrayValue ?? []
+            if let i = (0..<max(e.count, a.count)).first(where: { $0 >= e.count || $0 >= a.count || e[$0] != a[$0] }) {
+                c.divergence = ["position": JSONValue(i), "token": i < tokens.count ? tokens[i] : .null,
+                                "expectedLogprob": i < e.count ? value(e[i]).map { .double($0) } ?? .null : .null,
+                                "actualLogprob": i < a.count ? value(a[i]).map { .double($0) } ?? .null : .null]
+            }
+        }
+        return c
+    }
+
+    /// A logprob of an output record (a binary32 bit pattern), widened to Double.
+    static func value(_ bits: JSONValue) -> Double? {
+        bits.stringValue.flatMap(Digest.float(bits:)).map(Double.init)
+    }
+
+    /// The largest |expected - actual| over the first `n` positions where both have a logprob.
+    static func maxDifference(_ e: [JSONValue], _ a: [JSONValue], upTo n: Int) -> Double? {
+        var best: Double?
+        for i in 0..<min(n, e.count, a.count) {
+            if let x = value(e[i]), let y = value(a[i]) { best = max(best ?? 0, abs(x - y)) }
+        }
+        return best
+    }
+}
