@@ -1,0 +1,41 @@
+import ReproJSON
+import RPCProtocol
+import XCTest
+
+/// A receipt's canonical request is itself valid params, and reading it back gives the same
+/// canonical request: what `reproduce` relies on.
+final class CanonicalRequestTests: XCTestCase {
+    func testGenerateRequestsRoundTrip() throws {
+        let cases: [JSONValue] = [
+            ["prompt": "x"],
+            ["prompt": "x", "temperature": 0, "stop": "\n", "maxTokens": 7, "logprobs": true],
+            ["tokens": [1, 2, 3], "temperature": .double(1.25), "topK": 0, "topP": .double(0.5), "minP": 0,
+             "repeatPenalty": .double(1.1), "presencePenalty": .double(-0.5), "frequencyPenalty": .double(0.25),
+             "penaltyLastN": -1, "seed": .int(Int64.max), "topLogprobs": 3, "stop": ["a", "é\u{1}"]],
+            ["prompt": "x", "beams": 4, "lengthPenalty": .double(0.7), "stream": true],
+        ]
+        for params in cases {
+            let p = try GenerateParams(params)
+            let canonical = p.canonicalRequest(tokens: [5, 6], seed: 99)
+            let again = try GenerateParams(canonical)
+            XCTAssertEqual(again.canonicalRequest(tokens: [5, 6], seed: 99), canonical)
+            XCTAssertEqual(try JSONValue.parse(try canonical.canonicalBytes()).canonicalBytes(), try canonical.canonicalBytes())
+            XCTAssertEqual(again.seed, 99)
+            XCTAssertNil(canonical["stream"], "stream is how the answer travels, not what it is")
+        }
+        // Beam search records lengthPenalty and none of the sampling parameters.
+        let beam = try GenerateParams(["prompt": "x", "beams": 2]).canonicalRequest(tokens: [1], seed: 0)
+        XCTAssertNil(beam["temperature"])
+        XCTAssertEqual(beam["lengthPenalty"], .double(1))
+    }
+
+    func testScoreRequestsRoundTrip() throws {
+        let p = try ScoreParams(["tokens": [4, 5, 6, 7], "scoreFrom": 2, "topLogprobs": 1])
+        XCTAssertEqual(p.scoreFrom, 2)
+        let canonical = p.canonicalRequest(tokens: [4, 5, 6, 7], scoreFrom: 2)
+        XCTAssertEqual(try ScoreParams(canonical).canonicalRequest(tokens: [4, 5, 6, 7], scoreFrom: 2), canonical)
+        XCTAssertThrowsError(try ScoreParams(["text": "abc", "scoreFrom": 2])) { error in
+            XCTAssertEqual((error as? JSONFieldError)?.path, "params.scoreFrom")
+        }
+    }
+}
