@@ -3,6 +3,11 @@
 // journal hashes. The output digest is the sha256 of the canonical bytes of the output record
 // (the receipt's `output` object without its `digest` member), in which every float is written as
 // its exact bit pattern in hex. protocol/README.md ("Receipts") is the full specification.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Foundation
 import ReproJSON
 
@@ -67,13 +72,19 @@ public enum Receipt {
         }
     }
 
-    /// RFC 3339 UTC with milliseconds: "2026-11-27T04:12:00.123Z".
+    /// RFC 3339 UTC with milliseconds: "2026-11-27T04:12:00.123Z". (Computed directly rather
+    /// than with a DateFormatter, which is costly to make and not safe to share across threads.)
     public static func timestamp(_ date: Date) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"
-        return f.string(from: date)
+        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var seconds = time_t(ms / 1000)
+        var t = tm()
+        gmtime_r(&seconds, &t)
+        func pad(_ v: Int32, _ width: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        return "\(pad(t.tm_year + 1900, 4))-\(pad(t.tm_mon + 1, 2))-\(pad(t.tm_mday, 2))T"
+            + "\(pad(t.tm_hour, 2)):\(pad(t.tm_min, 2)):\(pad(t.tm_sec, 2)).\(pad(Int32(ms % 1000), 3))Z"
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Receipts
 import ReproJSON
 import XCTest
@@ -50,5 +51,12 @@ final class SessionSeedTests: XCTestCase {
         XCTAssertEqual(Digest.float(bits: "bf800000"), -1)
         XCTAssertNil(Digest.float(bits: "+f800000"))
         XCTAssertNil(Digest.float(bits: "BF800000"))
+    }
+}
+
+final class ReceiptTimestampTests: XCTestCase {
+    func testTimestampsAreRFC3339UTCWithMilliseconds() {
+        XCTAssertEqual(Receipt.timestamp(Date(timeIntervalSince1970: 1_795_752_720.123_9)), "2026-11-27T04:12:00.123Z")
+        XCTAssertEqual(Receipt.timestamp(Date(timeIntervalSince1970: 0)), "1970-01-01T00:00:00.000Z")
     }
 }
