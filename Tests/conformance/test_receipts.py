@@ -269,6 +269,27 @@ def test_an_edited_journal_line_fails_verify_at_that_line(start_stdio, binary, w
     assert broken.returncode == 1 and b"broken at line 3" in broken.stderr, broken.stderr
 
 
+def test_a_torn_last_line_is_reported_and_set_aside(start_stdio, binary, workdir):
+    path, args = journal_args(workdir)
+    d = start_stdio(*args)
+    first = assert_result(d.call("generate", {"prompt": "Before", "maxTokens": 2, "seed": 1}, id=1, timeout=60), 1)
+    d.finish()
+    with open(path, "ab") as f:
+        f.write(b'{"entry":"5d1c')  # a crash in the middle of an append
+    assert verify(binary, path).returncode == 1
+    again = start_stdio(*args)
+    assert_result(again.call("receipts/get", {"id": first["receipt"]["id"]}, id=1), 1)
+    assert_result(again.call("generate", {"prompt": "After", "maxTokens": 2, "seed": 2}, id=2, timeout=60), 2)
+    again.finish()
+    assert "is torn" in again.stderr_text() and "set aside in" in again.stderr_text()
+    aside = [name for name in os.listdir(workdir) if name.startswith("journal.jsonl.torn-")]
+    assert len(aside) == 1
+    with open(os.path.join(workdir, aside[0]), "rb") as f:
+        assert f.read() == b'{"entry":"5d1c'
+    assert verify(binary, path).returncode == 0
+    assert len(receipts_in(path)[0]) == 2
+
+
 def test_sigkill_during_a_burst_keeps_every_acknowledged_receipt(start_socket, binary, workdir):
     path, args = journal_args(workdir)
     daemon = start_socket(*args)
