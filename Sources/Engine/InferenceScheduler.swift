@@ -34,7 +34,17 @@ public final class InferenceScheduler: @unchecked Sendable {
     /// The item's sequence must not be in another step at the same time.
     public func forward(_ model: DecoderModel, _ item: ForwardItem) async throws -> [Float] {
         try await withCheckedThrowingContinuation { continuation in
-            queue.submit(Step(model: model, item: item, continuation: continuation))
+            queue.submit(.step(Step(model: model, item: item, continuation: continuation)))
+        }
+    }
+
+    /// Runs `body` on the scheduler thread with the pool, between forward passes, alone: for
+    /// work that is not a decoder step (an encoder's pass over a batch of inputs).
+    public func exclusive<T: Sendable>(_ body: @escaping @Sendable (ThreadPool) throws -> T) async throws -> T {
+        let pool = queue.pool
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.submit(.task({ continuation.resume(with: Result { try body(pool) }) },
+                               cancel: { continuation.resume(throwing: CancellationError()) }))
         }
     }
 }
@@ -45,11 +55,17 @@ private struct Step {
     let continuation: CheckedContinuation<[Float], Error>
 }
 
+/// What the scheduler thread runs: a decoder step (batched with others of its model) or a task.
+private enum Work {
+    case step(Step)
+    case task(() -> Void, cancel: () -> Void)
+}
+
 private final class StepQueue: @unchecked Sendable {
     let pool: ThreadPool
     let maxBatchRows: Int
     private let condition = NSCondition()
-    private var waiting: [Step] = []
+    private var waiting: [Work] = []
     private var stopping = false
 
     init(pool: ThreadPool, maxBatchRows: Int) {
@@ -57,14 +73,17 @@ private final class StepQueue: @unchecked Sendable {
         self.maxBatchRows = maxBatchRows
     }
 
-    func submit(_ step: Step) {
+    func submit(_ work: Work) {
         condition.lock()
         if stopping {
             condition.unlock()
-            step.continuation.resume(throwing: CancellationError())
+            switch work {
+            case .step(let step): step.continuation.resume(throwing: CancellationError())
+            case .task(_, let cancel): cancel()
+            }
             return
         }
-        waiting.append(step)
+        waiting.append(work)
         condition.signal()
         condition.unlock()
     }
@@ -84,26 +103,37 @@ private final class StepQueue: @unchecked Sendable {
                 condition.unlock()
                 return
             }
+            if case .task(let task, _) = waiting[0] {
+                waiting.removeFirst()
+                condition.unlock()
+                task()
+                continue
+            }
             let batch = takeBatch()
             condition.unlock()
             run(batch)
         }
     }
 
-    /// The oldest step and every later one for the same model that fits the row budget, in
-    /// arrival order. Called with the lock held.
+    /// The oldest step (first in the queue) and every later one for the same model that fits
+    /// the row budget, in arrival order; tasks stay queued. Called with the lock held.
     private func takeBatch() -> [Step] {
-        let model = waiting[0].model
+        guard case .step(let first) = waiting[0] else { return [] }
+        let model = first.model
         var rows = 0
         var taken: [Step] = []
-        var left: [Step] = []
-        for step in waiting {
+        var left: [Work] = []
+        for work in waiting {
+            guard case .step(let step) = work else {
+                left.append(work)
+                continue
+            }
             let n = step.item.tokens.count
             if step.model === model, taken.isEmpty || rows + n <= maxBatchRows {
                 taken.append(step)
                 rows += n
             } else {
-                left.append(step)
+                left.append(work)
             }
         }
         waiting = left

@@ -6,13 +6,17 @@
 import Kernels
 import ModelFiles
 
-/// Which logits a batch item wants back.
+/// What a batch item wants back: logits, or final hidden states (`encode` on a decoder).
 public enum LogitRows: Sendable, Equatable {
     case none
     /// The last token's (decode, or the end of a prompt).
     case last
     /// Every token's (scoring).
     case all
+    /// The last token's final hidden state (after the output norm): embedding floats.
+    case hiddenLast
+    /// Every token's final hidden state: tokens × embedding floats.
+    case hiddenAll
 }
 
 /// One sequence's part of a forward pass.
@@ -47,7 +51,8 @@ public final class DecoderModel: @unchecked Sendable {
     }
 
     /// Runs the batch, appends every item's tokens to its sequence, and returns each item's
-    /// requested logits (rows × vocabulary, row-major; empty for `.none`).
+    /// requested rows (logits: rows × vocabulary; hidden states: rows × embedding; row-major;
+    /// empty for `.none`).
     public func forward(_ items: [ForwardItem], pool: ThreadPool?) throws -> [[Float]] {
         let c = config
         var rows: [RowInfo] = []

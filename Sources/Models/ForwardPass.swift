@@ -118,31 +118,50 @@ struct ForwardPass {
         if let pool, pool.threads > 1, rows.count > 1 { pool.parallelFor(rows: rows.count, body: body) } else { body(0..<rows.count) }
     }
 
-    /// The logits of the rows the items asked for, per item.
+    /// The rows the items asked for, per item: logits, or the final hidden states (the same
+    /// normed rows the logits are computed from).
     func logits(hidden x: FloatBuffer) throws -> [[Float]] {
         let c = config
-        var wanted: [Int] = []
-        var perItem: [Range<Int>] = []
+        var results: [[Float]] = items.map { _ in [] }
+        var logitRows: [Int] = []
+        var logitItems: [(item: Int, range: Range<Int>)] = []
         var r = 0
-        for item in items {
-            let start = wanted.count
+        for (i, item) in items.enumerated() {
+            let n = item.tokens.count
             switch item.logits {
             case .none: break
-            case .last: wanted.append(r + item.tokens.count - 1)
-            case .all: wanted.append(contentsOf: r..<(r + item.tokens.count))
+            case .last:
+                logitItems.append((i, logitRows.count..<(logitRows.count + 1)))
+                logitRows.append(r + n - 1)
+            case .all:
+                logitItems.append((i, logitRows.count..<(logitRows.count + n)))
+                logitRows.append(contentsOf: r..<(r + n))
+            case .hiddenLast:
+                results[i] = Array(normed(x, rows: [r + n - 1]).readOnly)
+            case .hiddenAll:
+                results[i] = Array(normed(x, rows: Array(r..<(r + n))).readOnly)
             }
-            perItem.append(start..<wanted.count)
-            r += item.tokens.count
+            r += n
         }
-        guard !wanted.isEmpty else { return items.map { _ in [] } }
-        let normed = FloatBuffer(wanted.count * c.embedding)
-        for (i, row) in wanted.enumerated() {
-            Ops.rmsNorm(x.p + row * c.embedding, model.weights.outputNorm, c.normEpsilon, out: normed.p + i * c.embedding, count: c.embedding)
-        }
-        let out = FloatBuffer(wanted.count * c.vocabulary)
-        try activations.prepare(normed.readOnly, vectors: wanted.count, columns: c.embedding, for: model.weights.output.format)
+        guard !logitRows.isEmpty else { return results }
+        let normedRows = normed(x, rows: logitRows)
+        let out = FloatBuffer(logitRows.count * c.vocabulary)
+        try activations.prepare(normedRows.readOnly, vectors: logitRows.count, columns: c.embedding, for: model.weights.output.format)
         try Matmul.multiply(model.weights.output, activations, output: out.buffer, pool: pool)
-        return perItem.map { range in Array(UnsafeBufferPointer(start: out.p + range.lowerBound * c.vocabulary, count: range.count * c.vocabulary)) }
+        for (i, range) in logitItems {
+            results[i] = Array(UnsafeBufferPointer(start: out.p + range.lowerBound * c.vocabulary, count: range.count * c.vocabulary))
+        }
+        return results
+    }
+
+    /// The output norm of the given rows of x.
+    private func normed(_ x: FloatBuffer, rows wanted: [Int]) -> FloatBuffer {
+        let c = config
+        let out = FloatBuffer(wanted.count * c.embedding)
+        for (i, row) in wanted.enumerated() {
+            Ops.rmsNorm(x.p + row * c.embedding, model.weights.outputNorm, c.normEpsilon, out: out.p + i * c.embedding, count: c.embedding)
+        }
+        return out
     }
 }
 
