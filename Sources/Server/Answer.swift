@@ -67,6 +67,12 @@ enum OutputRecord {
         return o
     }
 
+    /// `{embeddings}`: per input its vector's binary32 bit patterns (with pooling `none`, every
+    /// token's vector one after another).
+    static func encoding(_ vectors: [[Float]]) -> [String: JSONValue] {
+        ["embeddings": .array(vectors.map { v in .array(v.map { .string(Digest.bits($0)) }) })]
+    }
+
     /// `[[token, bits], ...]`.
     static func alternatives(_ top: [TokenLogprob]) -> JSONValue {
         .array(top.map { [JSONValue($0.token), .string(Digest.bits($0.logprob))] })
