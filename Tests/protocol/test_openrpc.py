@@ -805,7 +805,7 @@ ERROR_CASES = [
     ("score", {"context": "a", "continuation": " b", "scoreFrom": 1}, -32602, "params.scoreFrom", True),
     ("score", {"tokens": [1, 2], "scoreFrom": 0}, -32602, "params.scoreFrom", True),
     ("score", {"tokens": [1, 2], "scoreFrom": 1.5}, -32602, "params.scoreFrom", True),
-    ("score", {"tokens": [1, 2], "scoreFrom": 2}, -32602, "params.scoreFrom", False),  # not below the token count
+    ("score", {"tokens": [1, 2], "scoreFrom": 3}, -32602, "params.scoreFrom", False),  # past the token count
     ("setSeed", {"seed": 1.5}, -32602, "params.seed", True),
     ("setSeed", {"seed": True}, -32602, "params.seed", True),
     ("setSeed", {"seed": [42]}, -32602, "params.seed", True),
