@@ -111,6 +111,9 @@ public struct ParsedReceipt: Sendable {
         let v = try r.int("version")
         guard v == Receipt.version else { throw JSONFieldError(path: r.fieldPath("version"), message: "is \(v); this daemon reads version \(Receipt.version)") }
         id = try r.string("id", maxBytes: 256)
+        guard id.hasPrefix("rc-"), id.utf8.count == 35, Digest.isLowerHex(String(id.dropFirst(3))) else {
+            throw JSONFieldError(path: r.fieldPath("id"), message: "must be \"rc-\" and 32 lowercase hex digits")
+        }
         method = try r.string("method", maxBytes: 64)
         _ = try r.string("created", maxBytes: 64)
         guard var model = try r.optionalObject("model") else { throw JSONFieldError(path: r.fieldPath("model"), message: "is required") }

@@ -7,8 +7,20 @@ import ReproJSON
 import RPCProtocol
 
 enum Replay {
-    /// Runs the receipt's request on `model`; returns the replay's output record.
+    /// Runs the receipt's request on `model`; returns the replay's output record. A problem with
+    /// the request is reported at its place in the receipt (`params.receipt.request.tokens[3]`).
     static func run(_ r: ParsedReceipt, model: LoadedModel, scheduler: InferenceScheduler, path: String) async throws -> [String: JSONValue] {
+        try checkOutput(r, path: path)
+        do {
+            return try await replay(r, model: model, scheduler: scheduler, path: path)
+        } catch let e as JSONFieldError where !e.path.hasPrefix(path) && (e.path == "params" || e.path.hasPrefix("params.")) {
+            throw JSONFieldError(path: "\(path).request" + e.path.dropFirst("params".count), message: e.message)
+        } catch let EngineError.tokenOutOfRange(index, token, vocabulary) {
+            throw JSONFieldError(path: "\(path).request.tokens[\(index)]", message: "token \(token) is outside the vocabulary (\(vocabulary))")
+        }
+    }
+
+    private static func replay(_ r: ParsedReceipt, model: LoadedModel, scheduler: InferenceScheduler, path: String) async throws -> [String: JSONValue] {
         switch r.method {
         case GenerateParams.method:
             var request = r.request
@@ -17,23 +29,42 @@ enum Replay {
             if let n = cutAt, let limit = request["maxTokens"]?.int64Value {
                 request["maxTokens"] = .int(min(limit, Int64(max(1, n))))
             }
-            let p = try readRequest(path) { try GenerateParams(.object(request)) }
-            guard let seed = p.seed else { throw JSONFieldError(path: "\(path).request.seed", message: "is required to replay a generation") }
+            let p = try GenerateParams(.object(request))
+            guard let seed = p.seed else { throw JSONFieldError(path: "params.seed", message: "is required to replay a generation") }
             var out = try await GenerationHandlers.run(p, model: model, scheduler: scheduler, seed: .request(seed)) { _ in }.output
             if let n = cutAt { out = truncated(out, to: n) }
             return out
         case ScoreParams.method:
-            let p = try readRequest(path) { try ScoreParams(.object(r.request)) }
-            return try await GenerationHandlers.run(p, model: model, scheduler: scheduler).output
+            return try await GenerationHandlers.run(try ScoreParams(.object(r.request)), model: model, scheduler: scheduler).output
         default:
             throw JSONFieldError(path: "\(path).method", message: "is \(r.method): only generate and score answers can be replayed")
         }
     }
 
-    /// Reads the receipt's request as params, reporting problems at their place in the receipt.
-    static func readRequest<T>(_ path: String, _ read: () throws -> T) throws -> T {
-        do { return try read() } catch let e as JSONFieldError {
-            throw JSONFieldError(path: "\(path).request" + e.path.dropFirst("params".count), message: e.message)
+    /// The receipt's output record has the shape of its method's (so a divergence report never
+    /// echoes something that is not a token or a bit pattern).
+    static func checkOutput(_ r: ParsedReceipt, path: String) throws {
+        let at = "\(path).output"
+        func bits(_ v: JSONValue, nullable: Bool) -> Bool {
+            if nullable, v.isNull { return true }
+            return v.stringValue.flatMap(Digest.float(bits:)) != nil
+        }
+        let logprobs = r.output["logprobs"]
+        switch r.method {
+        case GenerateParams.method:
+            guard r.output["finishReason"]?.stringValue != nil else { throw JSONFieldError(path: "\(at).finishReason", message: "must be a string") }
+            guard let tokens = r.output["tokens"]?.arrayValue, tokens.allSatisfy({ if case .int = $0 { return true } else { return false } }) else {
+                throw JSONFieldError(path: "\(at).tokens", message: "must be an array of token ids")
+            }
+            if let logprobs, !(logprobs.arrayValue?.allSatisfy { bits($0, nullable: false) } ?? false) {
+                throw JSONFieldError(path: "\(at).logprobs", message: "must be an array of binary32 bit patterns (8 hex digits)")
+            }
+        case ScoreParams.method:
+            guard let a = logprobs?.arrayValue, a.allSatisfy({ bits($0, nullable: true) }) else {
+                throw JSONFieldError(path: "\(at).logprobs", message: "must be an array of binary32 bit patterns or nulls")
+            }
+        default:
+            break
         }
     }
 

@@ -239,6 +239,16 @@ def test_tampered_receipts_are_detected(start_stdio):
     error = assert_error(replay(other, 6), -32001, 6)
     assert error["data"]["sha256"] == "0" * 64
 
+    # A request the model cannot run is refused at its place in the receipt.
+    bad = json.loads(json.dumps(original))
+    bad["request"]["tokens"][0] = 10**9
+    assert assert_error(replay(bad, 8), -32602, 8)["data"]["path"] == "params.receipt.request.tokens[0]"
+
+    # A one-token score scores nothing, and its receipt replays all the same.
+    single = assert_result(d.call("score", {"text": "Hello", "addSpecial": False}, id=9), 9)
+    assert single["scoredTokens"] == 0 and single["receipt"]["request"]["scoreFrom"] == 1
+    assert assert_result(replay(single["receipt"], 10), 10)["identical"] is True
+
     # The untouched receipt still replays identically.
     assert assert_result(replay(original, 7), 7)["identical"] is True
     d.finish()

@@ -4,29 +4,43 @@
     and its methods are exactly the daemon's method table (initialize's capabilities.methods);
 (b) every example in protocol/examples/ is replayed against a fresh daemon: the request's params
     must match the method's params schema and the live result the method's result schema;
-    tokenize, detokenize, score, models/unload and shutdown must also equal the stored example,
-    and generate too except for `timings` (and `seed` when the daemon drew it); the notifications
-    of progress.json ($/progress) and stream.json ($/stream) are checked against their schemas;
+    tokenize, detokenize, models/unload, shutdown, setSeed, reproduce and receipts/get must also
+    equal the stored example, and generate and score too except for what differs between runs
+    or machines (see reproducible(): `timings`, a `seed` the daemon drew, the receipt's random
+    `id`, its `created` time and its `engine.kernels`); the notifications of progress.json
+    ($/progress) and stream.json ($/stream) are checked against their schemas. An example may
+    hold `journal`: the lines of the journal file its daemon starts with (`--journal`), byte for
+    byte, so that reproduce {id} and receipts/get have a journal to read;
 (c) bad params for every method give an error response that matches the ErrorResponse schema,
     carries the expected code (one the method documents) and, for -32602, the expected data.path;
     and the params schema rejects exactly those params that the daemon rejects for their shape;
 (d) generate and score: $/stream notifications add up to the result, a cancelled generation
     answers its result, beam search streams once, score's figures add up, and sampled tokens
-    follow the sampling chain and random numbers that protocol/README.md ("Sampling") specifies.
+    follow the sampling chain and random numbers that protocol/README.md ("Sampling") specifies;
+(e) setSeed, reproduce and receipts/get: session seeds are handed out in arrival order and
+    revealed when replaced, receipts record the request and the output bits, replays of intact
+    receipts are identical and altered ones point at the change, the journal gives receipts back,
+    and without a journal receipts still come but cannot be looked up.
 
 The daemon is `$REPROLM_BIN`, else <repo>/.build/release/reprolm, run as `reprolm serve` over
-stdio with newline framing. It needs the default model (smollm2-135m) in the model cache.
+stdio with newline framing. It needs the default model (smollm2-135m) in the model cache. Each
+daemon gets a journal of its own in a temporary folder (`--journal`), so the tests never write to
+$XDG_STATE_HOME and never see another run's receipts.
 
     REPROLM_BIN=.build/release/reprolm python3 -m pytest Tests/protocol -q
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import math
 import os
 import queue
+import re
 import signal
+import struct
 import subprocess
 import tempfile
 import threading
@@ -107,18 +121,34 @@ EXAMPLE_FILES = load_examples()
 NOTIFICATION_EXAMPLES = {"progress.json", "stream.json"}
 METHOD_EXAMPLES = {k: v for k, v in EXAMPLE_FILES.items() if k not in NOTIFICATION_EXAMPLES}
 # Methods whose result does not depend on the machine: compared with the stored example exactly.
-EXACT = {"tokenize", "detokenize", "score", "models/unload", "shutdown"}
-# Deterministic but for wall-clock timings: compared without them (see reproducible()).
-EXACT_BUT_TIMINGS = {"generate"}
+EXACT = {"tokenize", "detokenize", "models/unload", "shutdown", "setSeed", "reproduce", "receipts/get"}
+# Deterministic but for a few members (see reproducible()): compared without them.
+EXACT_BUT_VOLATILE = {"generate", "score"}
 
 
 def reproducible(response: dict) -> dict:
-    """A generate response without what may differ between runs: `timings`, and `seed` when
-    the daemon drew it from entropy."""
+    """A generate or score response without what may differ between runs or machines:
+    - `timings` (wall clock);
+    - `seed` when the daemon drew it from entropy (seedSource "entropy"), and so the receipt's
+      `request.seed`, which records the same drawn seed;
+    - the receipt's `id` ("rc-" and 32 random hex digits, new for every answer) and `created`
+      (the wall clock);
+    - the receipt's `engine.kernels`, which names the kernel build of the machine that answered
+      (x86_64-haswell, arm64-neon...), while the bits are the same on every kernel class.
+    Everything else, the receipt's request, seed source and output record with its digest
+    included, must be the same bits on every run."""
     result = dict(response["result"])
     result.pop("timings", None)
-    if result.get("seedSource") == "entropy":
+    entropy = result.get("seedSource") == "entropy"
+    if entropy:
         result.pop("seed", None)
+    if isinstance(result.get("receipt"), dict):
+        receipt = {k: v for k, v in result["receipt"].items() if k not in ("id", "created")}
+        if isinstance(receipt.get("engine"), dict):
+            receipt["engine"] = {k: v for k, v in receipt["engine"].items() if k != "kernels"}
+        if entropy and isinstance(receipt.get("request"), dict):
+            receipt["request"] = {k: v for k, v in receipt["request"].items() if k != "seed"}
+        result["receipt"] = receipt
     return {**response, "result": result}
 
 # --------------------------------------------------------------------------------------------
@@ -127,6 +157,10 @@ def reproducible(response: dict) -> dict:
 
 class Daemon:
     def __init__(self, *args: str) -> None:
+        # A journal of its own, unless the test chose one (or none).
+        self.state = tempfile.TemporaryDirectory(prefix="reprolm-test-")
+        if not {"--journal", "--no-journal"} & set(args):
+            args = (*args, "--journal", os.path.join(self.state.name, "journal.jsonl"))
         self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [str(BIN), "serve", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr
@@ -312,7 +346,8 @@ def test_error_table():
     errors = DOC["components"]["errors"]
     codes = {e["code"] for e in errors.values()}
     assert codes == set(resolve("#/components/schemas/ErrorObject")["properties"]["code"]["enum"])
-    assert codes == {-32700, -32600, -32601, -32602, -32603, -32800, -32001, -32002, -32003, -32004, -32005}
+    assert codes == {-32700, -32600, -32601, -32602, -32603, -32800, -32001, -32002, -32003, -32004, -32005,
+                     -32006, -32007}
     for m in DOC["methods"]:
         for e in m.get("errors", []):
             assert e["$ref"].startswith("#/components/errors/"), e
@@ -343,11 +378,16 @@ def test_every_method_has_an_example():
 
 
 @pytest.mark.parametrize("fname", sorted(METHOD_EXAMPLES))
-def test_example(fname, daemon):
+def test_example(fname, spawn, tmp_path):
     ex = METHOD_EXAMPLES[fname]
     req, stored = ex["request"], ex["response"]
     method = req["method"]
     assert_valid(params_validator(method), req.get("params", {}), f"{fname}: request params")
+    # The journal the example's daemon starts with (empty unless the example holds one).
+    journal = tmp_path / "journal.jsonl"
+    if "journal" in ex:
+        journal.write_bytes(b"".join(line.encode() + b"\n" for line in ex["journal"]))
+    daemon = spawn("--journal", str(journal))
 
     if METHODS[method].get("x-notification"):
         assert "id" not in req and stored is None, "a notification has no id and no response"
@@ -374,7 +414,7 @@ def test_example(fname, daemon):
     assert_valid(result_validator(method), live["result"], f"{fname}: live result")
     if method in EXACT:
         assert live == stored, f"{fname}: the daemon's answer differs from the stored example"
-    if method in EXACT_BUT_TIMINGS:
+    if method in EXACT_BUT_VOLATILE:
         assert reproducible(live) == reproducible(stored), f"{fname}: the daemon's answer differs from the stored example"
 
     if method == "shutdown":
@@ -467,6 +507,13 @@ def test_stream_logprobs_cancel_and_replay(daemon):
     again = daemon.call("generate", replay, id_="replay")["result"]
     assert again["tokens"] == result["tokens"] and again["text"] == result["text"]
     assert again["logprobs"] == result["logprobs"] and again["finishReason"] == "length"
+    # Its receipt records the cancel, and reproduce replays it as far as it got: identical.
+    assert result["receipt"]["output"]["finishReason"] == "cancelled"
+    assert result["receipt"]["output"]["tokens"] == result["tokens"]
+    replayed = daemon.call("reproduce", {"receipt": result["receipt"]}, id_="reproduce")["result"]
+    assert_valid(result_validator("reproduce"), replayed, "reproduce of a cancelled generation")
+    assert replayed["identical"] and replayed["divergence"] is None, replayed
+    assert replayed["actual"]["tokens"] == result["tokens"]
     assert daemon.close() == 0
 
 
@@ -521,8 +568,8 @@ def test_score_adds_up(shared_daemon):
     assert whole["sum"] == total and whole["mean"] == total / len(scored)
     # The same tokens given as ids score the same.
     ids = [e["token"] for e in whole["tokens"]]
-    by_ids = shared_daemon.call("score", {"tokens": ids, "topLogprobs": 3}, id_="s2")["result"]
-    assert by_ids == whole
+    by_ids = shared_daemon.call("score", {"tokens": ids, "topLogprobs": 3}, id_="s2")
+    assert reproducible(by_ids)["result"] == reproducible({"result": whole})["result"]
     # With a context, only the continuation is scored, each token given everything before it.
     split = shared_daemon.call("score", {"context": "The quick brown fox", "continuation": " jumps over the lazy dog."},
                                id_="s3")["result"]
@@ -620,6 +667,8 @@ ACCEPTED = [
                   "repeatPenalty": 0.01, "presencePenalty": -100, "frequencyPenalty": 100, "penaltyLastN": -1}),
     ("score", {"context": "", "continuation": "a b", "addSpecial": False, "parseSpecial": True}),
     ("score", {"text": "a", "tokens": None}),
+    ("score", {"tokens": [1, 2, 3], "scoreFrom": 2}),
+    ("score", {"text": "a b", "scoreFrom": None}),
 ]
 # null counts as absent, also for the alternative inputs score does not use.
 ACCEPTED_CASES = [pytest.param(*c, id=f"{c[0]}-{i}") for i, c in enumerate(ACCEPTED)] + [
@@ -640,6 +689,21 @@ def test_accepted_params(shared_daemon, method, params):
 # (c) errors
 
 N = None  # no data.path expected
+
+# A generate receipt (the one examples/reproduce.json replays: smollm2-135m, session seed 42, index 0)
+# and variants of it, altered in one place each.
+RECEIPT: dict = EXAMPLE_FILES["reproduce.json"]["request"]["params"]["receipt"]
+UNKNOWN_RECEIPT_ID = "rc-" + "0" * 32
+OTHER_SHA256 = "0" * 64  # a model file nobody has
+
+
+def altered(change) -> dict:
+    """A deep copy of RECEIPT with `change(receipt)` applied."""
+    receipt = copy.deepcopy(RECEIPT)
+    change(receipt)
+    return receipt
+
+
 # (method, params, expected code, expected data.path, does the params schema reject these params?)
 # schema_rejects None: not a params question (a notification sent with an id).
 ERROR_CASES = [
@@ -737,6 +801,54 @@ ERROR_CASES = [
     ("score", {"text": "a", "maxTokens": 1}, -32602, "params.maxTokens", True),
     ("score", {"text": "a", "model": "no-such-model"}, -32001, N, False),
     ("score", {"text": "reproducible " * 9000}, -32003, N, False),  # 9004 tokens > 8192
+    ("score", {"text": "a b", "scoreFrom": 1}, -32602, "params.scoreFrom", True),  # only with tokens
+    ("score", {"context": "a", "continuation": " b", "scoreFrom": 1}, -32602, "params.scoreFrom", True),
+    ("score", {"tokens": [1, 2], "scoreFrom": 0}, -32602, "params.scoreFrom", True),
+    ("score", {"tokens": [1, 2], "scoreFrom": 1.5}, -32602, "params.scoreFrom", True),
+    ("score", {"tokens": [1, 2], "scoreFrom": 3}, -32602, "params.scoreFrom", False),  # past the token count
+    ("setSeed", {"seed": 1.5}, -32602, "params.seed", True),
+    ("setSeed", {"seed": True}, -32602, "params.seed", True),
+    ("setSeed", {"seed": [42]}, -32602, "params.seed", True),
+    ("setSeed", {"seed": {"value": 42}}, -32602, "params.seed", True),
+    ("setSeed", {"seed": ""}, -32602, "params.seed", True),
+    ("setSeed", {"seed": "x" * 1025}, -32602, "params.seed", True),
+    ("setSeed", {"seed": "é" * 513}, -32602, "params.seed", False),  # 1026 bytes: maxLength counts characters
+    ("setSeed", {"seed": 42, "salt": "x"}, -32602, "params.salt", True),
+    ("setSeed", [42], -32602, "params", True),
+    ("reproduce", {}, -32602, "params.receipt", True),
+    ("reproduce", {"receipt": None, "id": None}, -32602, "params.receipt", True),
+    ("reproduce", {"receipt": RECEIPT, "id": RECEIPT["id"]}, -32602, "params.id", True),
+    ("reproduce", {"receipt": "rc-0123"}, -32602, "params.receipt", True),
+    ("reproduce", {"receipt": [RECEIPT]}, -32602, "params.receipt", True),
+    ("reproduce", {"id": 7}, -32602, "params.id", True),
+    ("reproduce", {"id": UNKNOWN_RECEIPT_ID, "bogus": 1}, -32602, "params.bogus", True),
+    ("reproduce", {"receipt": altered(lambda r: r.pop("output"))}, -32602, "params.receipt.output", True),
+    ("reproduce", {"receipt": altered(lambda r: r["output"].update(digest="x"))}, -32602,
+     "params.receipt.output.digest", True),
+    ("reproduce", {"receipt": altered(lambda r: r["model"].update(sha256=RECEIPT["model"]["sha256"].upper()))},
+     -32602, "params.receipt.model.sha256", True),
+    ("reproduce", {"receipt": altered(lambda r: r.update(version=2))}, -32602, "params.receipt.version", True),
+    ("reproduce", {"receipt": altered(lambda r: r.update(method="tokenize"))}, -32602, "params.receipt.method", True),
+    ("reproduce", {"receipt": altered(lambda r: r.update(extra=1))}, -32602, "params.receipt.extra", True),
+    # A request that is not valid generate params: the path points inside the receipt's request.
+    ("reproduce", {"receipt": altered(lambda r: r["request"].update(maxTokens=0))}, -32602,
+     "params.receipt.request.maxTokens", True),
+    ("reproduce", {"receipt": altered(lambda r: r["request"].update(beams=2))}, -32602,
+     "params.receipt.request.temperature", True),  # a sampling param with beam search
+    ("reproduce", {"receipt": altered(lambda r: r["request"].update(stream="yes"))}, -32602,
+     "params.receipt.request.stream", True),
+    ("reproduce", {"receipt": altered(lambda r: r["request"].update(bogus=1))}, -32602,
+     "params.receipt.request.bogus", True),
+    ("reproduce", {"id": UNKNOWN_RECEIPT_ID}, -32007, N, False),
+    # Another file under the receipt's model name: -32006; no file with its sha256 at all: -32001.
+    ("reproduce", {"receipt": altered(lambda r: r["model"].update(sha256=OTHER_SHA256))}, -32006, N, False),
+    ("reproduce", {"receipt": altered(lambda r: r["model"].update(name="no-such-model", sha256=OTHER_SHA256))},
+     -32001, N, False),
+    ("receipts/get", {"id": UNKNOWN_RECEIPT_ID}, -32007, N, False),
+    ("receipts/get", {}, -32602, "params.id", True),
+    ("receipts/get", {"id": None}, -32602, "params.id", True),
+    ("receipts/get", {"id": ["rc-0"]}, -32602, "params.id", True),
+    ("receipts/get", {"id": UNKNOWN_RECEIPT_ID, "seq": 0}, -32602, "params.seq", True),
     ("exit", None, -32600, N, None),
     ("$/cancelRequest", {"id": 1}, -32600, N, None),
 ]
@@ -763,6 +875,13 @@ def test_error_response(shared_daemon, method, params, code, path, schema_reject
     if code == -32602:
         assert err["data"]["path"] == path, answer
         assert err["message"] == f"Invalid params: {path} {err['data']['reason']}"
+    if code == -32007:
+        assert err["data"] == {"id": params["id"]}, answer
+    if code == -32006:
+        assert err["data"] == {"name": RECEIPT["model"]["name"], "sha256": OTHER_SHA256,
+                               "loadedSha256": RECEIPT["model"]["sha256"]}, answer
+    if code == -32001 and method == "reproduce":
+        assert err["data"] == {"name": "no-such-model", "sha256": OTHER_SHA256}, answer
 
 
 @pytest.mark.parametrize("method,params,path", [("generate", {"prompt": ""}, "params.prompt"),
@@ -887,3 +1006,264 @@ def test_content_length_framing_and_oversized_frames(spawn):
     assert too_large["error"]["code"] == -32600
     assert too_large["error"]["data"] == {"limit": 1024, "announced": len(big)}
     assert next(a for a in answers if a.get("id") == ex["request"]["id"]) == ex["response"]
+
+
+# --------------------------------------------------------------------------------------------
+# (e) session seeds, receipts, reproduce, the journal
+
+# Session seed 42: its commitment and derived seeds 0, 1, 2 (protocol/README.md, "Seeds").
+SEED_42_COMMITMENT = "9f771b813506b3e2d30c9b41cb8f2ac085c32f7650bc737ff33ce296a3fc1ea9"
+SEED_42_DERIVED = [804912763475979754, 6974116423015939057, 6438159855070559334]
+STRING_SEED, STRING_SEED_COMMITMENT = \
+    "correct horse battery staple", "caf9ed39866b6b0d6ddd5542dbfc509590343767b4cd214ece52d63c8d7f3abb"
+
+
+def f32_bits(x: float) -> str:
+    return struct.pack(">f", x).hex()
+
+
+def f64_bits(x: float) -> str:
+    return struct.pack(">d", x).hex()
+
+
+def output_digest(output: dict) -> str:
+    """sha256 of the canonical JSON of an output record without its digest. Output records hold
+    only strings, integers, null, arrays and objects, for which this is RFC 8785's form."""
+    record = {k: v for k, v in output.items() if k != "digest"}
+    return hashlib.sha256(json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+_DELETE = object()
+
+
+def _set(path: str, value: Any):
+    """A change for test_result_schemas_reject_altered_results: sets the member at a dotted path
+    ("receipt.output.digest") to `value`, or deletes it (_DELETE)."""
+    def change(result: dict) -> None:
+        *parents, last = path.split(".")
+        node: Any = result
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        if value is _DELETE:
+            del node[last]
+        elif isinstance(node, list):
+            node[int(last)] = value
+        else:
+            node[last] = value
+    return change
+
+
+@pytest.mark.parametrize("fname,change", [
+    ("generate.json", _set("receipt", _DELETE)),
+    ("generate.json", _set("receipt.id", "rc-123")),
+    ("generate.json", _set("receipt.created", "yesterday")),
+    ("generate.json", _set("receipt.version", 2)),
+    ("generate.json", _set("receipt.method", "score")),
+    ("generate.json", _set("receipt.model.sha256", "B179" + "0" * 60)),
+    ("generate.json", _set("receipt.output.digest", "0" * 63)),
+    ("generate.json", _set("receipt.output.tokens", _DELETE)),
+    ("generate.json", _set("receipt.output.logprobs", ["3f80000"])),
+    ("generate.json", _set("receipt.output.top", [[[1, "3f800000"]]])),  # top without logprobs
+    ("generate.json", _set("receipt.seed", None)),
+    ("generate.json", _set("receipt.seed", {"source": "session"})),
+    ("generate.json", _set("receipt.seed", {"source": "request", "index": 0})),
+    ("generate.json", _set("receipt.request.prompt", "Hi")),
+    ("generate.json", _set("receipt.request.temperature", _DELETE)),
+    ("generate.json", _set("receipt.request.lengthPenalty", 1.0)),
+    ("generate.json", _set("seedSource", "session")),  # without seedCommitment and seedIndex
+    ("generate.json", _set("seedIndex", 0)),  # with seedSource entropy
+    ("reproduce.json", _set("identical", "yes")),
+    ("reproduce.json", _set("divergence", {"position": 0, "expectedToken": 1, "actualToken": 2})),  # identical
+    ("reproduce.json", _set("actual.tokens", _DELETE)),
+    ("reproduce.json", _set("journal", "unknown")),
+    ("reproduce.json", _set("maxLogprobDifference", -1)),
+    ("receipts-get.json", _set("prev", "0")),
+    ("receipts-get.json", _set("seq", -1)),
+    ("score.json", _set("receipt.seed", {"source": "request"})),
+    ("score.json", _set("receipt.output.sum", "bfe5b272")),  # a binary64 needs 16 digits
+    ("score.json", _set("receipt.output.logprobs", [])),
+    ("score.json", _set("receipt.request.scoreFrom", 0)),
+    ("score.json", _set("receipt.request.text", "The capital")),
+    ("setSeed.json", _set("commitment", "9F771B")),
+    ("setSeed.json", _set("previous", {"seed": 42, "commitment": "0" * 64, "requests": 1})),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_result_schemas_reject_altered_results(fname, change):
+    """The result schemas are precise: the stored results pass, and each one altered in one place
+    fails (so the live results checked against them elsewhere are checked for something)."""
+    stored = EXAMPLE_FILES[fname]
+    method = stored["request"]["method"]
+    assert_valid(result_validator(method), stored["response"]["result"], f"{fname}: stored result")
+    result = copy.deepcopy(stored["response"]["result"])
+    change(result)
+    assert not result_validator(method).is_valid(result), f"{fname}: the altered result passes its schema"
+
+
+def test_session_seeds_follow_arrival_and_are_revealed(daemon):
+    answer = daemon.call("setSeed", {"seed": 42}, id_="s1")
+    assert_valid(result_validator("setSeed"), answer["result"], "setSeed result")
+    assert answer["result"] == {"commitment": SEED_42_COMMITMENT, "previous": None}
+
+    # Sent back to back: the seeds follow the order the requests arrive in, whatever order they
+    # finish in. A generate with its own seed takes no index; seed null counts as absent.
+    params = {"prompt": "Once upon a time", "maxTokens": 2, "logprobs": True}
+    requests = [("g0", params), ("g1", params), ("own", {**params, "seed": 7}), ("g2", {**params, "seed": None})]
+    daemon.send(*({"jsonrpc": "2.0", "id": i, "method": "generate", "params": p} for i, p in requests))
+    answers = daemon.responses(*(i for i, _ in requests))
+    for index, id_ in enumerate(["g0", "g1", "g2"]):
+        result = answers[id_]["result"]
+        assert_valid(result_validator("generate"), result, f"generate {id_}")
+        assert (result["seed"], result["seedSource"], result["seedCommitment"], result["seedIndex"]) == \
+            (SEED_42_DERIVED[index], "session", SEED_42_COMMITMENT, index)
+        assert result["receipt"]["seed"] == {"source": "session", "commitment": SEED_42_COMMITMENT, "index": index}
+        assert result["receipt"]["request"]["seed"] == SEED_42_DERIVED[index]
+    own = answers["own"]["result"]
+    assert (own["seed"], own["seedSource"]) == (7, "request") and "seedIndex" not in own and "seedCommitment" not in own
+    assert own["receipt"]["seed"] == {"source": "request"}
+    # A derived seed is an ordinary seed: sent as `seed`, it gives the same tokens.
+    again = daemon.call("generate", {**params, "seed": SEED_42_DERIVED[1]}, id_="again")["result"]
+    assert (again["tokens"], again["logprobs"]) == (answers["g1"]["result"]["tokens"], answers["g1"]["result"]["logprobs"])
+
+    # Replacing the seed reveals it, with the number of indices it handed out.
+    answer = daemon.call("setSeed", {"seed": STRING_SEED}, id_="s2")["result"]
+    assert_valid(result_validator("setSeed"), answer, "setSeed result")
+    assert answer == {"commitment": STRING_SEED_COMMITMENT,
+                      "previous": {"seed": 42, "commitment": SEED_42_COMMITMENT, "requests": 3, "fromEntropy": False}}
+    # Without a seed the daemon draws one: only its commitment is answered, until it is replaced.
+    drawn = daemon.call("setSeed", {}, id_="s3")["result"]
+    assert_valid(result_validator("setSeed"), drawn, "setSeed result")
+    assert drawn["previous"] == {"seed": STRING_SEED, "commitment": STRING_SEED_COMMITMENT, "requests": 0,
+                                 "fromEntropy": False}
+    result = daemon.call("generate", params, id_="g3")["result"]
+    assert (result["seedSource"], result["seedCommitment"], result["seedIndex"]) == ("session", drawn["commitment"], 0)
+    last = daemon.call("setSeed", {"seed": -2**63}, id_="s4")["result"]
+    assert_valid(result_validator("setSeed"), last, "setSeed result")
+    revealed = last["previous"]
+    assert (revealed["commitment"], revealed["requests"], revealed["fromEntropy"]) == (drawn["commitment"], 1, True)
+    assert re.fullmatch("[0-9a-f]{64}", revealed["seed"]), revealed
+    for value in (2**63 - 1, "x" * 1024, "é" * 512, None):  # the edges setSeed accepts
+        assert_valid(params_validator("setSeed"), {"seed": value}, "setSeed params")
+        assert_valid(result_validator("setSeed"), daemon.call("setSeed", {"seed": value}, id_=f"edge-{value!r}")["result"],
+                     "setSeed result")
+    assert daemon.close() == 0
+
+
+def test_receipts_record_the_request_and_the_output_bits(shared_daemon):
+    gen = shared_daemon.call("generate", {"prompt": "Once upon a time", "maxTokens": 6, "seed": 11, "topLogprobs": 2},
+                             id_="rg")["result"]
+    receipt = gen["receipt"]
+    assert (receipt["version"], receipt["method"], receipt["model"]["name"]) == (1, "generate", "smollm2-135m")
+    prompt = shared_daemon.call("tokenize", {"text": "Once upon a time"}, id_="rt")["result"]["tokens"]
+    assert receipt["request"] == {"tokens": prompt, "maxTokens": 6, "stop": [], "beams": 1, "seed": 11, "logprobs": True,
+                                  "topLogprobs": 2, "temperature": 0.8, "topK": 40, "topP": 0.95, "minP": 0.05,
+                                  "repeatPenalty": 1, "presencePenalty": 0, "frequencyPenalty": 0, "penaltyLastN": 64}
+    assert receipt["seed"] == {"source": "request"}
+    out = receipt["output"]
+    assert (out["finishReason"], out["tokens"]) == (gen["finishReason"], gen["tokens"])
+    assert out["logprobs"] == [f32_bits(e["logprob"]) for e in gen["logprobs"]]
+    assert out["top"] == [[[t["token"], f32_bits(t["logprob"])] for t in e["top"]] for e in gen["logprobs"]]
+    assert out["digest"] == output_digest(out)
+
+    score = shared_daemon.call("score", {"context": "The capital of France is", "continuation": " Paris.", "topLogprobs": 2},
+                               id_="rs")["result"]
+    receipt = score["receipt"]
+    assert receipt["method"] == "score" and receipt["seed"] is None
+    assert receipt["request"] == {"tokens": [e["token"] for e in score["tokens"]], "scoreFrom": score["contextTokens"],
+                                  "topLogprobs": 2}
+    out = receipt["output"]
+    assert out["logprobs"] == [None if e["logprob"] is None else f32_bits(e["logprob"]) for e in score["tokens"]]
+    assert out["top"] == [[[t["token"], f32_bits(t["logprob"])] for t in e.get("top", [])] for e in score["tokens"]]
+    assert (out["sum"], out["mean"], out["perplexity"]) == \
+        (f64_bits(score["sum"]), f64_bits(score["mean"]), f64_bits(score["perplexity"]))
+    assert out["digest"] == output_digest(out)
+    # The receipt's request, sent as score params, scores the same bits.
+    again = shared_daemon.call("score", receipt["request"], id_="rs2")
+    assert reproducible(again)["result"] == reproducible({"result": score})["result"]
+
+
+def test_reproduce_and_receipts_get(daemon):
+    gen = daemon.call("generate", {"prompt": "Once upon a time", "maxTokens": 6, "seed": 11, "topLogprobs": 2},
+                      id_="g")["result"]
+    score = daemon.call("score", {"context": "The capital of France is", "continuation": " Paris.", "topLogprobs": 2},
+                        id_="s")["result"]
+    seqs = []
+    for result in (gen, score):
+        receipt = result["receipt"]
+        method = receipt["method"]
+        by_receipt = daemon.call("reproduce", {"receipt": receipt}, id_=f"r-{method}")["result"]
+        assert_valid(result_validator("reproduce"), by_receipt, f"reproduce of a {method} receipt")
+        digest = receipt["output"]["digest"]
+        assert by_receipt["identical"] and by_receipt["divergence"] is None, by_receipt
+        assert by_receipt["expected"] == {"digest": digest, "intact": True} and by_receipt["actual"]["digest"] == digest
+        assert by_receipt["maxLogprobDifference"] == 0 and by_receipt["journal"] == "matches"
+        assert (by_receipt["receiptId"], by_receipt["method"], by_receipt["model"]) == (receipt["id"], method, receipt["model"])
+        assert by_receipt["engine"]["receipt"] == receipt["engine"]["version"] == by_receipt["engine"]["daemon"]
+        assert by_receipt.get("actual", {}).get("tokens") == (gen["tokens"] if method == "generate" else None)
+        # By id, from the journal: the same answer.
+        by_id = daemon.call("reproduce", {"id": receipt["id"]}, id_=f"i-{method}")["result"]
+        assert by_id == by_receipt
+        got = daemon.call("receipts/get", {"id": receipt["id"]}, id_=f"get-{method}")["result"]
+        assert_valid(result_validator("receipts/get"), got, "receipts/get result")
+        assert got["receipt"] == receipt  # the journal's canonical copy (1.0 reads back as 1: equal numbers)
+        seqs.append(got["seq"])
+    assert seqs[0] != seqs[1]
+
+    # The journal does not know this id: "absent", and the replay is still identical.
+    unknown = daemon.call("reproduce", {"receipt": {**gen["receipt"], "id": "rc-" + "f" * 32}}, id_="absent")["result"]
+    assert_valid(result_validator("reproduce"), unknown, "reproduce result")
+    assert unknown["identical"] and unknown["journal"] == "absent"
+
+    # Altered receipts: not intact, not identical, the journal's copy differs, and the
+    # divergence points at the change.
+    def replay(receipt: dict, id_: str) -> dict:
+        answer = daemon.call("reproduce", {"receipt": receipt}, id_=id_)["result"]
+        assert_valid(result_validator("reproduce"), answer, f"reproduce {id_}")
+        assert not answer["identical"] and not answer["expected"]["intact"] and answer["journal"] == "differs", answer
+        assert answer["actual"]["digest"] == gen["receipt"]["output"]["digest"] or answer["method"] == "score"
+        return answer
+
+    token = copy.deepcopy(gen["receipt"])
+    token["output"]["tokens"][3] = 0 if gen["tokens"][3] else 1
+    answer = replay(token, "token")
+    assert answer["divergence"] == {"position": 3, "expectedToken": token["output"]["tokens"][3],
+                                    "actualToken": gen["tokens"][3], "expectedLogprob": gen["logprobs"][3]["logprob"],
+                                    "actualLogprob": gen["logprobs"][3]["logprob"]}
+    assert answer["maxLogprobDifference"] == 0  # over the positions before the tokens part
+
+    bits = copy.deepcopy(gen["receipt"])
+    bits["output"]["logprobs"][1] = "00000000"  # logprob 0.0
+    answer = replay(bits, "bits")
+    actual = gen["logprobs"][1]["logprob"]
+    assert answer["divergence"] == {"position": 1, "expectedToken": gen["tokens"][1], "actualToken": gen["tokens"][1],
+                                    "expectedLogprob": 0.0, "actualLogprob": actual}
+    assert answer["maxLogprobDifference"] == abs(actual)
+
+    ending = copy.deepcopy(gen["receipt"])
+    ending["output"]["finishReason"] = "stop"
+    answer = replay(ending, "ending")
+    assert answer["divergence"] == {"position": len(gen["tokens"]), "expectedFinishReason": "stop",
+                                    "actualFinishReason": gen["finishReason"]}
+
+    scored = copy.deepcopy(score["receipt"])
+    position = score["contextTokens"]
+    scored["output"]["logprobs"][position] = "00000000"
+    answer = replay(scored, "score-bits")
+    assert answer["divergence"] == {"position": position, "token": score["tokens"][position]["token"],
+                                    "expectedLogprob": 0.0, "actualLogprob": score["tokens"][position]["logprob"]}
+    assert "tokens" not in answer["actual"]
+    assert daemon.close() == 0
+
+
+def test_without_a_journal_receipts_come_but_cannot_be_looked_up(spawn):
+    d = spawn("--no-journal")
+    gen = d.call("generate", {"prompt": "Hi", "maxTokens": 3, "seed": 5}, id_="g")["result"]
+    assert_valid(result_validator("generate"), gen, "generate result")
+    for method in ("receipts/get", "reproduce"):
+        answer = d.call(method, {"id": gen["receipt"]["id"]}, id_=method)
+        assert_valid(validator("#/components/schemas/ErrorResponse"), answer, f"{method} without a journal")
+        assert answer["error"]["code"] == -32602 and answer["error"]["data"]["path"] == "params.id", answer
+    replayed = d.call("reproduce", {"receipt": gen["receipt"]}, id_="r")["result"]
+    assert_valid(result_validator("reproduce"), replayed, "reproduce result")
+    assert replayed["identical"] and replayed["journal"] == "disabled"
+    seeded = d.call("setSeed", {"seed": 42}, id_="s")["result"]
+    assert seeded == {"commitment": SEED_42_COMMITMENT, "previous": None}
+    assert d.close() == 0

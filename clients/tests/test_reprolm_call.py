@@ -2,6 +2,8 @@
 
 The binary is $REPROLM_BIN, else <repo>/.build/release/reprolm; the tests skip, saying so, when
 neither exists. Run: REPROLM_BIN=... python3 -m pytest clients/tests -q
+The daemons keep their receipt journals in a temporary folder ($XDG_STATE_HOME is pointed there
+for the daemons reprolm-call starts), never in the user's state folder.
 """
 
 import json
@@ -20,6 +22,14 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 SCRIPT = os.path.join(REPO_ROOT, "clients", "reprolm-call")
+# Where the daemons of these tests keep their journals.
+STATE = tempfile.mkdtemp(prefix="rcc-state-", dir="/tmp")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def state_folder():
+    yield STATE
+    shutil.rmtree(STATE, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +50,7 @@ def folder():
 def run(args, binary=None, stdin=None, timeout=60, env_extra=None):
     env = dict(os.environ)
     env.pop("REPROLM_SOCKET", None)
+    env["XDG_STATE_HOME"] = STATE
     if binary is not None:
         env["REPROLM_BIN"] = binary
     env.update(env_extra or {})
@@ -109,8 +120,8 @@ def test_starts_a_daemon_then_reuses_it(binary, folder):
 @pytest.fixture
 def daemon(binary, folder):
     sock = os.path.join(folder, "d.sock")
-    process = subprocess.Popen([binary, "serve", "--socket", sock], stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([binary, "serve", "--socket", sock, "--journal", os.path.join(folder, "journal.jsonl")],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         probe = socket.socket(socket.AF_UNIX)
@@ -153,6 +164,23 @@ def test_generate_and_score(daemon):
     overflow = run(["--socket", daemon, "generate", '{"prompt": "x", "maxTokens": 8192}'])
     assert overflow.returncode == 2 and overflow.stdout == ""
     assert "-32003" in overflow.stderr and '"contextLength": 8192' in overflow.stderr
+
+
+def test_receipts_get_and_reproduce(daemon):
+    out = run(["--socket", daemon, "generate", '{"prompt": "Once upon a time", "maxTokens": 4, "seed": 42}'])
+    assert out.returncode == 0, out.stderr
+    receipt = json.loads(out.stdout)["receipt"]
+    ask = json.dumps({"id": receipt["id"]})
+    got = run(["--socket", daemon, "receipts/get", ask])
+    assert got.returncode == 0, got.stderr
+    assert json.loads(got.stdout)["receipt"] == receipt
+    for params in (ask, json.dumps({"receipt": receipt})):
+        replay = run(["--socket", daemon, "reproduce", "-"], stdin=params)
+        assert replay.returncode == 0, replay.stderr
+        result = json.loads(replay.stdout)
+        assert result["identical"] is True and result["journal"] == "matches", result
+    missing = run(["--socket", daemon, "receipts/get", '{"id": "rc-00000000000000000000000000000000"}'])
+    assert missing.returncode == 2 and "-32007" in missing.stderr and '"id": "rc-0000' in missing.stderr
 
 
 def test_verbose_shows_stream_notifications(daemon):

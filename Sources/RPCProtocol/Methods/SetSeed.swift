@@ -21,14 +21,15 @@ public struct SetSeedParams: Sendable {
         switch r.value("seed") {
         case nil:
             seed = nil
-        case .int(let v)?:
-            seed = .integer(v)
+        case let v? where v.int64Value != nil:
+            // 3 and 3.0 alike, as every integer parameter (JSONValue.int64Value).
+            seed = .integer(v.int64Value!)
         case .string(let s)?:
             if s.isEmpty { throw JSONFieldError(path: r.fieldPath("seed"), message: "must not be empty") }
             if s.utf8.count > Self.maxStringBytes { throw JSONFieldError(path: r.fieldPath("seed"), message: "is longer than \(Self.maxStringBytes) bytes") }
             seed = .string(s)
         case let v?:
-            throw JSONFieldError(path: r.fieldPath("seed"), message: "must be an integer or a string, not \(v.typeName == "number" ? "a real number" : v.typeName)")
+            throw JSONFieldError(path: r.fieldPath("seed"), message: "must be an integer or a string, not \(v.typeName == "number" ? "a number with a fraction" : v.typeName)")
         }
         try r.finish()
     }

@@ -92,8 +92,9 @@ public enum GenerationHandlers {
             request = ScoreRequest(tokens: tokens(of: input, model))
             if request.tokens.isEmpty { throw JSONFieldError(path: input.path(textKey: "text"), message: "gives no tokens: there is nothing to score") }
             if let from = p.scoreFrom {
-                guard from < request.tokens.count else {
-                    throw JSONFieldError(path: "params.scoreFrom", message: "must be less than the number of tokens (\(request.tokens.count))")
+                // Equal to the count scores nothing (as a one-token text does), which its receipt records.
+                guard from <= request.tokens.count else {
+                    throw JSONFieldError(path: "params.scoreFrom", message: "must be at most the number of tokens (\(request.tokens.count))")
                 }
                 request.firstScored = from
             }

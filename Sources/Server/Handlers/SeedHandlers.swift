@@ -8,6 +8,7 @@ import RPCProtocol
 enum SeedHandlers {
     @Sendable static func setSeed(_ ctx: RequestContext, _ params: JSONValue?) throws -> ImmediateReply {
         let p = try SetSeedParams(params)
+        if ctx.daemon.isShuttingDown { throw RPCError(.shuttingDown, "the daemon is shutting down") }
         let seed: SessionSeed
         switch p.seed {
         case .integer(let v)?: seed = .integer(v)

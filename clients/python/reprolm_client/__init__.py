@@ -5,6 +5,9 @@
         c.load_model("smollm2-135m")
         print(c.tokenize("Hello")["tokens"])
         print(c.generate("Once upon a time", max_tokens=16, temperature=0)["text"])
+        c.set_seed(42)                                   # this connection's session seed
+        out = c.generate("Once upon a time", max_tokens=16)
+        print(c.reproduce(receipt=out["receipt"])["identical"])  # True
 """
 
 from .client import Client, GenerationStream, default_socket_path, find_binary
@@ -17,10 +20,12 @@ from .errors import (
     InvalidRequest,
     MethodNotFound,
     ModelLoadFailed,
+    ModelMismatch,
     ModelNotFound,
     Overloaded,
     ParseError,
     ProtocolError,
+    ReceiptNotFound,
     ReprolmError,
     RequestCancelled,
     ShuttingDown,
@@ -49,6 +54,8 @@ __all__ = [
     "ContextOverflow",
     "Overloaded",
     "ShuttingDown",
+    "ModelMismatch",
+    "ReceiptNotFound",
     "ConnectionClosed",
     "ProtocolError",
 ]

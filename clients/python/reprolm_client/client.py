@@ -555,13 +555,16 @@ class Client:
                  parse_special: Optional[bool] = None, on_stream: Optional[ParamsHook] = None,
                  timeout: Optional[float] = None) -> Dict[str, Any]:
         """Continues ``prompt`` (or ``tokens``); returns ``{model, text, tokens, finishReason,
-        stopSequence, logprobs?, usage, timings, seed, seedSource}``.
+        stopSequence, logprobs?, usage, timings, seed, seedSource, seedCommitment?, seedIndex?,
+        receipt}``.
 
         Each keyword is the generate param of the same name in camelCase (``max_tokens`` is
-        ``maxTokens``); None leaves it out, so the daemon's default applies. ``on_stream`` gets
+        ``maxTokens``); None leaves it out, so the daemon's default applies. Without ``seed``
+        the seed is the session's next derived seed after ``set_seed`` (``seedSource``
+        ``"session"``), else one the daemon draws (``"entropy"``). ``on_stream`` gets
         the params of each ``$/stream`` notification (``{requestId, text, tokens, logprobs?}``)
         and turns ``stream`` on. A generation cancelled while it runs still returns its result,
-        with ``finishReason`` ``"cancelled"``.
+        with ``finishReason`` ``"cancelled"``. ``receipt`` is what ``reproduce`` replays.
         """
         options = {name: value for name, value in locals().items() if name in _GENERATE_OPTIONS}
         params = _generate_params(prompt, on_stream is not None, options)
@@ -579,14 +582,45 @@ class Client:
               context: Optional[str] = None, continuation: Optional[str] = None,
               model: Optional[str] = None, top_logprobs: Optional[int] = None,
               add_special: Optional[bool] = None, parse_special: Optional[bool] = None,
-              timeout: Optional[float] = None) -> Dict[str, Any]:
+              score_from: Optional[int] = None, timeout: Optional[float] = None) -> Dict[str, Any]:
         """The logprob of each token of ``text`` (or ``tokens``, or ``continuation`` after
         ``context``); returns ``{model, tokens, contextTokens, scoredTokens, sum, mean,
-        perplexity}``."""
+        perplexity, receipt}``. ``score_from`` (only with ``tokens``) is the index of the first
+        token scored (default 1)."""
         return self.call("score", _compact({
             "text": text, "tokens": None if tokens is None else list(tokens), "context": context,
             "continuation": continuation, "model": model, "topLogprobs": top_logprobs,
-            "addSpecial": add_special, "parseSpecial": parse_special}), timeout=timeout)
+            "addSpecial": add_special, "parseSpecial": parse_special, "scoreFrom": score_from}),
+            timeout=timeout)
+
+    def set_seed(self, seed: Union[int, str, None] = None) -> Dict[str, Any]:
+        """Sets this connection's session seed (``setSeed``): an integer (any signed 64-bit
+        value) or a string of 1 to 1024 UTF-8 bytes; None lets the daemon draw one (revealed only
+        in its journal). Returns ``{commitment, previous}``: the seed's commitment, and the seed
+        it replaced, revealed (``{seed, commitment, requests, fromEntropy}``, or None).
+
+        From then on, every ``generate`` sent on this connection without ``seed`` takes the
+        session's next derived seed, in the order the requests are sent (``seedSource``
+        ``"session"``, ``seedCommitment``, ``seedIndex`` 0, 1, ...). A session is one connection:
+        another client (or another ``spawn_stdio``) has its own.
+        """
+        return self.call("setSeed", _compact({"seed": seed}))
+
+    def reproduce(self, receipt: Optional[Dict[str, Any]] = None, id: Optional[str] = None,
+                  timeout: Optional[float] = None) -> Dict[str, Any]:
+        """Replays a receipt (``reproduce``): ``receipt`` as a ``generate`` or ``score`` result
+        carried it, or the ``id`` of one in the daemon's journal (exactly one of them). Returns
+        ``{identical, receiptId, method, model, expected, actual, divergence,
+        maxLogprobDifference, journal, engine}``: ``identical`` is true when the replay gives the
+        receipt's output bit for bit; otherwise ``divergence`` says where it first differs."""
+        return self.call("reproduce", _compact({"receipt": receipt, "id": id}), timeout=timeout)
+
+    def get_receipt(self, id: str) -> Dict[str, Any]:
+        """Reads a receipt back from the daemon's journal (``receipts/get``); returns
+        ``{receipt, seq, prev, entry}``: the receipt and its journal line's place in the hash
+        chain. An unknown id raises ``ReceiptNotFound``; a daemon without a journal
+        (``--no-journal``) raises ``InvalidParams``."""
+        return self.call("receipts/get", {"id": id})
 
 
 class GenerationStream:

@@ -22,6 +22,8 @@ __all__ = [
     "ContextOverflow",
     "Overloaded",
     "ShuttingDown",
+    "ModelMismatch",
+    "ReceiptNotFound",
     "ConnectionClosed",
     "ProtocolError",
     "ERROR_CLASSES",
@@ -131,6 +133,18 @@ class ShuttingDown(ReprolmError):
     code = -32005
 
 
+class ModelMismatch(ReprolmError):
+    """-32006: ``reproduce``: the model loaded under the receipt's model name is another file
+    (``data``: ``{name, sha256, loadedSha256}``)."""
+    code = -32006
+
+
+class ReceiptNotFound(ReprolmError):
+    """-32007: ``get_receipt``, ``reproduce(id=...)``: the daemon's journal holds no receipt with
+    this id (``data``: ``{id}``)."""
+    code = -32007
+
+
 class ConnectionClosed(ReprolmError, ConnectionError):
     """The connection ended (or was closed) before the answer arrived. Has no code."""
 
@@ -143,5 +157,5 @@ ERROR_CLASSES: Dict[int, Type[ReprolmError]] = {
     cls.code: cls
     for cls in (ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError,
                 RequestCancelled, ModelNotFound, ModelLoadFailed, ContextOverflow, Overloaded,
-                ShuttingDown)
+                ShuttingDown, ModelMismatch, ReceiptNotFound)
 }

@@ -3,6 +3,8 @@
 The binary is $REPROLM_BIN, else <repo>/.build/release/reprolm; every test that needs it is
 skipped, with the reason, when neither exists. The package is imported from this checkout when it
 is not installed, so `python3 -m pytest clients/python/tests` works before `pip install`.
+Every daemon started here keeps its receipt journal in a temporary folder (`--journal`), never
+under $XDG_STATE_HOME.
 """
 
 import os
@@ -59,14 +61,22 @@ def wait_for_socket(path, process, timeout=30.0):
     raise RuntimeError(f"reprolm did not listen on {path} within {timeout} s")
 
 
+def with_journal(args, directory):
+    """`args` for `reprolm serve`, with a journal in `directory` unless they choose one (or none)."""
+    args = list(args)
+    if not {"--journal", "--no-journal"} & set(args):
+        args += ["--journal", os.path.join(str(directory), "journal.jsonl")]
+    return args
+
+
 @pytest.fixture(scope="session")
 def socket_daemon(reprolm_bin):
     """One daemon with the default model on a socket under /tmp, shared by the session."""
     directory = tempfile.mkdtemp(prefix="rlc-", dir="/tmp")
     path = os.path.join(directory, "d.sock")
     log = open(os.path.join(directory, "daemon.log"), "wb")
-    process = subprocess.Popen([reprolm_bin, "serve", "--socket", path], stdin=subprocess.DEVNULL,
-                               stdout=log, stderr=log)
+    process = subprocess.Popen([reprolm_bin, "serve", "--socket", path, *with_journal([], directory)],
+                               stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     try:
         wait_for_socket(path, process)
         yield path
@@ -84,11 +94,12 @@ def socket_daemon(reprolm_bin):
 
 @pytest.fixture(params=[("stdio", f) for f in FRAMINGS] + [("socket", f) for f in FRAMINGS],
                 ids=lambda p: f"{p[0]}-{p[1]}")
-def client(request, reprolm_bin):
+def client(request, reprolm_bin, tmp_path):
     """A client with the default model loaded, on each transport and framing."""
     transport, framing = request.param
     if transport == "stdio":
-        c = Client.spawn_stdio(reprolm_bin, framing=framing, stderr=subprocess.DEVNULL, timeout=30)
+        c = Client.spawn_stdio(reprolm_bin, args=with_journal([], tmp_path), framing=framing,
+                               stderr=subprocess.DEVNULL, timeout=30)
     else:
         c = Client.connect_socket(request.getfixturevalue("socket_daemon"), framing=framing, timeout=30)
     with c:
@@ -96,14 +107,14 @@ def client(request, reprolm_bin):
 
 
 @pytest.fixture
-def spawn(reprolm_bin):
+def spawn(reprolm_bin, tmp_path):
     """spawn(*args, framing=...) -> a stdio client; closed at the end of the test."""
     made = []
 
     def make(*args, framing="newline", **kwargs):
         kwargs.setdefault("timeout", 30)
-        c = Client.spawn_stdio(reprolm_bin, args=list(args), framing=framing,
-                               stderr=subprocess.DEVNULL, **kwargs)
+        c = Client.spawn_stdio(reprolm_bin, args=with_journal(args, tmp_path / f"daemon-{len(made)}"),
+                               framing=framing, stderr=subprocess.DEVNULL, **kwargs)
         made.append(c)
         return c
 

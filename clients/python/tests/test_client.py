@@ -8,16 +8,29 @@ import pytest
 
 from reprolm_client import (Client, ConnectionClosed, ContextOverflow, GenerationStream,
                             InvalidParams, InvalidRequest, MethodNotFound, ModelLoadFailed,
-                            ModelNotFound, ReprolmError, ShuttingDown)
+                            ModelMismatch, ModelNotFound, ReceiptNotFound, ReprolmError,
+                            ShuttingDown)
 
 TEXTS = ["Hello", "Hello, world!", "déjà vu", "1 + 1 = 2", "   spaces   ", "日本語", "emoji 🙂", ""]
+# Session seed 42: its commitment and its first two derived seeds (protocol/README.md, "Seeds").
+SEED_42_COMMITMENT = "9f771b813506b3e2d30c9b41cb8f2ac085c32f7650bc737ff33ce296a3fc1ea9"
+SEED_42_DERIVED = [804912763475979754, 6974116423015939057]
+
+
+def same_answer(result):
+    """A generate or score result without what differs between two runs of the same request:
+    `timings` (wall clock), and the receipt's `id` (random) and `created` (wall clock)."""
+    out = {k: v for k, v in result.items() if k != "timings"}
+    out["receipt"] = {k: v for k, v in result["receipt"].items() if k not in ("id", "created")}
+    return out
 
 
 def test_initialize_reports_methods_and_framings(client):
     info = client.initialize(client_name="pytest", client_version="1")
     assert info["serverInfo"]["name"] == "reprolm"
     for method in ("initialize", "shutdown", "exit", "$/cancelRequest", "models/list",
-                   "models/load", "models/unload", "tokenize", "detokenize", "generate", "score"):
+                   "models/load", "models/unload", "tokenize", "detokenize", "generate", "score",
+                   "setSeed", "reproduce", "receipts/get"):
         assert method in info["capabilities"]["methods"]
     assert set(info["capabilities"]["framings"]) == {"content-length", "newline"}
 
@@ -47,7 +60,8 @@ def test_generate_seed_logprobs_and_stop(client):
     assert [e["token"] for e in sampled["logprobs"]] == sampled["tokens"]
     assert all(len(e["top"]) == 2 and e["logprob"] <= 0 for e in sampled["logprobs"])
     replay = client.generate("The capital of France is", max_tokens=6, seed=sampled["seed"], top_logprobs=2)
-    assert {k: v for k, v in replay.items() if k != "timings"} == {k: v for k, v in sampled.items() if k != "timings"}
+    assert same_answer(replay) == same_answer(sampled)
+    assert replay["receipt"]["id"] != sampled["receipt"]["id"]
     stopped = client.generate("1, 2, 3,", max_tokens=8, temperature=0, stop=", 6")
     assert (stopped["finishReason"], stopped["stopSequence"], stopped["text"]) == ("stop", ", 6", " 4, 5")
 
@@ -107,10 +121,85 @@ def test_score(client):
     whole = client.score("The capital of France is Paris.")
     assert [e["token"] for e in whole["tokens"]] == [e["token"] for e in result["tokens"]]
     assert [e["logprob"] for e in whole["tokens"][5:]] == [e["logprob"] for e in scored]
-    assert client.score(tokens=[e["token"] for e in whole["tokens"]]) == whole
+    assert same_answer(client.score(tokens=[e["token"] for e in whole["tokens"]])) == same_answer(whole)
+    # score_from: the first scored token, as a receipt records a context/continuation split.
+    split = client.score(tokens=[e["token"] for e in whole["tokens"]], score_from=5, top_logprobs=2)
+    assert {k: v for k, v in same_answer(split).items() if k != "receipt"} == \
+        {k: v for k, v in same_answer(result).items() if k != "receipt"}
+    assert split["receipt"]["request"] == result["receipt"]["request"]
+    assert split["receipt"]["output"] == result["receipt"]["output"]
     with pytest.raises(InvalidParams) as caught:
         client.score("x", context="a", continuation="b")
     assert caught.value.path == "params.text"
+
+
+def test_set_seed_gives_the_session_seeds(client):
+    answer = client.set_seed(42)
+    assert answer == {"commitment": SEED_42_COMMITMENT, "previous": None}
+    first = client.generate("Once upon a time", max_tokens=4)
+    second = client.generate("Once upon a time", max_tokens=4)
+    for index, result in enumerate((first, second)):
+        assert (result["seedSource"], result["seedIndex"], result["seed"]) == ("session", index, SEED_42_DERIVED[index])
+        assert result["seedCommitment"] == SEED_42_COMMITMENT
+        assert result["receipt"]["seed"] == {"source": "session", "commitment": SEED_42_COMMITMENT, "index": index}
+    own = client.generate("Once upon a time", max_tokens=4, seed=SEED_42_DERIVED[1])
+    assert own["seedSource"] == "request" and "seedIndex" not in own
+    assert own["tokens"] == second["tokens"]  # a derived seed is an ordinary seed
+    replaced = client.set_seed("another seed")
+    assert replaced["previous"] == {"seed": 42, "commitment": SEED_42_COMMITMENT, "requests": 2, "fromEntropy": False}
+    drawn = client.set_seed()
+    assert drawn["previous"]["seed"] == "another seed" and len(drawn["commitment"]) == 64
+    with pytest.raises(InvalidParams) as caught:
+        client.set_seed(1.5)
+    assert caught.value.path == "params.seed"
+
+
+def test_reproduce_and_get_receipt(client):
+    result = client.generate("The capital of France is", max_tokens=6, seed=42, top_logprobs=2)
+    receipt = result["receipt"]
+    replay = client.reproduce(receipt=receipt)
+    assert replay["identical"] is True and replay["divergence"] is None, replay
+    assert (replay["receiptId"], replay["method"], replay["journal"]) == (receipt["id"], "generate", "matches")
+    assert replay["actual"]["tokens"] == result["tokens"] and replay["maxLogprobDifference"] == 0
+    assert client.reproduce(id=receipt["id"]) == replay
+    got = client.get_receipt(receipt["id"])
+    assert got["receipt"] == receipt
+    assert got["seq"] >= 0 and len(got["prev"]) == len(got["entry"]) == 64
+    scored = client.score("The capital of France is Paris.")
+    assert client.reproduce(receipt=scored["receipt"])["identical"] is True
+    # An altered receipt is not identical, and says where it parts from the replay.
+    altered = dict(receipt, output=dict(receipt["output"], tokens=[0] + receipt["output"]["tokens"][1:]))
+    replay = client.reproduce(receipt=altered)
+    assert replay["identical"] is False and replay["expected"]["intact"] is False
+    assert replay["divergence"]["position"] == 0 and replay["journal"] == "differs"
+    with pytest.raises(ReceiptNotFound) as caught:
+        client.get_receipt("rc-" + "0" * 32)
+    assert caught.value.code == -32007 and caught.value.data == {"id": "rc-" + "0" * 32}
+    with pytest.raises(ReceiptNotFound):
+        client.reproduce(id="rc-" + "0" * 32)
+    with pytest.raises(ModelMismatch) as caught:
+        client.reproduce(receipt=dict(receipt, model=dict(receipt["model"], sha256="0" * 64)))
+    assert caught.value.data["loadedSha256"] == receipt["model"]["sha256"]
+    with pytest.raises(InvalidParams) as caught:
+        client.reproduce()
+    assert caught.value.path == "params.receipt"
+
+
+def test_sessions_are_per_connection(socket_daemon):
+    with Client.connect_socket(socket_daemon, timeout=30) as a, Client.connect_socket(socket_daemon, timeout=30) as b:
+        a.set_seed(42)
+        assert b.generate("Hi", max_tokens=2)["seedSource"] == "entropy"
+        assert (a.generate("Hi", max_tokens=2)["seedIndex"], a.generate("Hi", max_tokens=2)["seedIndex"]) == (0, 1)
+
+
+def test_without_a_journal_receipts_cannot_be_looked_up(spawn):
+    c = spawn("--no-journal")
+    result = c.generate("Hi", max_tokens=2, seed=1)
+    with pytest.raises(InvalidParams) as caught:
+        c.get_receipt(result["receipt"]["id"])
+    assert caught.value.path == "params.id"
+    replay = c.reproduce(receipt=result["receipt"])
+    assert replay["identical"] is True and replay["journal"] == "disabled"
 
 
 def test_list_models_names_the_default(client):

@@ -3,8 +3,9 @@
 import pytest
 
 from reprolm_client import (ERROR_CLASSES, ContextOverflow, InternalError, InvalidParams,
-                            InvalidRequest, MethodNotFound, ModelLoadFailed, ModelNotFound,
-                            Overloaded, ParseError, ReprolmError, RequestCancelled, ShuttingDown)
+                            InvalidRequest, MethodNotFound, ModelLoadFailed, ModelMismatch,
+                            ModelNotFound, Overloaded, ParseError, ReceiptNotFound, ReprolmError,
+                            RequestCancelled, ShuttingDown)
 from reprolm_client import framing
 
 
@@ -12,7 +13,7 @@ from reprolm_client import framing
     (-32700, ParseError), (-32600, InvalidRequest), (-32601, MethodNotFound),
     (-32602, InvalidParams), (-32603, InternalError), (-32800, RequestCancelled),
     (-32001, ModelNotFound), (-32002, ModelLoadFailed), (-32003, ContextOverflow),
-    (-32004, Overloaded), (-32005, ShuttingDown),
+    (-32004, Overloaded), (-32005, ShuttingDown), (-32006, ModelMismatch), (-32007, ReceiptNotFound),
 ])
 def test_each_code_has_its_class(code, cls):
     error = ReprolmError.from_error({"code": code, "message": "m", "data": {"k": 1}}, request_id=7)
@@ -79,3 +80,29 @@ def test_generate_keywords_map_to_camel_case_params():
     assert _generate_params("Hi", True, {"stream": False}) == {"prompt": "Hi", "stream": False}
     with pytest.raises(TypeError):
         _generate_params("Hi", False, {"maxTokens": 4})
+
+
+def test_receipt_methods_send_camel_case_params():
+    from reprolm_client import Client
+
+    sent = []
+
+    class Recorder(Client):
+        def __init__(self):  # no connection: record what would be sent
+            pass
+
+        def call(self, method, params=None, timeout=None, **hooks):
+            sent.append((method, params))
+            return {}
+
+    c = Recorder()
+    c.set_seed(42)
+    c.set_seed()
+    c.set_seed("a phrase")
+    c.reproduce(receipt={"id": "rc-1"})
+    c.reproduce(id="rc-1")
+    c.get_receipt("rc-1")
+    c.score(tokens=[1, 2, 3], score_from=2)
+    assert sent == [("setSeed", {"seed": 42}), ("setSeed", {}), ("setSeed", {"seed": "a phrase"}),
+                    ("reproduce", {"receipt": {"id": "rc-1"}}), ("reproduce", {"id": "rc-1"}),
+                    ("receipts/get", {"id": "rc-1"}), ("score", {"tokens": [1, 2, 3], "scoreFrom": 2})]
