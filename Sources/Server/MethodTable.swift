@@ -47,6 +47,7 @@ public enum MethodTable {
         MethodEntry(name: DetokenizeParams.method, kind: .request(.freestanding, TokenizerHandlers.detokenize)),
         MethodEntry(name: GenerateParams.method, kind: .request(.freestanding, GenerationHandlers.generate)),
         MethodEntry(name: ScoreParams.method, kind: .request(.freestanding, GenerationHandlers.score)),
+        MethodEntry(name: EncodeParams.method, kind: .request(.freestanding, EncodeHandlers.encode)),
         // Immediate: the session seed changes in arrival order, before the next request is read.
         MethodEntry(name: SetSeedParams.method, kind: .immediate(SeedHandlers.setSeed)),
         MethodEntry(name: ReproduceParams.method, kind: .request(.freestanding, ReceiptHandlers.reproduce)),

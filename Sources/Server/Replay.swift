@@ -36,8 +36,10 @@ enum Replay {
             return out
         case ScoreParams.method:
             return try await GenerationHandlers.run(try ScoreParams(.object(r.request)), model: model, scheduler: scheduler).output
+        case EncodeParams.method:
+            return try await EncodeHandlers.run(try EncodeParams(.object(r.request)), model: model, scheduler: scheduler).output
         default:
-            throw JSONFieldError(path: "\(path).method", message: "is \(r.method): only generate and score answers can be replayed")
+            throw JSONFieldError(path: "\(path).method", message: "is \(r.method): only generate, score and encode answers can be replayed")
         }
     }
 
@@ -63,6 +65,11 @@ enum Replay {
             guard let a = logprobs?.arrayValue, a.allSatisfy({ bits($0, nullable: true) }) else {
                 throw JSONFieldError(path: "\(at).logprobs", message: "must be an array of binary32 bit patterns or nulls")
             }
+        case EncodeParams.method:
+            guard let vectors = r.output["embeddings"]?.arrayValue,
+                  vectors.allSatisfy({ $0.arrayValue?.allSatisfy { bits($0, nullable: false) } ?? false }) else {
+                throw JSONFieldError(path: "\(at).embeddings", message: "must be arrays of binary32 bit patterns")
+            }
         default:
             break
         }
@@ -85,11 +92,22 @@ enum Replay {
         var actualDigest: String
         var divergence: JSONValue
         var maxLogprobDifference: Double?
+        /// encode: the largest |expected − actual| over every embedding value.
+        var maxEmbeddingDifference: Double?
         var actualTokens: [JSONValue]?
 
         var json: [String: JSONValue] {
             var actual: [String: JSONValue] = ["digest": .string(actualDigest)]
             if let actualTokens { actual["tokens"] = .array(actualTokens) }
+            if let maxEmbeddingDifference {
+                return [
+                    "identical": .bool(identical),
+                    "expected": ["digest": .string(expectedDigest), "intact": .bool(intact)],
+                    "actual": .object(actual),
+                    "divergence": divergence,
+                    "maxEmbeddingDifference": .double(maxEmbeddingDifference),
+                ]
+            }
             return [
                 "identical": .bool(identical),
                 "expected": ["digest": .string(expectedDigest), "intact": .bool(intact)],
@@ -109,7 +127,9 @@ enum Replay {
         var c = Comparison(identical: intact && same && actualDigest == r.claimedDigest, intact: intact,
                            expectedDigest: r.claimedDigest, actualDigest: actualDigest, divergence: .null)
         let e = expected["logprobs"]?.arrayValue ?? [], a = actual["logprobs"]?.arrayValue ?? []
-        if r.method == GenerateParams.method {
+        if r.method == EncodeParams.method {
+            compareEmbeddings(expected["embeddings"]?.arrayValue ?? [], actual["embeddings"]?.arrayValue ?? [], into: &c)
+        } else if r.method == GenerateParams.method {
             c.actualTokens = actual["tokens"]?.arrayValue
             let et = expected["tokens"]?.arrayValue ?? [], at = actual["tokens"]?.arrayValue ?? []
             // Contexts agree up to the first token that differs; logprobs compare only there.
@@ -139,6 +159,23 @@ enum Replay {
             }
         }
         return c
+    }
+
+    /// encode: the first (input, index) whose bits differ, and the largest difference anywhere.
+    static func compareEmbeddings(_ e: [JSONValue], _ a: [JSONValue], into c: inout Comparison) {
+        var largest: Double = 0
+        for i in 0..<max(e.count, a.count) {
+            let x = i < e.count ? e[i].arrayValue ?? [] : [], y = i < a.count ? a[i].arrayValue ?? [] : []
+            for j in 0..<max(x.count, y.count) {
+                let u = j < x.count ? value(x[j]) : nil, v = j < y.count ? value(y[j]) : nil
+                if let u, let v { largest = max(largest, abs(u - v)) }
+                if c.divergence.isNull, j >= x.count || j >= y.count || x[j] != y[j] {
+                    c.divergence = ["input": JSONValue(i), "index": JSONValue(j),
+                                    "expected": u.map { .double($0) } ?? .null, "actual": v.map { .double($0) } ?? .null]
+                }
+            }
+        }
+        c.maxEmbeddingDifference = largest
     }
 
     /// A logprob of an output record (a binary32 bit pattern), widened to Double.
