@@ -35,7 +35,7 @@ struct BeamSearch {
 
     func run() async throws -> GenerationResult {
         var clock = Stopwatch()
-        let decoder = generator.decoder, tokenizer = generator.model.tokenizer
+        let decoder = generator.decoder, tokenizer = generator.tokenizer
         let width = request.beams
         let root = decoder.makeSequence()
         var timings = GenerationTimings()

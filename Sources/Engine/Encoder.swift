@@ -35,12 +35,12 @@ public struct Encoder: Sendable {
 
     /// Floats per vector.
     public var dimensions: Int {
-        model.encoder?.config.hiddenSize ?? model.decoder!.config.embedding
+        model.encoder?.bert.config.hiddenSize ?? model.decoder!.config.embedding
     }
 
     /// Most tokens one input may have.
     public var maxTokens: Int {
-        model.encoder?.config.maxPositions ?? model.decoder!.config.contextLength
+        model.encoder?.maxTokens ?? model.decoder!.config.contextLength
     }
 
     /// Per input: `dimensions` floats, or tokens × `dimensions` with pooling `.none`.
@@ -60,7 +60,7 @@ public struct Encoder: Sendable {
 
     /// The encoder's final hidden states, inputs grouped into passes of at most maxRowsPerPass rows.
     private func encoderStates(_ inputs: [[Int32]]) async throws -> [[Float]] {
-        let bert = model.encoder!
+        let bert = model.encoder!.bert
         var out: [[Float]] = []
         var start = 0
         while start < inputs.count {

@@ -11,15 +11,20 @@ import Tokenizers
 public struct Generator: Sendable {
     public let model: LoadedModel
     public let decoder: DecoderModel
+    /// The model's GGUF tokenizer (end-of-generation tokens, streaming pieces).
+    public let tokenizer: Tokenizer
     public let scheduler: InferenceScheduler
     /// Prompt tokens per prefill step: long prompts are cut so other requests' decode steps are
     /// not held up for long (chunking never changes a result).
     public static let prefillChunk = 128
 
     public init(model: LoadedModel, scheduler: InferenceScheduler) throws {
-        guard let decoder = model.decoder else { throw EngineError.cannotRun(model: model.name, reason: model.decoderUnavailable ?? "no decoder") }
+        guard let decoder = model.decoder, let gguf = model.gguf else {
+            throw EngineError.cannotRun(model: model.name, reason: model.decoderUnavailable ?? "no decoder")
+        }
         self.model = model
         self.decoder = decoder
+        self.tokenizer = gguf.tokenizer
         self.scheduler = scheduler
     }
 
@@ -74,7 +79,7 @@ public struct Generator: Sendable {
         let sampler = TokenSampler(parameters: request.sampling, seed: request.seed)
         var text = TextAssembler(stops: request.stop)
         var pendingTokens: [Int32] = [], pendingChoices: [TokenChoice] = []
-        let tokenizer = model.tokenizer
+        let tokenizer = self.tokenizer
 
         func flush(final: Bool) {
             let delta = text.takeDelta(final: final)

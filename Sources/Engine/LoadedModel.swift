@@ -1,7 +1,28 @@
-// A model held warm: its mapped file, its tokenizer, and the identity receipts refer to.
+// A model held warm: its mapped file(s), its tokenizer, and the identity receipts refer to. GGUF
+// files hold decoders (generation, score, encode from hidden states); Hugging Face folders hold
+// encoders (BERT: encode).
+import ChatTemplates
 import ModelFiles
 import Models
 import Tokenizers
+
+/// A GGUF model's file and its own tokenizer (generation needs the concrete tokenizer: its
+/// end-of-generation tokens and streaming pieces).
+public struct GGUFModel: @unchecked Sendable {
+    public let file: GGUFFile
+    public let tokenizer: Tokenizer
+}
+
+/// A Hugging Face encoder folder: the encoder, its tokenizer, and the defaults its
+/// sentence-transformers configuration gives.
+public struct EncoderModel: @unchecked Sendable {
+    public let bert: BertModel
+    public let tokenizer: WordPieceTokenizer
+    public let pooling: Pooling
+    public let normalize: Bool
+    /// The longest input (sentence-transformers' max_seq_length, else the position limit).
+    public let maxTokens: Int
+}
 
 /// One loaded model. Immutable and shared by every request that uses it; unloading only drops
 /// the registry's reference, so requests already running on it finish normally.
@@ -9,33 +30,61 @@ public final class LoadedModel: @unchecked Sendable {
     /// The catalogue name when the file is a catalogue model, else the file name without `.gguf`.
     public let name: String
     public let path: String
+    /// The model file's sha256 (for a folder: its model.safetensors).
     public let sha256: String
-    public let file: GGUFFile
-    public let tokenizer: Tokenizer
+    /// Text to ids and back, for every kind of model.
+    public let tokenizer: any TextTokenizer
     /// Whether the file is byte-identical to a catalogue entry.
     public let catalogued: Bool
-    /// The forward pass, for architectures that have one (nil: tokenize and detokenize only).
+    /// GGUF models.
+    public let gguf: GGUFModel?
+    /// The forward pass, for GGUF architectures that have one (nil: tokenize and detokenize only).
     public let decoder: DecoderModel?
     /// Why `decoder` is nil.
     public let decoderUnavailable: String?
+    /// Encoder folders.
+    public let encoder: EncoderModel?
+    /// The GGUF's `tokenizer.chat_template`, parsed at load (nil: the file has none; a failure
+    /// is kept and reported to `generate {messages}`, it does not stop the model loading).
+    public let chatTemplate: Result<ChatTemplate, Error>?
 
-    init(name: String, path: String, sha256: String, file: GGUFFile, tokenizer: Tokenizer, catalogued: Bool,
+    init(name: String, path: String, sha256: String, gguf: GGUFModel, catalogued: Bool,
          decoder: DecoderModel?, decoderUnavailable: String?) {
         self.name = name
         self.path = path
         self.sha256 = sha256
-        self.file = file
-        self.tokenizer = tokenizer
+        self.tokenizer = gguf.tokenizer
+        self.gguf = gguf
         self.catalogued = catalogued
         self.decoder = decoder
         self.decoderUnavailable = decoderUnavailable
+        self.encoder = nil
+        let source = try? gguf.file.metadata.string("tokenizer.chat_template")
+        chatTemplate = source.map { s in Result { try ChatTemplate(source: s) } }
     }
 
-    public var architecture: String? { file.architecture }
+    init(name: String, path: String, sha256: String, encoder: EncoderModel, catalogued: Bool) {
+        self.name = name
+        self.path = path
+        self.sha256 = sha256
+        self.tokenizer = encoder.tokenizer
+        self.gguf = nil
+        self.catalogued = catalogued
+        self.decoder = nil
+        self.decoderUnavailable = "\(name) is an encoder: it encodes, it does not generate or score"
+        self.encoder = encoder
+        chatTemplate = nil
+    }
 
-    /// `<arch>.context_length` from the file's metadata.
+    public var architecture: String? {
+        if let gguf { return gguf.file.architecture }
+        return encoder.map { _ in "bert" }
+    }
+
+    /// The longest input: `<arch>.context_length` of a GGUF file; an encoder's maxTokens.
     public var contextLength: Int? {
-        guard let arch = file.architecture else { return nil }
+        if let encoder { return encoder.maxTokens }
+        guard let file = gguf?.file, let arch = file.architecture else { return nil }
         return try? file.metadata.int("\(arch).context_length")
     }
 }

@@ -2,15 +2,58 @@
 // notification. Defaults are stated here once and in protocol/openrpc.json.
 import ReproJSON
 
-/// What to condition on: text (tokenized by the model) or token ids as given.
+/// One message of a chat (`generate {messages}`).
+public struct ChatTurn: Sendable, Equatable {
+    public var role: String
+    public var content: String
+    public init(role: String, content: String) {
+        self.role = role
+        self.content = content
+    }
+}
+
+/// What to condition on: text (tokenized by the model), token ids as given, or a chat rendered
+/// with the model's chat template.
 public enum PromptInput: Sendable, Equatable {
     case text(String, addSpecial: Bool, parseSpecial: Bool)
     case tokens([Int32])
+    case messages([ChatTurn], addGenerationPrompt: Bool)
+
+    public static let maxMessages = 4096
 
     /// The parameter path a problem with this input is reported at.
     public func path(textKey: String) -> String {
-        if case .tokens = self { return "params.tokens" }
-        return "params.\(textKey)"
+        switch self {
+        case .tokens: return "params.tokens"
+        case .messages: return "params.messages"
+        case .text: return "params.\(textKey)"
+        }
+    }
+
+    /// Reads `messages` (with `addGenerationPrompt`), which exclude `prompt`, `tokens`,
+    /// `addSpecial` and `parseSpecial`; nil when there is no `messages`.
+    static func readMessages(_ r: inout JSONObjectReader) throws -> PromptInput? {
+        let path = r.fieldPath("messages")
+        guard let list = try r.optionalArray("messages", maxCount: maxMessages) else {
+            if r.contains("addGenerationPrompt") {
+                throw JSONFieldError(path: r.fieldPath("addGenerationPrompt"), message: "applies only to messages")
+            }
+            _ = r.value("addGenerationPrompt")
+            return nil
+        }
+        for key in ["prompt", "tokens", "addSpecial", "parseSpecial"] where r.contains(key) {
+            throw JSONFieldError(path: r.fieldPath(key), message: "cannot be given together with messages")
+        }
+        guard !list.isEmpty else { throw JSONFieldError(path: path, message: "must not be empty") }
+        let turns = try list.enumerated().map { i, m -> ChatTurn in
+            var mr = try JSONObjectReader(m, path: "\(path)[\(i)]")
+            let role = try mr.string("role", maxBytes: 256)
+            if role.isEmpty { throw JSONFieldError(path: mr.fieldPath("role"), message: "must not be empty") }
+            let content = try mr.string("content")
+            try mr.finish()
+            return ChatTurn(role: role, content: content)
+        }
+        return .messages(turns, addGenerationPrompt: try r.optionalBool("addGenerationPrompt") ?? true)
     }
 
     /// Reads `prompt` | `tokens` (exactly one) and the tokenization switches.
@@ -34,7 +77,7 @@ public enum PromptInput: Sendable, Equatable {
     }
 }
 
-/// `generate {model?, prompt | tokens, maxTokens?, stop?, temperature?, topK?, topP?, minP?,
+/// `generate {model?, prompt | tokens | messages, addGenerationPrompt?, maxTokens?, stop?, temperature?, topK?, topP?, minP?,
 /// repeatPenalty?, presencePenalty?, frequencyPenalty?, penaltyLastN?, beams?, lengthPenalty?,
 /// seed?, logprobs?, topLogprobs?, stream?, addSpecial?, parseSpecial?}`.
 public struct GenerateParams: Sendable {
@@ -72,7 +115,7 @@ public struct GenerateParams: Sendable {
     public init(_ params: JSONValue?) throws {
         var r = try JSONObjectReader(params, path: "params")
         model = try r.optionalString("model", maxBytes: 4096)
-        prompt = try PromptInput.read(&r, textKey: "prompt")
+        prompt = try PromptInput.readMessages(&r) ?? PromptInput.read(&r, textKey: "prompt")
         maxTokens = Int(try r.optionalInt("maxTokens", in: 1...1_048_576) ?? Int64(Self.defaultMaxTokens))
         stop = try Self.readStops(&r)
         beams = Int(try r.optionalInt("beams", in: 1...Int64(Self.maxBeams)) ?? 1)

@@ -40,7 +40,7 @@ public enum GenerationHandlers {
     static func run(_ p: GenerateParams, model: LoadedModel, scheduler: InferenceScheduler, seed: SeedUse,
                     onDelta: @escaping @Sendable (StreamedText) -> Void) async throws -> Answer {
         let generator = try Generator(model: model, scheduler: scheduler)
-        let prompt = tokens(of: p.prompt, model)
+        let prompt = try tokens(of: p.prompt, model)
         // The engine checks the vocabulary and the context before any work; an empty prompt is
         // refused here, where the parameter's path is known.
         if prompt.isEmpty { throw JSONFieldError(path: p.prompt.path(textKey: "prompt"), message: "gives no tokens: there is nothing to condition on") }
@@ -89,7 +89,7 @@ public enum GenerationHandlers {
         var request: ScoreRequest
         switch p.input {
         case let .whole(input):
-            request = ScoreRequest(tokens: tokens(of: input, model))
+            request = ScoreRequest(tokens: try tokens(of: input, model))
             if request.tokens.isEmpty { throw JSONFieldError(path: input.path(textKey: "text"), message: "gives no tokens: there is nothing to score") }
             if let from = p.scoreFrom {
                 // Equal to the count scores nothing (as a one-token text does), which its receipt records.
@@ -117,12 +117,17 @@ public enum GenerationHandlers {
                       output: OutputRecord.score(result, topLogprobs: p.topLogprobs))
     }
 
-    static func tokens(of input: PromptInput, _ model: LoadedModel) -> [Int32] {
+    static func tokens(of input: PromptInput, _ model: LoadedModel) throws -> [Int32] {
         switch input {
         case let .text(text, addSpecial, parseSpecial):
             return model.tokenizer.encode(text, addSpecial: addSpecial, parseSpecial: parseSpecial)
         case let .tokens(ids):
             return ids
+        case let .messages(turns, addGenerationPrompt):
+            // As Hugging Face's apply_chat_template: the template writes every special token
+            // itself (BOS included), so none is added, and its markers are parsed as specials.
+            let prompt = try ChatRendering.render(turns, addGenerationPrompt: addGenerationPrompt, model: model)
+            return model.tokenizer.encode(prompt, addSpecial: false, parseSpecial: true)
         }
     }
 
@@ -139,12 +144,12 @@ public enum GenerationHandlers {
         return s
     }
 
-    static func text(_ token: Int32, _ tokenizer: Tokenizer) -> String {
+    static func text(_ token: Int32, _ tokenizer: any TextTokenizer) -> String {
         String(decoding: tokenizer.piece(token) ?? [], as: UTF8.self)
     }
 
     /// `top` is left out when no alternatives were asked for (as in `score`).
-    static func entry(_ c: TokenChoice, _ tokenizer: Tokenizer, top: Int) -> TokenEntry {
+    static func entry(_ c: TokenChoice, _ tokenizer: any TextTokenizer, top: Int) -> TokenEntry {
         TokenEntry(token: c.token, text: text(c.token, tokenizer), logprob: c.logprob,
                    top: top == 0 ? nil : c.top.map { ($0.token, text($0.token, tokenizer), $0.logprob) })
     }

@@ -13,9 +13,15 @@ enum ModelHandlers {
                              isDefault: l.isDefault, catalogued: l.catalogued)
         if let m = l.loaded {
             info.architecture = m.architecture
-            info.parameterCount = m.file.parameterCount
-            info.quantTypes = m.file.quantTypeSummary.map { .init(type: $0.type.name, tensors: $0.tensorCount, bytes: $0.bytes) }
-            info.fileSize = m.file.fileSize
+            if let file = m.gguf?.file {
+                info.parameterCount = file.parameterCount
+                info.quantTypes = file.quantTypeSummary.map { .init(type: $0.type.name, tensors: $0.tensorCount, bytes: $0.bytes) }
+                info.fileSize = file.fileSize
+            } else if let file = m.encoder?.bert.file {
+                info.parameterCount = file.parameterCount
+                info.quantTypes = file.dtypeSummary.map { .init(type: $0.dtype.rawValue, tensors: $0.tensors, bytes: $0.bytes) }
+                info.fileSize = file.fileSize
+            }
             info.sha256 = m.sha256
             info.contextLength = m.contextLength
             info.vocabularySize = m.tokenizer.vocabularySize
