@@ -31,7 +31,7 @@ let package = Package(
         // Leaves.
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
         .target(name: "ReproJSON", dependencies: ["CJansson"], swiftSettings: v5),
-        .target(name: "ModelFiles", swiftSettings: v5),
+        .target(name: "ModelFiles", dependencies: ["ReproJSON"], swiftSettings: v5),
         .target(name: "Sampling", dependencies: ["Kernels"], swiftSettings: v5),
         .target(name: "Kernels", swiftSettings: v5 + kernelFlags),
         .target(name: "ModelStore", dependencies: [
@@ -72,7 +72,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["ModelFiles", "ReproJSON"], path: "Tests/TestSupport", swiftSettings: v5),
         .testTarget(name: "ReproJSONTests", dependencies: ["ReproJSON"], swiftSettings: v5),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"], swiftSettings: v5),
-        .testTarget(name: "ModelFilesTests", dependencies: ["ModelFiles", "TestSupport"], swiftSettings: v5),
+        .testTarget(name: "ModelFilesTests", dependencies: ["ModelFiles", "ReproJSON", "TestSupport"], swiftSettings: v5),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "ModelFiles"], swiftSettings: v5),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "ModelFiles", "ReproJSON", "TestSupport"],
                     resources: [.copy("Golden")], swiftSettings: v5),
