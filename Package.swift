@@ -39,7 +39,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
         // Language-model pieces.
-        .target(name: "Tokenizers", dependencies: ["ModelFiles"], swiftSettings: v5),
+        .target(name: "Tokenizers", dependencies: ["ModelFiles", "ReproJSON"], swiftSettings: v5),
         .target(name: "Models", dependencies: ["Kernels", "ModelFiles"], swiftSettings: v5 + kernelFlags),
         .target(name: "Engine", dependencies: [
             "ModelFiles", "Tokenizers", "ModelStore", "Models", "Kernels", "Sampling",
