@@ -40,7 +40,7 @@ let package = Package(
         ], swiftSettings: v5),
         // Language-model pieces.
         .target(name: "Tokenizers", dependencies: ["ModelFiles", "ReproJSON"], swiftSettings: v5),
-        .target(name: "Models", dependencies: ["Kernels", "ModelFiles"], swiftSettings: v5 + kernelFlags),
+        .target(name: "Models", dependencies: ["Kernels", "ModelFiles", "ReproJSON"], swiftSettings: v5 + kernelFlags),
         .target(name: "Engine", dependencies: [
             "ModelFiles", "Tokenizers", "ModelStore", "Models", "Kernels", "Sampling",
             .product(name: "Logging", package: "swift-log"),
