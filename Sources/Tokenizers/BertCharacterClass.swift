@@ -1,5 +1,5 @@
 // The Unicode classes of Hugging Face's BertNormalizer and BertPreTokenizer, as `tokenizers`
-// 0.23.3 computes them. Two sources meet there:
+// 0.23.3 computes them. Three libraries meet there:
 //
 // - Rust's standard library (current Unicode) for `char::is_whitespace` (the White_Space
 //   property) and `char::to_lowercase`; Swift's Unicode data agrees for every code point.

@@ -9,7 +9,6 @@ import ReproJSON
 
 /// The stages a tokenizer.json describes, checked against each other.
 struct WordPieceFile {
-    var texts: [[UInt8]]
     var normalizer: BertNormalizer
     var model: WordPieceModel
     var decoder: WordPieceDecoder
@@ -44,7 +43,7 @@ struct WordPieceFile {
         let padding = try top.optionalObject("padding")
 
         var modelReader = try stage(&top, "model", type: "WordPiece")
-        let (texts, vocabulary) = try readVocabulary(&modelReader)
+        let vocabulary = try readVocabulary(&modelReader)
         func id(of token: String) -> Int32? { vocabulary.id(of: token) }
         let unkToken = try modelReader.string("unk_token")
         guard let unk = id(of: unkToken) else { throw WordPieceError.invalidVocabulary("unk_token '\(unkToken)' is not in the vocabulary") }
@@ -72,19 +71,22 @@ struct WordPieceFile {
             cleanup: try required(decoderReader.optionalBool("cleanup"), decoderReader, "cleanup"))
         try decoderReader.finish()
 
-        let added = try readAddedTokens(top.optionalArray("added_tokens"), texts: texts, path: top.fieldPath("added_tokens"))
-        let (cls, sep) = try readPostProcessor(&top, id: id)
+        let added = try readAddedTokens(top.optionalArray("added_tokens"), vocabulary: vocabulary, path: top.fieldPath("added_tokens"))
+        let (cls, sep) = try readPostProcessor(&top, vocabularySize: vocabulary.count, id: id)
         try top.finish()
 
-        var pad: Int32?
+        let pad: Int32
         if var padding {
             let token = try padding.string("pad_token")
-            pad = id(of: token)
-            guard pad != nil else { throw WordPieceError.invalidVocabulary("pad_token '\(token)' is not in the vocabulary") }
+            guard let padID = id(of: token) else { throw WordPieceError.invalidVocabulary("pad_token '\(token)' is not in the vocabulary") }
+            pad = padID
+        } else if let padID = id(of: "[PAD]") {
+            pad = padID
+        } else {
+            throw WordPieceError.invalidVocabulary("no padding token: no padding section and no [PAD]")
         }
-        guard let pad = pad ?? id(of: "[PAD]") else { throw WordPieceError.invalidVocabulary("no padding token: no padding section and no [PAD]") }
 
-        return WordPieceFile(texts: texts, normalizer: normalizer, model: model, decoder: decoder,
+        return WordPieceFile(normalizer: normalizer, model: model, decoder: decoder,
                              addedTokens: added, cls: cls, sep: sep, pad: pad)
     }
 
@@ -106,7 +108,7 @@ struct WordPieceFile {
     // MARK: Vocabulary
 
     /// model.vocab: text -> id, with ids exactly 0..<count.
-    private static func readVocabulary(_ model: inout JSONObjectReader) throws -> ([[UInt8]], TokenTextTable) {
+    private static func readVocabulary(_ model: inout JSONObjectReader) throws -> TokenTextTable {
         let path = model.fieldPath("vocab")
         guard let value = model.value("vocab") else { throw JSONFieldError(path: path, message: "is required") }
         guard case .object(let vocab) = value else { throw JSONFieldError(path: path, message: "must be an object, not \(value.typeName)") }
@@ -124,20 +126,20 @@ struct WordPieceFile {
         // With every id in range and none twice, all are present; the compactMap only unwraps.
         let dense = texts.compactMap { $0 }
         guard !dense.isEmpty else { throw WordPieceError.invalidVocabulary("the vocabulary is empty") }
-        return (dense, TokenTextTable(texts: dense))
+        return TokenTextTable(texts: dense)
     }
 
     // MARK: Added tokens
 
     /// added_tokens: only tokens matched on the raw text, as BERT's are; each must be its
     /// vocabulary entry.
-    private static func readAddedTokens(_ array: [JSONValue]?, texts: [[UInt8]], path: String) throws -> [(content: String, id: Int32, special: Bool)] {
+    private static func readAddedTokens(_ array: [JSONValue]?, vocabulary: TokenTextTable, path: String) throws -> [(content: String, id: Int32, special: Bool)] {
         var tokens: [(content: String, id: Int32, special: Bool)] = []
         for (i, value) in (array ?? []).enumerated() {
             var reader = try JSONObjectReader(value, path: "\(path)[\(i)]")
-            let id = try reader.int("id", in: 0...Int64(texts.count - 1))
+            let id = try reader.int("id", in: 0...Int64(vocabulary.count - 1))
             let content = try reader.string("content")
-            guard Array(content.utf8) == texts[Int(id)] else {
+            guard vocabulary.text(Int(id)).elementsEqual(content.utf8) else {
                 throw WordPieceError.unsupported("added token '\(content)' (id \(id)) differs from its vocabulary entry")
             }
             for flag in ["single_word", "lstrip", "rstrip", "normalized"] {
@@ -155,14 +157,14 @@ struct WordPieceFile {
     // MARK: Post-processor
 
     /// The [CLS] and [SEP] ids of a TemplateProcessing or BertProcessing post-processor.
-    private static func readPostProcessor(_ top: inout JSONObjectReader, id: (String) -> Int32?) throws -> (Int32, Int32) {
+    private static func readPostProcessor(_ top: inout JSONObjectReader, vocabularySize: Int, id: (String) -> Int32?) throws -> (Int32, Int32) {
         guard var reader = try top.optionalObject("post_processor") else {
             throw JSONFieldError(path: top.fieldPath("post_processor"), message: "is required (TemplateProcessing or BertProcessing)")
         }
         let type = try reader.string("type")
         let pair: (Int32, Int32)
         switch type {
-        case "TemplateProcessing": pair = try readTemplate(&reader)
+        case "TemplateProcessing": pair = try readTemplate(&reader, vocabularySize: vocabularySize)
         case "BertProcessing": pair = try (readBertToken(&reader, "cls", id: id), readBertToken(&reader, "sep", id: id))
         default: throw WordPieceError.unsupported("post_processor \(type) (supported: TemplateProcessing, BertProcessing)")
         }
@@ -186,7 +188,7 @@ struct WordPieceFile {
     /// TemplateProcessing's single-sequence template must be one special token, $A, one special
     /// token, all with type id 0 (so callers may give BERT zeros for token types). The pair
     /// template is not used: only single sequences are encoded.
-    private static func readTemplate(_ reader: inout JSONObjectReader) throws -> (Int32, Int32) {
+    private static func readTemplate(_ reader: inout JSONObjectReader, vocabularySize: Int) throws -> (Int32, Int32) {
         _ = reader.value("pair")
         // Entries the single template does not use (the pair template's) are not looked at.
         guard var specials = try reader.optionalObject("special_tokens") else {
@@ -204,7 +206,7 @@ struct WordPieceFile {
                 guard var entry = try specials.optionalObject(name) else {
                     throw JSONFieldError(path: specials.fieldPath(name), message: "is required by \(path)")
                 }
-                let entryIDs = try entry.optionalIntArray("ids", in: 0...Int64(Int32.max)) ?? []
+                let entryIDs = try entry.optionalIntArray("ids", in: 0...Int64(vocabularySize - 1)) ?? []
                 _ = entry.value("id")
                 _ = entry.value("tokens")
                 try entry.finish()

@@ -38,12 +38,13 @@ struct WordPieceModel: Sendable {
         var candidate: [UInt8] = []
         var start = 0   // characters consumed
         while start < word.count {
-            // The candidates from `start` on are prefixes of this buffer: "##" + the rest of the word.
+            // The candidates from `start` on are prefixes of this buffer: the rest of the word,
+            // after "##" unless it is the word's start.
             let startByte = start == 0 ? 0 : ends[start - 1]
+            let headLength = start == 0 ? 0 : continuingPrefix.count
             candidate.removeAll(keepingCapacity: true)
-            if start > 0 { candidate += continuingPrefix }
+            candidate += continuingPrefix.prefix(headLength)
             candidate += bytes[startByte...]
-            let headLength = candidate.count - (bytes.count - startByte)
             var found: (id: Int32, end: Int)?
             candidate.withUnsafeBufferPointer { buf in
                 var end = word.count
