@@ -31,7 +31,7 @@ let package = Package(
         // Leaves.
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
         .target(name: "ReproJSON", dependencies: ["CJansson"], swiftSettings: v5),
-        .target(name: "ModelFiles", swiftSettings: v5),
+        .target(name: "ModelFiles", dependencies: ["ReproJSON"], swiftSettings: v5),
         .target(name: "Sampling", dependencies: ["Kernels"], swiftSettings: v5),
         .target(name: "Kernels", swiftSettings: v5 + kernelFlags),
         .target(name: "ModelStore", dependencies: [
@@ -39,8 +39,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
         // Language-model pieces.
-        .target(name: "Tokenizers", dependencies: ["ModelFiles"], swiftSettings: v5),
-        .target(name: "Models", dependencies: ["Kernels", "ModelFiles"], swiftSettings: v5 + kernelFlags),
+        .target(name: "Tokenizers", dependencies: ["ModelFiles", "ReproJSON"], swiftSettings: v5),
+        .target(name: "Models", dependencies: ["Kernels", "ModelFiles", "ReproJSON"], swiftSettings: v5 + kernelFlags),
         .target(name: "Engine", dependencies: [
             "ModelFiles", "Tokenizers", "ModelStore", "Models", "Kernels", "Sampling",
             .product(name: "Logging", package: "swift-log"),
@@ -72,7 +72,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["ModelFiles", "ReproJSON"], path: "Tests/TestSupport", swiftSettings: v5),
         .testTarget(name: "ReproJSONTests", dependencies: ["ReproJSON"], swiftSettings: v5),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"], swiftSettings: v5),
-        .testTarget(name: "ModelFilesTests", dependencies: ["ModelFiles", "TestSupport"], swiftSettings: v5),
+        .testTarget(name: "ModelFilesTests", dependencies: ["ModelFiles", "ReproJSON", "TestSupport"], swiftSettings: v5),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "ModelFiles"], swiftSettings: v5),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "ModelFiles", "ReproJSON", "TestSupport"],
                     resources: [.copy("Golden")], swiftSettings: v5),

@@ -111,14 +111,3 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-private func errnoText(_ e: Int32) -> String {
-    guard let s = strerror(e) else { return "errno \(e)" }
-    return "\(String(cString: s)) (errno \(e))"
-}

@@ -1,12 +1,5 @@
 // An opened GGUF file: the validated header, metadata and tensor table, and the tensors' bytes read
-// straight from a read-only mmap. Weights are never copied: the kernels read them in place, and
-// the page cache shares them between processes that load the same model.
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+// straight from a read-only mmap (ReadOnlyMapping.swift).
 
 /// One tensor's entry in the GGUF tensor table.
 public struct GGUFTensorInfo: Sendable, Equatable {
@@ -132,27 +125,15 @@ public final class GGUFFile: @unchecked Sendable {
     // MARK: - Mapping
 
     private static func map(path: String) throws -> UnsafeRawBufferPointer {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw GGUFError.openFailed(path: path, errno: errno) }
-        // The mapping keeps the file alive; the descriptor is not needed once it exists.
-        defer { close(fd) }
-
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw GGUFError.openFailed(path: path, errno: errno) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw GGUFError.notARegularFile(path: path) }
-        let size = Int(st.st_size)
-        // mmap rejects a zero length; an empty file then fails cleanly as truncated magic.
-        guard size > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-
-        let failed = UnsafeMutableRawPointer(bitPattern: -1)
-        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != failed else {
-            throw GGUFError.mapFailed(path: path, errno: errno)
+        switch ReadOnlyMapping.map(path: path) {
+        case .success(let mapping): return mapping
+        case .failure(.openFailed(let e)): throw GGUFError.openFailed(path: path, errno: e)
+        case .failure(.notARegularFile): throw GGUFError.notARegularFile(path: path)
+        case .failure(.mapFailed(let e)): throw GGUFError.mapFailed(path: path, errno: e)
         }
-        return UnsafeRawBufferPointer(start: base, count: size)
     }
 
     private static func unmap(_ mapping: UnsafeRawBufferPointer) {
-        guard let base = mapping.baseAddress, mapping.count > 0 else { return }
-        munmap(UnsafeMutableRawPointer(mutating: base), mapping.count)
+        ReadOnlyMapping.unmap(mapping)
     }
 }

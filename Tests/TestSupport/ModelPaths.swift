@@ -22,4 +22,11 @@ public enum TestModels {
         let p = "\(cacheRoot)/models/\(name)/\(file)"
         return FileManager.default.fileExists(atPath: p) ? p : nil
     }
+
+    /// The folder of a Hugging Face style model (config.json, model.safetensors, tokenizer.json,
+    /// ...), or nil when it has not been pulled. `minilm-l6` is all-MiniLM-L6-v2.
+    public static func folder(_ name: String) -> String? {
+        let dir = "\(cacheRoot)/models/\(name)"
+        return FileManager.default.fileExists(atPath: "\(dir)/config.json") ? dir : nil
+    }
 }
