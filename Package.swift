@@ -32,6 +32,7 @@ let package = Package(
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
         .target(name: "ReproJSON", dependencies: ["CJansson"], swiftSettings: v5),
         .target(name: "ModelFiles", swiftSettings: v5),
+        .target(name: "ChatTemplates", swiftSettings: v5),
         .target(name: "Sampling", dependencies: ["Kernels"], swiftSettings: v5),
         .target(name: "Kernels", swiftSettings: v5 + kernelFlags),
         .target(name: "ModelStore", dependencies: [
