@@ -80,6 +80,10 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Kernels", "ModelFiles", "ReproJSON", "TestSupport"],
                     resources: [.copy("Golden")], swiftSettings: v5),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"], swiftSettings: v5),
+        .testTarget(name: "ChatTemplatesTests", dependencies: [
+            "ChatTemplates", "ReproJSON", "ModelFiles", "TestSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], resources: [.copy("Golden")], swiftSettings: v5),
         .testTarget(name: "RPCTransportTests", dependencies: ["RPCTransport"], swiftSettings: v5),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Sampling", "Models", "ModelStore", "ReproJSON", "TestSupport"],
                     swiftSettings: v5),
