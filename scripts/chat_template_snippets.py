@@ -40,6 +40,14 @@ SNIPPETS = [
      "        O:{{ m.content }}\n    {% endif %}\n{% endfor %}", v()),
     ("ws_minus_strips_newlines", "{% for m in messages -%}\n\n  {{ m.role }}\n{%- endfor %}", v()),
 
+    ("ws_lstrip_at_template_start", "  {% if true %}x{% endif %}  {{ 'y' }}  {% if true %}z{% endif %}", v()),
+    ("ws_brackets_in_tags", "{{ {'a': {'b': 1}}}}|{{ [[1], [2]]}}|{% set d = {'k': {'v': 2}}%}{{ d.k.v }}", v()),
+    ("ws_comment_with_delimiters", "a{# {{ x }} {% if %} }} %} #}b{#- multi\nline\n-#}\n  c", v()),
+    ("ws_multiline_tags", "{%\n  if\n  true\n%}\nyes{{\n  'x'\n}}\n{% endif %}", v()),
+    ("ws_string_with_newline", "{{ 'line1\nline2' }}|{{ \"a\r\nb\" }}", v()),
+    ("ws_unicode_text", "héllo 世界 {{ '🙂' }}\n\t{% if true %}\t→{% endif %}", v()),
+    ("ws_minus_at_end", "x {{- 'y' -}}   ", v()),
+
     # Statements.
     ("if_elif_else", "{% for n in [0, 1, 2, 3] %}{% if n == 0 %}zero{% elif n == 1 %}one{% elif n is even %}even"
      "{% else %}odd{% endif %},{% endfor %}", v()),
@@ -80,6 +88,17 @@ SNIPPETS = [
      "{{ fact(6) }}", v()),
     ("macro_too_many_args", "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, 2) }}", v()),
     ("macro_unknown_keyword", "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(b=1) }}", v()),
+    ("for_target_restored", "{% set m = 'outer' %}{% for m in [1, 2] %}{{ m }}{% endfor %}{{ m }}", v()),
+    ("for_nested_loop_index", "{% for i in range(3) %}{{ loop.index }}:{% for j in range(loop.index) %}*{% endfor %}"
+     "{{ loop.last }} {% endfor %}", v()),
+    ("namespace_accumulate", "{% set ns = namespace(total=0, parts=[]) %}{% for x in [1, 2, 3] %}{% set ns.total = ns.total + x %}"
+     "{% set ns.parts = ns.parts + [x * 10] %}{% endfor %}{{ ns.total }} {{ ns.parts }} {{ namespace() }}", v()),
+    ("macro_default_from_param", "{% macro m(a, b=a ~ '!') %}{{ a }}{{ b }}{% endmacro %}{{ m('x') }}", v()),
+    ("macro_local_set", "{% set x = 1 %}{% macro m() %}{% set x = 2 %}{{ x }}{% endmacro %}{{ m() }}{{ x }}", v()),
+    ("macro_output_used_as_value", "{% macro pad(s) %}[{{ s }}]{% endmacro %}{{ pad('a') ~ pad('b') | upper }} {{ pad(1) | length }}", v()),
+    ("set_tuple_from_string", "{% set a, b = 'xy' %}{{ b }}{{ a }}", v()),
+    ("set_conditional_value", "{% for m in messages %}{% set c = m['content'] if m['content'] is string else '' %}{{ c | length }},"
+     "{% endfor %}", v(messages=[{"role": "user", "content": "abc"}, {"role": "user", "content": ["x"]}])),
     ("raise_exception", "{% for m in messages %}{% if (m.role == 'user') != (loop.index0 % 2 == 1) %}"
      "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}{% endfor %}",
      v(messages=[{"role": "user", "content": "a"}, {"role": "user", "content": "b"}])),
@@ -96,6 +115,37 @@ SNIPPETS = [
      "{{ true + 1 }} {{ 0.1 + 0.2 }} {{ 1e16 }} {{ 1e15 }} {{ 123456789.0 * 1000 }} {{ 1 / 3 }} {{ -0.0 }}", v()),
     ("precedence", "{{ 1 + 2 * 3 - 4 / 2 }} {{ (1 + 2) * 3 }} {{ -2 ** 2 }} {{ not 1 == 2 }} {{ 1 if 0 else 2 if 0 else 3 }} "
      "{{ 'a' ~ 1 ~ none ~ true }} {{ (1 + 2) ~ 3 }} {{ not false and true or false }} {{ 10 - 2 - 3 }} {{ 2 * 3 % 4 }}", v()),
+    ("floats", "{{ 1e-4 }} {{ 1e-5 }} {{ 123456789012345678.0 }} {{ 1.7976931348623157e308 }} {{ 5e-324 }} {{ 0.1 + 0.7 }} "
+     "{{ 100 / 3 }} {{ 2.5 ~ '' }} {{ 1e400 }} {{ -1e400 }} {{ 1e400 - 1e400 }} {{ [1e400 - 1e400] | tojson }} {{ 1e22 }} "
+     "{{ 9007199254740993 / 1 }} {{ 0.000123 }} {{ 1e16 - 1 }} {{ 4.35 * 100 }}", v()),
+    ("int_float_mixing", "{{ 3 == 3.0 }} {{ 2 ** 62 < 2.0 ** 63 }} {{ 7 // 2.0 }} {{ 7 % 2.5 }} {{ -7 // 2.0 }} {{ 1.0 % -3 }} "
+     "{{ 10 // -3 }} {{ -10 % 3 }} {{ true * 3 }} {{ false - 1 }} {{ 3 / true }}", v()),
+    ("zero_division_variants", "{{ 1 // 0 }}", v()),
+    ("float_modulo_by_zero", "{{ 1.0 % 0 }}", v()),
+    ("unary_minus_filter_binding", "{{ -messages | length }}", v()),
+    ("not_and_filters", "{{ not messages | length }} {{ messages | length > 3 }} {{ not nothing is defined }} "
+     "{{ xs | join(sep | default(',')) }} {{ ('a', 'b') | join }} {{ [1, 2] | first | string }}", v(xs=[1, 2])),
+    ("dict_duplicate_keys", "{{ {'a': 1, 'b': 2, 'a': 3} }} {{ {1: 'x', 1.0: 'y'} }} {{ 1.0 in {1: 'a'} }}", v()),
+    ("subscript_chains", "{{ rows.0.1 }} {{ rows[1][0] }} {{ rows[-1][-1] }} {{ 'abc'[1] }} {{ 'abc'[5] }}|{{ messages[0]['role'][0] }}",
+     v(rows=[[1, 2], [3, 4]])),
+    ("repr_of_messages", "{{ messages[0] }} {{ messages | map(attribute='content') | list }}",
+     v(messages=[{"role": "user", "content": "it's \"q\" é\n\u00ff\u0100\U0001f600\x00"}])),
+    ("string_compare_unicode", "{{ 'é' == '\u00e9' }} {{ 'Z' < 'a' }} {{ 'ab' < 'abc' }} {{ '' < 'a' }} {{ '😀' > 'ￚ' }} "
+     "{{ ['a', 1] == ['a', 1.0] }} {{ (1, 2) < (1, 3) }}", v()),
+    ("and_or_none", "{{ true and none }} {{ none or false }} {{ 0 and nothing }}|{{ [] or {} }}|{{ 'x' if none else 'y' }}", v()),
+    ("defined_on_attribute_of_undefined", "{{ nothing.attr is defined }}", v()),
+    ("dict_views", "{{ d.items() }} {{ d.keys() }} {{ d.values() }} {{ d.items() | length }} {{ 'a' in d.keys() }} "
+     "{{ d.keys() == d.keys() }} {{ d.values() == d.values() }} [{{ d.keys()[0] }}] {{ d.items() | list }} {{ d.keys() | last }} "
+     "{{ {}.keys() == [] }} {{ d.values() is iterable }} {{ d.keys() is sequence }} {% if {}.items() %}x{% else %}empty{% endif %}",
+     v(d={"a": 1, "b": [2]})),
+    ("dict_view_tojson_error", "{{ d.keys() | tojson }}", v(d={"a": 1})),
+    ("slice_of_dict_error", "{{ d[1:] }}", v(d={"a": 1})),
+    ("slice_bound_error", "{{ xs['a':] }}", v(xs=[1])),
+    ("slice_of_undefined_error", "{{ nothing[1:] }}", v()),
+    ("string_modulo_without_conversions", "{{ 'abc' % () }} {{ 'abc' % {} }} {{ 'abc' % [] }} {{ 'abc' % nothing }}", v()),
+    ("string_modulo_error", "{{ 'abc' is odd }}", v()),
+    ("unhashable_membership", "{{ [1] in {'a': 1} }}", v()),
+    ("float_power_overflow", "{{ 10.0 ** 400 }}", v()),
     ("repetition", "{{ 'ab' * 3 }}|{{ 3 * '-' }}|{{ 'x' * 0 }}|{{ 'x' * -1 }}|{{ [1, 2] * 2 }}|{{ 'ab' * true }}", v()),
     ("comparisons", "{{ 1 < 2 < 3 }} {{ 3 > 2 > 2 }} {{ 1 == 1.0 }} {{ true == 1 }} {{ 'a' < 'b' }} {{ 'B' < 'a' }} "
      "{{ [1, 2] < [1, 3] }} {{ 1 != 2 }} {{ 2 >= 2 }} {{ 'é' > 'z' }} {{ [1] == [1.0] }} {{ none == none }} {{ x == y }}", v()),
@@ -156,6 +206,17 @@ SNIPPETS = [
     ("filters_items", "{% for k, v in d | items %}{{ k }}:{{ v }} {% endfor %}{{ nothing | items | list }}", v(d={"z": 1, "a": 2})),
     ("filters_abs_indent", "{{ -3 | abs }} {{ -2.5 | abs }}|{{ 'a\\nb\\n\\nc' | indent }}|{{ 'a\\nb' | indent(2, true) }}|"
      "{{ 'a\\n\\nb' | indent('> ', blank=true) }}|{{ '' | indent(first=true) }}", v()),
+    ("filters_unicode_case", "{{ 'ÉCOLE' | lower }} {{ 'école' | capitalize }} {{ 'ßa' | upper }} {{ 'élan vital-ça' | title }} "
+     "{{ 'ΣΑΣ' | lower }} {{ 'x ΣΑΣ.' | title }}", v()),
+    ("filters_indent_blank", "{{ '  a\n  b\n\n' | indent(4, true, true) }}|{{ 'a\r\nb\u2028c' | indent(1) }}", v()),
+    ("filters_replace_count", "{{ 'aaaa' | replace('a', 'b', 3) }} {{ 'abab' | replace('ab', '') }} {{ 12121 | replace(1, 3) }}", v()),
+    ("filters_trim_chars", "{{ '--x--' | trim('-') }}|{{ '\u3000x\u00a0' | trim }}|{{ 'abcxcba' | trim('abc') }}", v()),
+    ("filters_on_generators", "{{ xs | select('even') | first }} {{ xs | map('string') | list | last }} "
+     "{{ xs | select('odd') | join(',') }} {% for x in xs | reject('even') %}{{ x }}{% endfor %} {{ (xs | select) is iterable }} "
+     "{{ xs | select('even') | list | length }}", v(xs=[1, 2, 3, 4])),
+    ("filters_last_of_generator", "{{ xs | select('odd') | last }}", v(xs=[1, 2, 3])),
+    ("tojson_nested_indent", "{{ messages | tojson(indent=4) }}\n{{ {'a': [[], {}], 'b': [1, [2, [3]]]} | tojson(indent=1) }}"
+     "\n{{ {'z': 1, 'a': {'y': 2, 'b': 3}} | tojson(sort_keys=true, indent=2) }}\n{{ 'ctrl\x1f\x08\x0c' | tojson }}", v()),
     ("tojson", "{{ tools | tojson }}\n{{ 'é\"\\\\\\n\\t\\x01\\x7f\u2028' | tojson }}\n{{ [1, 2.5, none, true, 1e20, 0.1] | tojson }}\n"
      "{{ {'b': 1, 'a': [], 'c': {}} | tojson(indent=2) }}\n{{ {'b': 1, 'a': 2} | tojson(sort_keys=true) }}\n"
      "{{ [1, {'x': 'y'}] | tojson(separators=(',', ':')) }}\n{{ 'é😀' | tojson(ensure_ascii=true) }}\n{{ {1: 'int key', true: 'b'} | tojson }}\n"

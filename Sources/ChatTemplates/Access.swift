@@ -63,17 +63,24 @@ enum Access {
         return j >= 0 && j < count ? j : nil
     }
 
-    /// `x[start:stop:step]` on strings, lists and tuples, with Python's clamping rules.
+    /// `x[start:stop:step]` on strings, lists and tuples, with Python's clamping rules. jinja2
+    /// compiles a slice to a plain Python subscript, so failures raise instead of giving an
+    /// undefined value.
     static func slice(_ object: Value, start: Value, stop: Value, step: Value) throws -> Value {
         try object.failIfUndefined()
-        func bound(_ v: Value) throws -> Int?? {
-            if v.isNone { return .some(nil) }
-            guard case .int(let i)? = v.numeric, !v.isDouble else { return nil }
-            return .some(i)
+        switch object {
+        case .list, .tuple, .string: break
+        case .dict: throw ValueError.runtime("unhashable type: 'slice'")
+        default: throw ValueError.runtime("'\(object.typeName)' object is not subscriptable")
         }
-        guard let start = try bound(start), let stop = try bound(stop), let step = try bound(step) else {
-            return .undefined(Undefined(message: "slice indices must be integers or None"))
+        func bound(_ v: Value) throws -> Int? {
+            if v.isNone { return nil }
+            guard case .int(let i)? = v.numeric, !v.isDouble else {
+                throw ValueError.runtime("slice indices must be integers or None or have an __index__ method")
+            }
+            return i
         }
+        let start = try bound(start), stop = try bound(stop), step = try bound(step)
         let by = step ?? 1
         if by == 0 { throw ValueError.runtime("slice step cannot be zero") }
         func indices(_ count: Int) -> [Int] {
@@ -96,7 +103,7 @@ enum Access {
             for i in indices(scalars.count) { out.append(scalars[i]) }
             return .string(String(out))
         default:
-            return .undefined(Undefined(message: "'\(object.typeName)' object is not subscriptable"))
+            return object
         }
     }
 

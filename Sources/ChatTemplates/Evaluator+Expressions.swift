@@ -23,11 +23,12 @@ extension Evaluator {
         case .tuple(let items):
             return .tuple(try items.map { try evaluate($0, in: scope) })
         case .dict(let entries):
+            // Python evaluates every key and value before inserting (and hashing) any.
+            let pairs = try entries.map { (try evaluate($0.key, in: scope), try evaluate($0.value, in: scope)) }
             var d = Dict()
-            for entry in entries {
-                let key = try evaluate(entry.key, in: scope)
+            for (entry, (key, value)) in zip(entries, pairs) {
                 try located(entry.key.offset) { try Access.checkHashable(key) }
-                d.set(key, try evaluate(entry.value, in: scope))
+                d.set(key, value)
             }
             return .dict(d)
         case .attribute(let base, let name):

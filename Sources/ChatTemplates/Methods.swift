@@ -1,5 +1,5 @@
 // Python methods callable from templates: the str methods chat templates use, dict `items`,
-// `keys`, `values` and `get`, and `loop.cycle`. Python's other str, dict and list methods exist
+// `keys`, `values` (as views) and `get`, and `loop.cycle`. Python's other str, dict and list methods exist
 // (so `x.format is defined` holds, as in jinja2) but refuse to run: the mutating ones as the
 // Hugging Face sandbox refuses them, the rest as unsupported, by name.
 
@@ -117,13 +117,13 @@ enum Methods {
         switch name {
         case "items":
             try args.none(name)
-            return .list(d.items.map { .tuple([$0.0, $0.1]) })
+            return .view(DictView(kind: .items, elements: d.items.map { .tuple([$0.0, $0.1]) }))
         case "keys":
             try args.none(name)
-            return .list(d.keys)
+            return .view(DictView(kind: .keys, elements: d.keys))
         case "values":
             try args.none(name)
-            return .list(d.values)
+            return .view(DictView(kind: .values, elements: d.values))
         default:   // get
             let bound = try args.bind(name, ["key", "default"])
             guard let key = bound[0] else { throw ValueError.runtime("get expected at least 1 argument, got 0") }

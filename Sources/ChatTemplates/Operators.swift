@@ -11,13 +11,12 @@ enum Operators {
         if op == .concat {
             return .string(try limits.joined(try a.str(), try b.str()))
         }
+        if op == .modulo, case .string(let format) = a { return try formatted(format, b) }
         try a.failIfUndefined()
         try b.failIfUndefined()
         switch op {
         case .add: return try add(a, b, limits: limits)
         case .multiply: return try multiply(a, b, limits: limits)
-        case .modulo:
-            if case .string = a { throw ValueError.unsupported("printf-style string formatting with %") }
         default: break
         }
         guard let (x, y) = Value.numericPair(a, b) else {
@@ -26,6 +25,18 @@ enum Operators {
         switch (x, y) {
         case (.int(let i), .int(let j)): return try integer(op, i, j)
         default: return try float(op, x.asDouble, y.asDouble)
+        }
+    }
+
+    /// `str % args`. Only a format without conversions is implemented: Python then returns it
+    /// unchanged for an empty tuple or any argument it treats as a mapping (dict, list, and
+    /// jinja2's Undefined, which all have `__getitem__`), and raises otherwise.
+    private static func formatted(_ format: String, _ argument: Value) throws -> Value {
+        if format.utf8.contains(UInt8(ascii: "%")) { throw ValueError.unsupported("printf-style string formatting with %") }
+        switch argument {
+        case .tuple(let items) where items.isEmpty: return .string(format)
+        case .dict, .list, .undefined: return .string(format)
+        default: throw ValueError.runtime("not all arguments converted during string formatting")
         }
     }
 
@@ -127,8 +138,11 @@ enum Operators {
             return .double(op == .floorDivide ? q : r)
         case .power:
             if a == 0 && b < 0 { throw ValueError.runtime("0.0 cannot be raised to a negative power") }
-            if a < 0 && b.rounded() != b { throw ValueError.unsupported("complex results of **") }
-            return .double(pow(a, b))
+            if a < 0 && b.rounded() != b && b.isFinite { throw ValueError.unsupported("complex results of **") }
+            let p = pow(a, b)
+            // Python raises where C's pow overflows from finite operands.
+            if p.isInfinite && a.isFinite && b.isFinite { throw ValueError.runtime("(34, 'Numerical result out of range')") }
+            return .double(p)
         case .concat:
             return .double(0)   // handled before dispatch
         }
@@ -198,7 +212,10 @@ enum Operators {
             }
             return PythonString.find(needle, in: s) != nil
         case .list(let a), .tuple(let a): return a.contains { $0.pythonEquals(item) }
-        case .dict(let d): return d.index(of: item) != nil
+        case .dict(let d):
+            try Access.checkHashable(item)
+            return d.index(of: item) != nil
+        case .view(let v): return v.elements.contains { $0.pythonEquals(item) }
         case .undefined: return false
         case .generator(let g):
             // Python consumes the generator up to the item found.

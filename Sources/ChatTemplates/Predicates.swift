@@ -59,7 +59,7 @@ enum Predicates {
              ("sequence", .undefined):
             return true
         case ("iterable", .string), ("iterable", .list), ("iterable", .tuple), ("iterable", .dict),
-             ("iterable", .undefined), ("iterable", .generator), ("iterable", .loop):
+             ("iterable", .undefined), ("iterable", .generator), ("iterable", .view), ("iterable", .loop):
             return true
         case ("callable", .builtin), ("callable", .method), ("callable", .macro), ("callable", .undefined):
             return true

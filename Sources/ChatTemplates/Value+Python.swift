@@ -29,6 +29,7 @@ extension Value {
             return a.count == 1 ? "(\(inner),)" : "(\(inner))"
         case .dict(let d): return try Self.dictRepr(d)
         case .namespace(let n): return "<Namespace \(try Self.dictRepr(n.attributes))>"
+        case .view(let v): return "\(v.kind.rawValue)([" + (try v.elements.map { try $0.repr() }.joined(separator: ", ")) + "])"
         case .loop(let l): return "<LoopContext \(l.index0 + 1)/\(l.length)>"
         case .generator, .builtin, .method, .macro:
             throw ValueError.unsupported("printing a \(typeName) object (jinja2 prints its memory address)")
@@ -126,6 +127,10 @@ extension Value {
             return a.count == b.count && a.items.allSatisfy { k, v in b[k].map { $0.pythonEquals(v) } ?? false }
         case (.namespace(let a), .namespace(let b)): return a === b
         case (.generator(let a), .generator(let b)): return a === b
+        case (.view(let a), .view(let b)):
+            // Key and item views compare as sets; values views only by identity.
+            return a.kind == b.kind && a.kind != .values && a.elements.count == b.elements.count
+                && a.elements.allSatisfy { x in b.elements.contains { $0.pythonEquals(x) } }
         case (.builtin(let a), .builtin(let b)): return a == b
         default:
             if let (a, b) = Self.numericPair(self, other) { return a == b }

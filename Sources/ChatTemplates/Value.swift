@@ -88,6 +88,17 @@ enum Builtin: String {
     case lipsum, cycler, joiner
 }
 
+/// What dict's `keys()`, `values()` and `items()` return: views that iterate (more than once),
+/// have a length, and print as `dict_keys([...])`, but cannot be indexed.
+struct DictView {
+    enum Kind: String {
+        case keys = "dict_keys", values = "dict_values", items = "dict_items"
+    }
+
+    let kind: Kind
+    let elements: [Value]
+}
+
 /// A callable bound to its receiver: `text.strip`, `message.items`, `loop.cycle`.
 struct BoundMethod {
     let receiver: Value
@@ -114,6 +125,7 @@ indirect enum Value {
     case dict(Dict)
     case namespace(Namespace)
     case generator(Generator)
+    case view(DictView)
     case loop(LoopState)
     case builtin(Builtin)
     case method(BoundMethod)
@@ -131,6 +143,7 @@ indirect enum Value {
         case .string(let s): return !s.isEmpty
         case .list(let a), .tuple(let a): return !a.isEmpty
         case .dict(let d): return d.count > 0
+        case .view(let v): return !v.elements.isEmpty
         case .namespace, .generator, .loop, .builtin, .method, .macro: return true
         }
     }
@@ -151,6 +164,7 @@ indirect enum Value {
         case .dict: return "dict"
         case .namespace: return "Namespace"
         case .generator: return "generator"
+        case .view(let v): return v.kind.rawValue
         case .loop: return "LoopContext"
         case .builtin, .method: return "builtin_function_or_method"
         case .macro: return "Macro"
@@ -177,6 +191,7 @@ indirect enum Value {
         case .dict(let d): return d.keys
         case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
         case .generator(let g): return g.drain()
+        case .view(let v): return v.elements
         default: throw ValueError.runtime("'\(typeName)' object is not iterable")
         }
     }
@@ -188,6 +203,7 @@ indirect enum Value {
         case .string(let s): return s.unicodeScalars.count
         case .list(let a), .tuple(let a): return a.count
         case .dict(let d): return d.count
+        case .view(let v): return v.elements.count
         default: throw ValueError.runtime("object of type '\(typeName)' has no len()")
         }
     }
