@@ -32,6 +32,7 @@ let package = Package(
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
         .target(name: "ReproJSON", dependencies: ["CJansson"], swiftSettings: v5),
         .target(name: "ModelFiles", dependencies: ["ReproJSON"], swiftSettings: v5),
+        .target(name: "ChatTemplates", swiftSettings: v5),
         .target(name: "Sampling", dependencies: ["Kernels"], swiftSettings: v5),
         .target(name: "Kernels", swiftSettings: v5 + kernelFlags),
         .target(name: "ModelStore", dependencies: [
@@ -42,7 +43,7 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["ModelFiles", "ReproJSON"], swiftSettings: v5),
         .target(name: "Models", dependencies: ["Kernels", "ModelFiles", "ReproJSON"], swiftSettings: v5 + kernelFlags),
         .target(name: "Engine", dependencies: [
-            "ModelFiles", "Tokenizers", "ModelStore", "Models", "Kernels", "Sampling",
+            "ModelFiles", "Tokenizers", "ModelStore", "Models", "Kernels", "Sampling", "ChatTemplates",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
         .target(name: "Receipts", dependencies: [
@@ -58,7 +59,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
         .target(name: "Server", dependencies: [
-            "Engine", "Receipts", "RPCProtocol", "ReproJSON", "Sampling", "Tokenizers", "Kernels",
+            "Engine", "Receipts", "RPCProtocol", "ReproJSON", "Sampling", "Tokenizers", "Kernels", "Models", "ChatTemplates",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
         .executableTarget(name: "reprolm", dependencies: [
@@ -79,6 +80,10 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Kernels", "ModelFiles", "ReproJSON", "TestSupport"],
                     resources: [.copy("Golden")], swiftSettings: v5),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"], swiftSettings: v5),
+        .testTarget(name: "ChatTemplatesTests", dependencies: [
+            "ChatTemplates", "ReproJSON", "ModelFiles", "TestSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], resources: [.copy("Golden")], swiftSettings: v5),
         .testTarget(name: "RPCTransportTests", dependencies: ["RPCTransport"], swiftSettings: v5),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Sampling", "Models", "ModelStore", "ReproJSON", "TestSupport"],
                     swiftSettings: v5),

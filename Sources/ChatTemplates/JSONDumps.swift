@@ -1,0 +1,118 @@
+// Python's json.dumps, which is what `tojson` is in Hugging Face's environment (it replaces
+// jinja2's HTML-escaping tojson with `json.dumps(x, ensure_ascii=False, indent=None,
+// separators=None, sort_keys=False)`). Byte-exactness matters because tool schemas rendered
+// this way become prompt tokens: ", " and ": " separators (",", ": " once indenting), keys in
+// insertion order, non-ASCII kept, control characters as \u00XX, floats as Python's repr,
+// NaN/Infinity spelled as Python spells them.
+
+struct JSONDumps {
+    var ensureASCII = false
+    /// nil: everything on one line.
+    var indent: String?
+    var itemSeparator: String?
+    var keySeparator = ": "
+    var sortKeys = false
+
+    func dumps(_ v: Value) throws -> String {
+        var out = ""
+        try write(v, level: 0, into: &out)
+        return out
+    }
+
+    private func write(_ v: Value, level: Int, into out: inout String) throws {
+        switch v {
+        case .none: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .int(let i): out += String(i)
+        case .double(let d): out += Self.float(d)
+        case .string(let s): writeString(s, into: &out)
+        case .list(let items), .tuple(let items):
+            try writeContainer("[", "]", items.count, level: level, into: &out) { i, out in
+                try write(items[i], level: level + 1, into: &out)
+            }
+        case .dict(let d):
+            var pairs = try d.items.map { (key: try Self.key($0.0), original: $0.0, value: $0.1) }
+            if sortKeys {
+                try pairs.sort { try $0.original.pythonLess($1.original) }
+            }
+            try writeContainer("{", "}", pairs.count, level: level, into: &out) { i, out in
+                writeString(pairs[i].key, into: &out)
+                out += keySeparator
+                try write(pairs[i].value, level: level + 1, into: &out)
+            }
+        default:
+            throw ValueError.runtime("Object of type \(v.typeName) is not JSON serializable")
+        }
+    }
+
+    private func writeContainer(_ open: String, _ close: String, _ count: Int, level: Int, into out: inout String,
+                                element: (Int, inout String) throws -> Void) throws {
+        guard count > 0 else {
+            out += open + close
+            return
+        }
+        out += open
+        let separator = itemSeparator ?? (indent == nil ? ", " : ",")
+        let newline = indent.map { "\n" + String(repeating: $0, count: level + 1) }
+        for i in 0..<count {
+            if i > 0 { out += separator }
+            if let newline { out += newline }
+            try element(i, &out)
+        }
+        if let indent { out += "\n" + String(repeating: indent, count: level) }
+        out += close
+    }
+
+    /// Keys become strings as json.dumps converts them; other key types are a TypeError there.
+    private static func key(_ k: Value) throws -> String {
+        switch k {
+        case .string(let s): return s
+        case .none: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return String(i)
+        case .double(let d): return float(d)
+        default: throw ValueError.runtime("keys must be str, int, float, bool or None, not \(k.typeName)")
+        }
+    }
+
+    private static func float(_ d: Double) -> String {
+        if d.isNaN { return "NaN" }
+        if d.isInfinite { return d < 0 ? "-Infinity" : "Infinity" }
+        return Value.pythonFloatRepr(d)
+    }
+
+    private func writeString(_ s: String, into out: inout String) {
+        var scalars = String.UnicodeScalarView()
+        scalars.append("\"")
+        func escape(_ text: String) { scalars.append(contentsOf: text.unicodeScalars) }
+        func hex4(_ v: UInt32) {
+            let h = String(v, radix: 16)
+            escape("\\u" + String(repeating: "0", count: 4 - h.count) + h)
+        }
+        for c in s.unicodeScalars {
+            switch c {
+            case "\"": escape("\\\"")
+            case "\\": escape("\\\\")
+            case "\n": escape("\\n")
+            case "\r": escape("\\r")
+            case "\t": escape("\\t")
+            case "\u{08}": escape("\\b")
+            case "\u{0C}": escape("\\f")
+            default:
+                if c.value < 0x20 || (ensureASCII && c.value > 0x7E) {
+                    if c.value > 0xFFFF {
+                        let v = c.value - 0x10000
+                        hex4(0xD800 + (v >> 10))
+                        hex4(0xDC00 + (v & 0x3FF))
+                    } else {
+                        hex4(c.value)
+                    }
+                } else {
+                    scalars.append(c)
+                }
+            }
+        }
+        scalars.append("\"")
+        out += String(scalars)
+    }
+}

@@ -1,0 +1,200 @@
+// Python's str operations that templates use, with Python's exact behaviour rather than
+// Foundation's: whitespace is `str.isspace()`, matching is by code points (Swift's String methods
+// match canonically equivalent text, Python's do not), case mapping is Unicode's full mapping
+// with Python's final-sigma rule, and `split`/`replace` follow CPython's edge cases (`split()`
+// drops empty parts, `split(sep)` keeps them, `replace('', x)` inserts between characters).
+// Substring search runs on UTF-8 bytes, whose order and boundaries agree with code points.
+
+enum PythonString {
+    /// The byte offset of the first occurrence of `needle` in `haystack`.
+    static func find(_ needle: String, in haystack: String, from start: Int = 0) -> Int? {
+        let h = Array(haystack.utf8)
+        let n = Array(needle.utf8)
+        return find(n, in: h, from: start)
+    }
+
+    static func find(_ n: [UInt8], in h: [UInt8], from start: Int = 0) -> Int? {
+        guard !n.isEmpty else { return start <= h.count ? start : nil }
+        guard h.count >= n.count else { return nil }
+        let first = n[0]
+        var i = start
+        while i <= h.count - n.count {
+            if h[i] == first && h[i..<i + n.count].elementsEqual(n) { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    /// The code point index of a byte offset.
+    static func scalarIndex(ofByte offset: Int, in s: String) -> Int {
+        s.utf8.prefix(offset).reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
+    }
+
+    /// `strip`, `lstrip`, `rstrip`: whitespace, or any of the code points in `chars`.
+    static func strip(_ s: String, chars: String?, leading: Bool = true, trailing: Bool = true) -> String {
+        let set = chars.map { Set($0.unicodeScalars) }
+        func strippable(_ c: Unicode.Scalar) -> Bool { set?.contains(c) ?? UTF8Scanning.isSpace(c) }
+        let scalars = s.unicodeScalars
+        var start = scalars.startIndex
+        var end = scalars.endIndex
+        if leading {
+            while start < end && strippable(scalars[start]) { start = scalars.index(after: start) }
+        }
+        if trailing {
+            while end > start && strippable(scalars[scalars.index(before: end)]) { end = scalars.index(before: end) }
+        }
+        return String(scalars[start..<end])
+    }
+
+    /// `split(sep, maxsplit)`; `fromRight` is `rsplit`.
+    static func split(_ s: String, separator: String?, maxSplit: Int, fromRight: Bool = false) throws -> [String] {
+        guard let separator else { return splitOnWhitespace(s, maxSplit: maxSplit, fromRight: fromRight) }
+        if separator.isEmpty { throw ValueError.runtime("empty separator") }
+        var h = Array(s.utf8)
+        var n = Array(separator.utf8)
+        if fromRight {
+            h.reverse()
+            n.reverse()
+        }
+        var parts: [[UInt8]] = []
+        var start = 0
+        while maxSplit < 0 || parts.count < maxSplit, let i = find(n, in: h, from: start) {
+            parts.append(Array(h[start..<i]))
+            start = i + n.count
+        }
+        parts.append(Array(h[start...]))
+        if fromRight { parts = parts.reversed().map { $0.reversed() } }
+        return parts.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    private static func splitOnWhitespace(_ s: String, maxSplit: Int, fromRight: Bool) -> [String] {
+        var scalars = Array(s.unicodeScalars)
+        if fromRight { scalars.reverse() }
+        var parts: [[Unicode.Scalar]] = []
+        var i = 0
+        while true {
+            while i < scalars.count && UTF8Scanning.isSpace(scalars[i]) { i += 1 }
+            if i == scalars.count { break }
+            if maxSplit >= 0 && parts.count == maxSplit {
+                // The rest, leading whitespace dropped and trailing whitespace kept.
+                parts.append(Array(scalars[i...]))
+                break
+            }
+            let start = i
+            while i < scalars.count && !UTF8Scanning.isSpace(scalars[i]) { i += 1 }
+            parts.append(Array(scalars[start..<i]))
+        }
+        if fromRight { parts = parts.reversed().map { $0.reversed() } }
+        return parts.map { String(String.UnicodeScalarView($0)) }
+    }
+
+    /// `replace(old, new, count)`; a negative count replaces every occurrence.
+    static func replace(_ s: String, _ old: String, _ new: String, count: Int, limits: RenderLimits) throws -> String {
+        let h = Array(s.utf8)
+        let o = Array(old.utf8)
+        let n = Array(new.utf8)
+        var out: [UInt8] = []
+        var replaced = 0
+        func room() throws { try limits.checkSize(out.count + n.count + h.count) }
+        if o.isEmpty {
+            // Python inserts `new` before every character and at the end.
+            var i = 0
+            while true {
+                if count < 0 || replaced < count {
+                    try room()
+                    out += n
+                    replaced += 1
+                }
+                guard i < h.count else { break }
+                let (_, length) = UTF8Scanning.scalar(at: i, in: h)
+                out += h[i..<i + length]
+                i += length
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+        var start = 0
+        while count < 0 || replaced < count, let i = find(o, in: h, from: start) {
+            try room()
+            out += h[start..<i]
+            out += n
+            start = i + o.count
+            replaced += 1
+        }
+        out += h[start...]
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func upper(_ s: String) -> String {
+        var out = ""
+        for c in s.unicodeScalars { out += c.properties.uppercaseMapping }
+        return out
+    }
+
+    static func lower(_ s: String) -> String {
+        let scalars = Array(s.unicodeScalars)
+        var out = ""
+        for i in scalars.indices { out += lowered(scalars, i) }
+        return out
+    }
+
+    /// `str.title()`: a cased character after an uncased one is titlecased, others lowercased.
+    static func title(_ s: String) -> String {
+        let scalars = Array(s.unicodeScalars)
+        var out = ""
+        var previousCased = false
+        for i in scalars.indices {
+            let c = scalars[i]
+            out += previousCased ? lowered(scalars, i) : c.properties.titlecaseMapping
+            previousCased = c.properties.isCased
+        }
+        return out
+    }
+
+    /// `str.capitalize()`: the first character titlecased, the rest lowercased.
+    static func capitalize(_ s: String) -> String {
+        let scalars = Array(s.unicodeScalars)
+        guard let first = scalars.first else { return "" }
+        var out = first.properties.titlecaseMapping
+        for i in scalars.indices.dropFirst() { out += lowered(scalars, i) }
+        return out
+    }
+
+    /// One character lowercased, with CPython's final-sigma rule for U+03A3: it becomes ς when a
+    /// cased letter precedes it and none follows (case-ignorable characters skipped both ways).
+    private static func lowered(_ scalars: [Unicode.Scalar], _ i: Int) -> String {
+        let c = scalars[i]
+        guard c.value == 0x3A3 else { return c.properties.lowercaseMapping }
+        var j = i - 1
+        while j >= 0 && scalars[j].properties.isCaseIgnorable { j -= 1 }
+        var final = j >= 0 && scalars[j].properties.isCased
+        if final {
+            var k = i + 1
+            while k < scalars.count && scalars[k].properties.isCaseIgnorable { k += 1 }
+            final = k == scalars.count || !scalars[k].properties.isCased
+        }
+        return final ? "\u{3C2}" : "\u{3C3}"
+    }
+
+    /// `str.splitlines()`: every line boundary Python knows, `\r\n` counting as one.
+    static func splitLines(_ s: String) -> [String] {
+        var lines: [String] = []
+        var current = String.UnicodeScalarView()
+        var previousCR = false
+        for c in s.unicodeScalars {
+            if previousCR {
+                previousCR = false
+                if c == "\n" { continue }
+            }
+            switch c.value {
+            case 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029:
+                lines.append(String(current))
+                current = String.UnicodeScalarView()
+                previousCR = c == "\r"
+            default:
+                current.append(c)
+            }
+        }
+        if !current.isEmpty { lines.append(String(current)) }
+        return lines
+    }
+}

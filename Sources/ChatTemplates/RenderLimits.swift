@@ -1,0 +1,30 @@
+// Bounds on one render, so a hostile template (a model file is untrusted input) ends in an error
+// instead of exhausting memory, the stack or the caller's patience. Real chat templates stay far
+// inside them: a few hundred steps per message, nesting under twenty, output the size of the
+// conversation.
+
+struct RenderLimits {
+    /// Largest string a template may build, and largest output (64 MiB).
+    var maxStringBytes = 64 << 20
+    /// Expressions evaluated plus statements executed plus loop iterations.
+    var maxSteps = 10_000_000
+    /// Nested evaluation (expressions inside statements inside macro calls), which is what uses
+    /// the stack.
+    var maxDepth = 400
+
+    func checkSize(_ bytes: Int) throws {
+        if bytes > maxStringBytes {
+            throw ValueError.runtime("the template built a string of more than \(maxStringBytes) bytes")
+        }
+    }
+
+    func checkSize(_ bytes: Int, times count: Int) throws {
+        let (total, overflow) = bytes.multipliedReportingOverflow(by: count)
+        try checkSize(overflow ? Int.max : total)
+    }
+
+    func joined(_ a: String, _ b: String) throws -> String {
+        try checkSize(a.utf8.count + b.utf8.count)
+        return a + b
+    }
+}
