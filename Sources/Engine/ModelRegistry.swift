@@ -123,10 +123,10 @@ public final class ModelRegistry: @unchecked Sendable {
             throw EngineError.modelNotFound(name: spec, catalogue: store.catalog.names)
         }
         var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw EngineError.loadFailed(model: spec, reason: "\(path) is a model folder (safetensors); only GGUF files can be served so far")
+        let isFolder = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+        let candidate = try await runBlocking {
+            isFolder ? try self.openFolder(path, progress: progress) : try self.open(path, progress: progress)
         }
-        let candidate = try await runBlocking { try self.open(path, progress: progress) }
         lock.lock()
         defer { lock.unlock() }
         // The same bytes under another path are the same model: keep one copy warm.
@@ -136,13 +136,12 @@ public final class ModelRegistry: @unchecked Sendable {
         return candidate
     }
 
-    /// Hashes, maps and checks one file; runs off the cooperative pool.
-    private func open(_ path: String, progress: @escaping @Sendable (LoadProgress) -> Void) throws -> LoadedModel {
+    /// The sha256 of a file, with progress; runs off the cooperative pool.
+    private func hash(_ path: String, progress: @escaping @Sendable (LoadProgress) -> Void) throws -> String {
         let base = (path as NSString).lastPathComponent
         var lastReported = -1
-        let sha: String
         do {
-            sha = try store.hasher.sha256(ofFileAt: path) { done, total in
+            return try store.hasher.sha256(ofFileAt: path) { done, total in
                 // One notification per 10% is plenty for a client's progress bar.
                 let decile = total > 0 ? done * 10 / total : 10
                 if decile != lastReported {
@@ -153,6 +152,40 @@ public final class ModelRegistry: @unchecked Sendable {
         } catch {
             throw EngineError.loadFailed(model: base, reason: "\(error)")
         }
+    }
+
+    /// A Hugging Face encoder folder (config.json, model.safetensors, tokenizer.json and the
+    /// sentence-transformers files). Its identity is the sha256 of model.safetensors: the
+    /// receipts' token ids make the tokenizer's files part of the request, not of the model.
+    private func openFolder(_ path: String, progress: @escaping @Sendable (LoadProgress) -> Void) throws -> LoadedModel {
+        let weights = path + "/model.safetensors"
+        let sha = try hash(weights, progress: progress)
+        let catalogueName = store.catalog.models.first { spec in spec.files.contains { $0.sha256 == sha } }?.name
+        let name = catalogueName ?? (path as NSString).lastPathComponent
+        progress(LoadProgress(stage: "load", message: "mapping \(name)/model.safetensors", done: 0, total: 1))
+        let encoder: EncoderModel
+        do {
+            let config = try BertConfig.load(path: path + "/config.json")
+            let bert = try BertModel(file: try SafetensorsFile(path: weights), config: config)
+            let pooling = try PoolingConfig.load(folder: path)
+            let maxTokens = min(config.maxPositions, pooling.maxSequenceLength ?? config.maxPositions)
+            let tokenizer = try WordPieceTokenizer(tokenizerJSON: path + "/tokenizer.json", maxLength: maxTokens)
+            guard tokenizer.vocabularySize <= config.vocabSize else {
+                throw ModelError.badHyperparameter("tokenizer.json has \(tokenizer.vocabularySize) tokens, the model \(config.vocabSize)")
+            }
+            encoder = EncoderModel(bert: bert, tokenizer: tokenizer, pooling: pooling.pooling, normalize: pooling.normalize,
+                                   maxTokens: maxTokens)
+        } catch {
+            throw EngineError.loadFailed(model: name, reason: "\(error)")
+        }
+        progress(LoadProgress(stage: "load", message: "loaded \(name)", done: 1, total: 1))
+        return LoadedModel(name: name, path: path, sha256: sha, encoder: encoder, catalogued: catalogueName != nil)
+    }
+
+    /// Hashes, maps and checks one GGUF file; runs off the cooperative pool.
+    private func open(_ path: String, progress: @escaping @Sendable (LoadProgress) -> Void) throws -> LoadedModel {
+        let base = (path as NSString).lastPathComponent
+        let sha = try hash(path, progress: progress)
         let catalogueName = store.catalog.models.first { spec in spec.files.contains { $0.sha256 == sha } }?.name
         let name = catalogueName ?? (base.hasSuffix(".gguf") ? String(base.dropLast(5)) : base)
         progress(LoadProgress(stage: "load", message: "mapping \(base)", done: 0, total: 1))
@@ -174,8 +207,8 @@ public final class ModelRegistry: @unchecked Sendable {
             throw EngineError.loadFailed(model: name, reason: "\(error)")
         }
         progress(LoadProgress(stage: "load", message: "loaded \(name)", done: 1, total: 1))
-        return LoadedModel(name: name, path: path, sha256: sha, file: file, tokenizer: tokenizer, catalogued: catalogueName != nil,
-                           decoder: decoder, decoderUnavailable: decoderUnavailable)
+        return LoadedModel(name: name, path: path, sha256: sha, gguf: GGUFModel(file: file, tokenizer: tokenizer),
+                           catalogued: catalogueName != nil, decoder: decoder, decoderUnavailable: decoderUnavailable)
     }
 
     /// Drops a model (and its aliases). Requests running on it keep their reference and finish.

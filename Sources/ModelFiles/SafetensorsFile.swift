@@ -54,6 +54,9 @@ public final class SafetensorsFile: @unchecked Sendable {
 
     deinit { ReadOnlyMapping.unmap(mapping) }
 
+    /// Bytes of the mapped file.
+    var mappedSize: Int { mapping.count }
+
     /// Longest header accepted (longer is `headerTooLarge`).
     public static var maxHeaderBytes: Int { safetensorsMaxHeaderBytes }
 

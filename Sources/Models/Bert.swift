@@ -48,8 +48,10 @@ public final class BertModel: @unchecked Sendable {
         guard !rows.isEmpty else { return [] }
         let pass = BertPass(model: self, rows: rows, starts: starts, lengths: sequences.map(\.count), pool: pool)
         let hidden = try pass.run()
-        return sequences.indices.map { s in
-            Array(UnsafeBufferPointer(start: hidden.p + starts[s] * c.hiddenSize, count: sequences[s].count * c.hiddenSize))
+        return withExtendedLifetime(hidden) {
+            sequences.indices.map { s in
+                Array(UnsafeBufferPointer(start: hidden.p + starts[s] * c.hiddenSize, count: sequences[s].count * c.hiddenSize))
+            }
         }
     }
 }

@@ -15,6 +15,8 @@ final class FloatBuffer {
     deinit { p.deallocate() }
     var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: p, count: count) }
     var readOnly: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: p, count: count) }
+    /// A copy. (Not `Array(buffer.readOnly)`: the buffer may be freed before the copy is made.)
+    var array: [Float] { withExtendedLifetime(self) { Array(readOnly) } }
 }
 
 struct ForwardPass {
@@ -137,9 +139,9 @@ struct ForwardPass {
                 logitItems.append((i, logitRows.count..<(logitRows.count + n)))
                 logitRows.append(contentsOf: r..<(r + n))
             case .hiddenLast:
-                results[i] = Array(normed(x, rows: [r + n - 1]).readOnly)
+                results[i] = normed(x, rows: [r + n - 1]).array
             case .hiddenAll:
-                results[i] = Array(normed(x, rows: Array(r..<(r + n))).readOnly)
+                results[i] = normed(x, rows: Array(r..<(r + n))).array
             }
             r += n
         }
@@ -148,8 +150,10 @@ struct ForwardPass {
         let out = FloatBuffer(logitRows.count * c.vocabulary)
         try activations.prepare(normedRows.readOnly, vectors: logitRows.count, columns: c.embedding, for: model.weights.output.format)
         try Matmul.multiply(model.weights.output, activations, output: out.buffer, pool: pool)
-        for (i, range) in logitItems {
-            results[i] = Array(UnsafeBufferPointer(start: out.p + range.lowerBound * c.vocabulary, count: range.count * c.vocabulary))
+        withExtendedLifetime(out) {
+            for (i, range) in logitItems {
+                results[i] = Array(UnsafeBufferPointer(start: out.p + range.lowerBound * c.vocabulary, count: range.count * c.vocabulary))
+            }
         }
         return results
     }

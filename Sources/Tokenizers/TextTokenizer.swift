@@ -11,3 +11,15 @@ public protocol TextTokenizer: AnyObject, Sendable {
 }
 
 extension Tokenizer: TextTokenizer {}
+
+/// A WordPiece model's `tokenize` is its `encode` (always cut at its maxLength: the encoder cannot
+/// take more); special-token text in the input is always recognised, as Hugging Face does.
+extension WordPieceTokenizer: TextTokenizer {
+    public func encode(_ text: String, addSpecial: Bool, parseSpecial: Bool) -> [Int32] {
+        encode(text, addSpecial: addSpecial).ids
+    }
+
+    public func piece(_ token: Int32) -> [UInt8]? {
+        self.token(token).map { Array($0.utf8) }
+    }
+}

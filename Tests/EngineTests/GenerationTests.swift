@@ -122,7 +122,7 @@ final class GenerationTests: XCTestCase {
         let answer = try await generator.generate(greedyRequest(chat, maxTokens: 64))
         XCTAssertEqual(answer.finishReason, .stop)
         XCTAssertNil(answer.stopSequence)
-        XCTAssertTrue(model.tokenizer.isEndOfGeneration(answer.tokens.last!))
+        XCTAssertTrue(model.gguf!.tokenizer.isEndOfGeneration(answer.tokens.last!))
         XCTAssertFalse(answer.text.contains("<|im_end|>"))
     }
 
