@@ -13,7 +13,7 @@ enum EngineFixtures {
     nonisolated(unsafe) private static var loaded: [String: LoadedModel] = [:]
 
     static func model(_ name: String) async throws -> LoadedModel {
-        guard let path = TestModels.path(name) else { throw XCTSkip("run `reprolm pull \(name)` first") }
+        guard let path = TestModels.path(name) ?? TestModels.folder(name) else { throw XCTSkip("run `reprolm pull \(name)` first") }
         lock.lock()
         let cached = loaded[name]
         lock.unlock()
