@@ -7,7 +7,10 @@ after the other, so each peak RSS is that engine's own and the two never compete
 shared or virtual machine is noisy: each figure is the median of `--repeat` runs, the two
 engines' runs interleaved so a slow spell hits both.
 Prints a Markdown table with the ratios reprolm / llama.cpp and the issue's targets:
-decode >= 0.7x, prefill >= 0.5x, RSS <= model file + KV cache + 64 MiB.
+decode >= 0.7x, prefill >= 0.5x, RSS <= model file + KV cache + 64 MiB. Then the encoder line:
+all-MiniLM-L6-v2 sentences per second at batch 1 and 32, beside a numpy float32 implementation
+(Benchmarks/minilm_numpy_side.py: BLAS products, padded batches, as sentence-transformers runs it),
+for context: llama.cpp does not read safetensors folders.
 Run through Benchmarks/run, which installs llama-cpp-python and builds reprolm.
 """
 import argparse
@@ -23,8 +26,8 @@ ROOT = os.path.dirname(HERE)
 MODELS = ["smollm2-135m", "qwen2.5-coder-0.5b", "gemma3-270m"]
 
 
-def run_json(cmd):
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+def run_json(cmd, env=None):
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=env)
     if out.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -50,6 +53,8 @@ def main():
     ap.add_argument("--prompt-tokens", type=int, default=128)
     ap.add_argument("--decode-tokens", type=int, default=128)
     ap.add_argument("--repeat", type=int, default=3, help="runs per figure (the median is shown)")
+    ap.add_argument("--encoder-batches", nargs="*", type=int, default=[1, 32])
+    ap.add_argument("--sentences", type=int, default=256, help="sentences per encoder measurement")
     args = ap.parse_args()
 
     import llama_cpp  # noqa: F401 - fail early if the interpreter lacks it
@@ -88,6 +93,33 @@ def main():
                 misses.append(f"{model} x{threads}: RSS {ours['peak_rss_mib']:.0f} MiB > {budget:.0f} MiB")
     print()
     print("targets met" if not misses else "targets missed:\n  " + "\n  ".join(misses))
+    if args.encoder_batches:
+        encoder_table(args)
+
+
+def encoder_table(args):
+    path = subprocess.run([args.reprolm, "pull", "minilm-l6"], capture_output=True, text=True)
+    folder = path.stdout.strip().splitlines()[-1] if path.returncode == 0 else None
+    if not folder:
+        sys.exit(f"cannot find minilm-l6: {path.stderr}")
+    print(f"\nall-MiniLM-L6-v2 (F32 safetensors), {args.sentences} sentences of 7 to 24 tokens, mean pooling, "
+          f"normalised; median of {args.repeat} runs each\n")
+    print("| model | threads | batch | sentences/s reprolm | numpy float32 | ratio | peak RSS MiB reprolm | numpy |")
+    print("|---|---|---|---|---|---|---|---|")
+    for threads in args.threads:
+        for batch in args.encoder_batches:
+            ours_runs, ref_runs = [], []
+            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+            for _ in range(args.repeat):
+                ours_runs.append(run_json([args.reprolm, "bench", "--model", "minilm-l6", "--threads", str(threads),
+                                           "--batch", str(batch), "--sentences", str(args.sentences)]))
+                ref_runs.append(run_json([args.python, os.path.join(HERE, "minilm_numpy_side.py"), "--folder", folder,
+                                          "--batch", str(batch), "--sentences", str(args.sentences)], env=env))
+            ours = {k: statistics.median(r[k] for r in ours_runs) for k in ours_runs[0]}
+            ref = {k: statistics.median(r[k] for r in ref_runs) for k in ref_runs[0]}
+            print(f"| minilm-l6 | {threads} | {batch} | {ours['sentences_per_s']:.1f} | {ref['sentences_per_s']:.1f} "
+                  f"| {ours['sentences_per_s'] / ref['sentences_per_s']:.2f}x | {ours['peak_rss_mib']:.0f} "
+                  f"| {ref['peak_rss_mib']:.0f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,14 @@
 (b) every example in protocol/examples/ is replayed against a fresh daemon: the request's params
     must match the method's params schema and the live result the method's result schema;
     tokenize, detokenize, models/unload, shutdown, setSeed, reproduce and receipts/get must also
-    equal the stored example, and generate and score too except for what differs between runs
-    or machines (see reproducible(): `timings`, a `seed` the daemon drew, the receipt's random
+    equal the stored example, and generate, score and encode too except for what differs between
+    runs or machines (see reproducible(): `timings`, a `seed` the daemon drew, the receipt's random
     `id`, its `created` time and its `engine.kernels`); the notifications of progress.json
     ($/progress) and stream.json ($/stream) are checked against their schemas. An example may
     hold `journal`: the lines of the journal file its daemon starts with (`--journal`), byte for
-    byte, so that reproduce {id} and receipts/get have a journal to read;
+    byte, so that reproduce {id} and receipts/get have a journal to read; and `serve`: more
+    arguments for its daemon's `reprolm serve` (encode.json: `["--model", "minilm-l6"]`, the
+    encoder, which is not loaded by default);
 (c) bad params for every method give an error response that matches the ErrorResponse schema,
     carries the expected code (one the method documents) and, for -32602, the expected data.path;
     and the params schema rejects exactly those params that the daemon rejects for their shape;
@@ -20,10 +22,14 @@
 (e) setSeed, reproduce and receipts/get: session seeds are handed out in arrival order and
     revealed when replaced, receipts record the request and the output bits, replays of intact
     receipts are identical and altered ones point at the change, the journal gives receipts back,
-    and without a journal receipts still come but cannot be looked up.
+    and without a journal receipts still come but cannot be looked up;
+(f) encode and generate {messages}: encode on the encoder minilm-l6 and on a decoder (defaults,
+    pooling, normalisation, truncation, batch invariance, receipts of the token ids encoded and
+    their replays), and a conversation rendered with the model's chat template.
 
 The daemon is `$REPROLM_BIN`, else <repo>/.build/release/reprolm, run as `reprolm serve` over
-stdio with newline framing. It needs the default model (smollm2-135m) in the model cache. Each
+stdio with newline framing. It needs the default model (smollm2-135m) in the model cache, and for
+(f) minilm-l6 and gemma3-270m too. Each
 daemon gets a journal of its own in a temporary folder (`--journal`), so the tests never write to
 $XDG_STATE_HOME and never see another run's receipts.
 
@@ -123,11 +129,11 @@ METHOD_EXAMPLES = {k: v for k, v in EXAMPLE_FILES.items() if k not in NOTIFICATI
 # Methods whose result does not depend on the machine: compared with the stored example exactly.
 EXACT = {"tokenize", "detokenize", "models/unload", "shutdown", "setSeed", "reproduce", "receipts/get"}
 # Deterministic but for a few members (see reproducible()): compared without them.
-EXACT_BUT_VOLATILE = {"generate", "score"}
+EXACT_BUT_VOLATILE = {"generate", "score", "encode"}
 
 
 def reproducible(response: dict) -> dict:
-    """A generate or score response without what may differ between runs or machines:
+    """A generate, score or encode response without what may differ between runs or machines:
     - `timings` (wall clock);
     - `seed` when the daemon drew it from entropy (seedSource "entropy"), and so the receipt's
       `request.seed`, which records the same drawn seed;
@@ -387,7 +393,9 @@ def test_example(fname, spawn, tmp_path):
     journal = tmp_path / "journal.jsonl"
     if "journal" in ex:
         journal.write_bytes(b"".join(line.encode() + b"\n" for line in ex["journal"]))
-    daemon = spawn("--journal", str(journal))
+    # `serve`: more arguments for `reprolm serve` (encode.json loads the encoder minilm-l6).
+    assert isinstance(ex.get("serve", []), list) and all(isinstance(a, str) for a in ex.get("serve", []))
+    daemon = spawn("--journal", str(journal), *ex.get("serve", []))
 
     if METHODS[method].get("x-notification"):
         assert "id" not in req and stored is None, "a notification has no id and no response"
@@ -656,6 +664,8 @@ def test_sampling_follows_the_documented_chain(shared_daemon, temperature, top_k
     assert decided >= len(result["tokens"]) * 0.9 > 0
 
 
+USER = {"role": "user", "content": "What is 2 + 2?"}
+
 # Params at the edges that the schema accepts and the daemon runs.
 ACCEPTED = [
     ("generate", {"prompt": "a", "maxTokens": 2, "beams": 2, "temperature": 0}),
@@ -669,6 +679,15 @@ ACCEPTED = [
     ("score", {"text": "a", "tokens": None}),
     ("score", {"tokens": [1, 2, 3], "scoreFrom": 2}),
     ("score", {"text": "a b", "scoreFrom": None}),
+    ("generate", {"messages": [USER], "maxTokens": 2, "temperature": 0, "addGenerationPrompt": False}),
+    ("generate", {"messages": [{"role": "system", "content": ""}, USER, {"role": "assistant", "content": "4"},
+                               {"role": "r" * 256, "content": "é"}], "maxTokens": 1, "addGenerationPrompt": None}),
+    ("generate", {"messages": None, "prompt": "a", "addGenerationPrompt": None, "maxTokens": 1}),
+    ("encode", {"input": "a"}),
+    ("encode", {"input": ["a", "b c"], "tokens": None, "pooling": "none", "truncate": False, "addSpecial": False}),
+    ("encode", {"input": None, "tokens": [[1, 2], [3]], "addSpecial": None, "pooling": "last", "normalize": False}),
+    ("encode", {"input": "a", "model": None, "pooling": None, "normalize": None, "truncate": None}),
+    ("encode", {"tokens": [[49151, 0]], "pooling": "mean", "normalize": True, "truncate": True}),
 ]
 # null counts as absent, also for the alternative inputs score does not use.
 ACCEPTED_CASES = [pytest.param(*c, id=f"{c[0]}-{i}") for i, c in enumerate(ACCEPTED)] + [
@@ -783,6 +802,33 @@ ERROR_CASES = [
     ("generate", {"prompt": "a", "topLogprobs": 21}, -32602, "params.topLogprobs", True),
     ("generate", {"prompt": "a", "stream": 1}, -32602, "params.stream", True),
     ("generate", {"prompt": "a", "model": "no-such-model"}, -32001, N, False),
+    # generate {messages}: a conversation instead of prompt or tokens.
+    ("generate", {"messages": "hi"}, -32602, "params.messages", True),
+    ("generate", {"messages": USER}, -32602, "params.messages", True),
+    ("generate", {"messages": []}, -32602, "params.messages", True),
+    ("generate", {"messages": [USER] * 4097}, -32602, "params.messages", True),
+    ("generate", {"messages": ["What is 2 + 2?"]}, -32602, "params.messages[0]", True),
+    ("generate", {"messages": [USER, 5]}, -32602, "params.messages[1]", True),
+    ("generate", {"messages": [{"content": "x"}]}, -32602, "params.messages[0].role", True),
+    ("generate", {"messages": [USER, {"role": "user"}]}, -32602, "params.messages[1].content", True),
+    ("generate", {"messages": [{"role": "", "content": "x"}]}, -32602, "params.messages[0].role", True),
+    ("generate", {"messages": [{"role": 1, "content": "x"}]}, -32602, "params.messages[0].role", True),
+    ("generate", {"messages": [{"role": "r" * 257, "content": "x"}]}, -32602, "params.messages[0].role", True),
+    # 258 bytes in 129 characters: maxLength counts characters, the daemon bytes.
+    ("generate", {"messages": [{"role": "é" * 129, "content": "x"}]}, -32602, "params.messages[0].role", False),
+    ("generate", {"messages": [{"role": "user", "content": 5}]}, -32602, "params.messages[0].content", True),
+    ("generate", {"messages": [{"role": "user", "content": ["x"]}]}, -32602, "params.messages[0].content", True),
+    ("generate", {"messages": [{"role": "user", "content": None}]}, -32602, "params.messages[0].content", True),
+    ("generate", {"messages": [{**USER, "name": "bob"}]}, -32602, "params.messages[0].name", True),
+    ("generate", {"messages": [USER], "prompt": "a"}, -32602, "params.prompt", True),
+    ("generate", {"messages": [USER], "tokens": [1]}, -32602, "params.tokens", True),
+    ("generate", {"messages": [USER], "addSpecial": True}, -32602, "params.addSpecial", True),
+    ("generate", {"messages": [USER], "parseSpecial": False}, -32602, "params.parseSpecial", True),
+    ("generate", {"messages": [USER], "addGenerationPrompt": "yes"}, -32602, "params.addGenerationPrompt", True),
+    ("generate", {"prompt": "a", "addGenerationPrompt": True}, -32602, "params.addGenerationPrompt", True),
+    ("generate", {"tokens": [1], "addGenerationPrompt": False}, -32602, "params.addGenerationPrompt", True),
+    ("generate", {"addGenerationPrompt": True}, -32602, "params.addGenerationPrompt", True),
+    ("generate", {"messages": [USER], "maxTokens": 8192}, -32003, N, False),  # 38 prompt tokens + 8192
     ("score", {}, -32602, "params.text", True),
     ("score", {"text": 5}, -32602, "params.text", True),
     ("score", {"text": "a", "tokens": [1]}, -32602, "params.tokens", True),
@@ -806,6 +852,48 @@ ERROR_CASES = [
     ("score", {"tokens": [1, 2], "scoreFrom": 0}, -32602, "params.scoreFrom", True),
     ("score", {"tokens": [1, 2], "scoreFrom": 1.5}, -32602, "params.scoreFrom", True),
     ("score", {"tokens": [1, 2], "scoreFrom": 3}, -32602, "params.scoreFrom", False),  # past the token count
+    # encode, on the default model (the decoder smollm2-135m: 8192 tokens, vocabulary 49152).
+    ("encode", {}, -32602, "params.input", True),
+    ("encode", [["a"]], -32602, "params", True),
+    ("encode", {"input": None}, -32602, "params.input", True),
+    ("encode", {"input": 5}, -32602, "params.input", True),
+    ("encode", {"input": {"text": "a"}}, -32602, "params.input", True),
+    ("encode", {"input": []}, -32602, "params.input", True),
+    ("encode", {"input": ["a", 1]}, -32602, "params.input[1]", True),
+    ("encode", {"input": ["a", None]}, -32602, "params.input[1]", True),
+    ("encode", {"input": ["x"] * 1025}, -32602, "params.input", True),
+    ("encode", {"input": "", "addSpecial": False}, -32602, "params.input", False),  # no tokens
+    ("encode", {"input": ["a", ""], "addSpecial": False}, -32602, "params.input[1]", False),
+    ("encode", {"tokens": "1 2"}, -32602, "params.tokens", True),
+    ("encode", {"tokens": [1, 2]}, -32602, "params.tokens[0]", True),
+    ("encode", {"tokens": []}, -32602, "params.tokens", True),
+    ("encode", {"tokens": [[1], []]}, -32602, "params.tokens[1]", True),
+    ("encode", {"tokens": [[1]] * 1025}, -32602, "params.tokens", True),
+    ("encode", {"tokens": [[1, -1]]}, -32602, "params.tokens[0][1]", True),
+    ("encode", {"tokens": [[1], [2, 2.5]]}, -32602, "params.tokens[1][1]", True),
+    ("encode", {"tokens": [[1], [2, "3"]]}, -32602, "params.tokens[1][1]", True),
+    ("encode", {"tokens": [[2147483648]]}, -32602, "params.tokens[0][0]", True),
+    ("encode", {"tokens": [[1], [0, 49152]]}, -32602, "params.tokens[1][1]", False),  # past the vocabulary
+    ("encode", {"input": "a", "tokens": [[1]]}, -32602, "params.tokens", True),
+    ("encode", {"tokens": [[1]], "addSpecial": True}, -32602, "params.addSpecial", True),
+    ("encode", {"tokens": [[1]], "addSpecial": False}, -32602, "params.addSpecial", True),
+    ("encode", {"input": "a", "addSpecial": "no"}, -32602, "params.addSpecial", True),
+    ("encode", {"input": "a", "pooling": 1}, -32602, "params.pooling", True),
+    ("encode", {"input": "a", "pooling": "max"}, -32602, "params.pooling", True),
+    ("encode", {"input": "a", "pooling": "MEAN"}, -32602, "params.pooling", True),
+    ("encode", {"input": "a", "pooling": "cls"}, -32602, "params.pooling", False),  # a decoder has no [CLS]
+    ("encode", {"input": "a", "normalize": "yes"}, -32602, "params.normalize", True),
+    ("encode", {"input": "a", "normalize": 1}, -32602, "params.normalize", True),
+    ("encode", {"input": "a", "truncate": 1}, -32602, "params.truncate", True),
+    ("encode", {"input": "a", "truncate": "false"}, -32602, "params.truncate", True),
+    ("encode", {"input": "a", "bogus": 1}, -32602, "params.bogus", True),
+    ("encode", {"input": "a", "maxTokens": 4}, -32602, "params.maxTokens", True),
+    ("encode", {"input": "a", "model": 5}, -32602, "params.model", True),
+    ("encode", {"input": "a", "model": "no-such-model"}, -32001, N, False),
+    # truncate false and too long: -32003, data {path, contextLength} (path in the path column).
+    ("encode", {"input": "reproducible " * 9000, "truncate": False}, -32003, "params.input", False),
+    ("encode", {"input": ["a", "reproducible " * 9000], "truncate": False}, -32003, "params.input[1]", False),
+    ("encode", {"tokens": [[1], [1] * 8193], "truncate": False}, -32003, "params.tokens[1]", False),
     ("setSeed", {"seed": 1.5}, -32602, "params.seed", True),
     ("setSeed", {"seed": True}, -32602, "params.seed", True),
     ("setSeed", {"seed": [42]}, -32602, "params.seed", True),
@@ -877,6 +965,8 @@ def test_error_response(shared_daemon, method, params, code, path, schema_reject
         assert err["message"] == f"Invalid params: {path} {err['data']['reason']}"
     if code == -32007:
         assert err["data"] == {"id": params["id"]}, answer
+    if code == -32003 and method == "encode":
+        assert err["data"] == {"path": path, "contextLength": 8192}, answer
     if code == -32006:
         assert err["data"] == {"name": RECEIPT["model"]["name"], "sha256": OTHER_SHA256,
                                "loadedSha256": RECEIPT["model"]["sha256"]}, answer
@@ -1086,6 +1176,37 @@ def _set(path: str, value: Any):
     ("score.json", _set("receipt.request.text", "The capital")),
     ("setSeed.json", _set("commitment", "9F771B")),
     ("setSeed.json", _set("previous", {"seed": 42, "commitment": "0" * 64, "requests": 1})),
+    ("encode.json", _set("receipt", _DELETE)),
+    ("encode.json", _set("receipt.method", "generate")),
+    ("encode.json", _set("receipt.seed", {"source": "request"})),
+    ("encode.json", _set("receipt.request.tokens", [[]])),
+    ("encode.json", _set("receipt.request.tokens", [101, 102])),
+    ("encode.json", _set("receipt.request.pooling", _DELETE)),
+    ("encode.json", _set("receipt.request.pooling", None)),
+    ("encode.json", _set("receipt.request.normalize", _DELETE)),
+    ("encode.json", _set("receipt.request.input", "A man is eating food.")),
+    ("encode.json", _set("receipt.request.truncate", True)),
+    ("encode.json", _set("receipt.request.addSpecial", True)),
+    ("encode.json", _set("receipt.output.embeddings", _DELETE)),
+    ("encode.json", _set("receipt.output.embeddings", [])),
+    ("encode.json", _set("receipt.output.embeddings.0", ["3f80000"])),
+    ("encode.json", _set("receipt.output.embeddings.0", [0.5])),
+    ("encode.json", _set("receipt.output.embeddings.1", [])),
+    ("encode.json", _set("receipt.output.tokens", [[101]])),
+    ("encode.json", _set("embeddings", [])),
+    ("encode.json", _set("embeddings.0", [[0.5, 0.5]])),  # per-token vectors, with pooling mean
+    ("encode.json", _set("embeddings.1", ["0.5"])),
+    ("encode.json", _set("embeddings.1", [])),
+    ("encode.json", _set("pooling", "none")),  # then each entry must be a list of vectors
+    ("encode.json", _set("pooling", "max")),
+    ("encode.json", _set("normalize", "true")),
+    ("encode.json", _set("dimensions", 0)),
+    ("encode.json", _set("tokenCounts", [0, 11])),
+    ("encode.json", _set("truncated", [0, 0])),
+    ("encode.json", _set("truncated", _DELETE)),
+    ("encode.json", _set("usage", {"promptTokens": 19})),
+    ("chat.json", _set("receipt.request.messages", [{"role": "user", "content": "What is 2 + 2?"}])),
+    ("chat.json", _set("receipt.request.addGenerationPrompt", True)),
 ], ids=lambda v: v if isinstance(v, str) else "")
 def test_result_schemas_reject_altered_results(fname, change):
     """The result schemas are precise: the stored results pass, and each one altered in one place
@@ -1266,4 +1387,242 @@ def test_without_a_journal_receipts_come_but_cannot_be_looked_up(spawn):
     assert replayed["identical"] and replayed["journal"] == "disabled"
     seeded = d.call("setSeed", {"seed": 42}, id_="s")["result"]
     assert seeded == {"commitment": SEED_42_COMMITMENT, "previous": None}
+    assert d.close() == 0
+
+
+# --------------------------------------------------------------------------------------------
+# (f) encode and generate {messages}
+
+SENTENCES = ["A man is eating food.", "A man is eating a piece of bread."]
+MINILM_DIMENSIONS, MINILM_LIMIT = 384, 256
+
+
+def encode(d: Daemon, params: dict, id_: str) -> dict:
+    answer = d.call("encode", params, id_=id_)
+    assert "result" in answer, answer
+    assert_valid(params_validator("encode"), params, f"encode {id_} params")
+    assert_valid(result_validator("encode"), answer["result"], f"encode {id_} result")
+    return answer["result"]
+
+
+def check_encode_result(d: Daemon, result: dict, model: str, dimensions: int) -> None:
+    """The shapes agree with each other and the receipt records the result's bits."""
+    assert result["model"] == model and result["dimensions"] == dimensions
+    embeddings = result["embeddings"]
+    assert len(embeddings) == len(result["tokenCounts"]) == len(result["truncated"])
+    rows = []
+    for entry, count in zip(embeddings, result["tokenCounts"]):
+        vectors = entry if result["pooling"] == "none" else [entry]
+        assert len(vectors) == (count if result["pooling"] == "none" else 1)
+        for v in vectors:
+            assert len(v) == dimensions
+            if result["normalize"]:
+                assert abs(math.sqrt(sum(x * x for x in v)) - 1) < 1e-5
+        rows.append([f32_bits(x) for v in vectors for x in v])
+    receipt = result["receipt"]
+    assert (receipt["version"], receipt["method"], receipt["seed"], receipt["model"]["name"]) == (1, "encode", None, model)
+    request = receipt["request"]
+    assert set(request) == {"tokens", "pooling", "normalize"}
+    assert (request["pooling"], request["normalize"]) == (result["pooling"], result["normalize"])
+    assert [len(t) for t in request["tokens"]] == result["tokenCounts"]
+    assert receipt["output"]["embeddings"] == rows
+    assert receipt["output"]["digest"] == output_digest(receipt["output"])
+
+
+def bits(result: dict) -> list:
+    return result["receipt"]["output"]["embeddings"]
+
+
+def test_encode_on_the_encoder(spawn):
+    d = spawn("--model", "minilm-l6")
+    listed = next(m for m in d.call("models/list", id_="list")["result"]["models"] if m["name"] == "minilm-l6")
+    assert_valid(validator("#/components/schemas/ModelInfo"), listed, "minilm-l6 in models/list")
+    assert (listed["loaded"], listed["architecture"], listed["contextLength"]) == (True, "bert", MINILM_LIMIT)
+    assert "F32" in {q["type"] for q in listed["quantTypes"]}
+
+    # Defaults (mean, normalised), the tokens encoded, and the known similarity of the pair.
+    pair = encode(d, {"input": SENTENCES}, "pair")
+    check_encode_result(d, pair, "minilm-l6", MINILM_DIMENSIONS)
+    assert (pair["pooling"], pair["normalize"], pair["truncated"]) == ("mean", True, [False, False])
+    ids = [d.call("tokenize", {"text": s}, id_=f"tok-{i}")["result"]["tokens"] for i, s in enumerate(SENTENCES)]
+    assert ids[0][0] == 101 and ids[0][-1] == 102  # [CLS] ... [SEP]
+    assert pair["receipt"]["request"]["tokens"] == ids and pair["tokenCounts"] == [8, 11]
+    a, b = pair["embeddings"]
+    assert abs(sum(x * y for x, y in zip(a, b)) - 0.755) < 1e-3
+
+    # Batch invariance: each input's bits alone, in another order and next to other inputs.
+    alone = [encode(d, {"input": s}, f"alone-{i}") for i, s in enumerate(SENTENCES)]
+    assert [bits(r)[0] for r in alone] == bits(pair)
+    mixed = encode(d, {"input": [SENTENCES[1], "Something else entirely, and longer " * 10, SENTENCES[0]]}, "mixed")
+    assert (bits(mixed)[2], bits(mixed)[0]) == tuple(bits(pair))
+    # The same ids given as tokens: the same receipt request and output.
+    by_ids = encode(d, {"tokens": ids}, "ids")
+    assert (by_ids["receipt"]["request"], by_ids["receipt"]["output"]) == (pair["receipt"]["request"], pair["receipt"]["output"])
+    # addSpecial false: no [CLS]/[SEP].
+    bare = encode(d, {"input": SENTENCES[0], "addSpecial": False}, "bare")
+    assert bare["receipt"]["request"]["tokens"] == [ids[0][1:-1]]
+
+    # Pooling: none gives every token's vector; cls the first, last the last, mean their mean.
+    raw = {p: encode(d, {"input": SENTENCES[0], "pooling": p, "normalize": False}, f"raw-{p}")
+           for p in ("none", "cls", "last", "mean")}
+    for result in raw.values():
+        check_encode_result(d, result, "minilm-l6", MINILM_DIMENSIONS)
+    tokens = raw["none"]["embeddings"][0]
+    assert len(tokens) == 8 and len(bits(raw["none"])[0]) == 8 * MINILM_DIMENSIONS
+    assert raw["cls"]["embeddings"][0] == tokens[0] and raw["last"]["embeddings"][0] == tokens[-1]
+    mean = [sum(column) / len(tokens) for column in zip(*tokens)]
+    assert all(abs(x - y) < 1e-6 for x, y in zip(mean, raw["mean"]["embeddings"][0]))
+    normalised = encode(d, {"input": SENTENCES[0], "pooling": "none"}, "none-normalised")
+    check_encode_result(d, normalised, "minilm-l6", MINILM_DIMENSIONS)
+
+    # Truncation to 256 tokens: a text keeps its [SEP]; token ids keep their first 256.
+    long_text = "word " * 300
+    cut = encode(d, {"input": [long_text, "short"]}, "cut")
+    assert (cut["tokenCounts"][0], cut["truncated"]) == (MINILM_LIMIT, [True, False])
+    first = cut["receipt"]["request"]["tokens"][0]
+    assert (first[0], first[-1]) == (101, 102)
+    long_ids = [101] + [2773] * 300 + [102]
+    cut_ids = encode(d, {"tokens": [long_ids]}, "cut-ids")
+    assert (cut_ids["tokenCounts"], cut_ids["truncated"]) == ([MINILM_LIMIT], [True])
+    assert cut_ids["receipt"]["request"]["tokens"] == [long_ids[:MINILM_LIMIT]]
+    exactly = encode(d, {"tokens": [long_ids[:MINILM_LIMIT]], "truncate": False}, "exactly")
+    assert exactly["truncated"] == [False]
+    for params, path in (({"input": long_text, "truncate": False}, "params.input"),
+                         ({"input": ["short", long_text], "truncate": False}, "params.input[1]"),
+                         ({"tokens": [long_ids], "truncate": False}, "params.tokens[0]")):
+        answer = d.call("encode", params, id_=f"too-long-{path}")
+        assert_valid(validator("#/components/schemas/ErrorResponse"), answer, "encode too long")
+        assert answer["error"]["code"] == -32003 and answer["error"]["data"] == {"path": path, "contextLength": MINILM_LIMIT}
+
+    # Errors particular to the encoder.
+    for method, params, path in (("encode", {"tokens": [[30522]]}, "params.tokens[0][0]"),
+                                 ("generate", {"prompt": "Hi"}, "params.model"),
+                                 ("generate", {"messages": [USER]}, "params.model"),
+                                 ("score", {"text": "Hi there"}, "params.model")):
+        answer = d.call(method, params, id_=f"refused-{method}-{path}")
+        assert_valid(validator("#/components/schemas/ErrorResponse"), answer, f"{method} on an encoder")
+        assert answer["error"]["code"] == -32602 and answer["error"]["data"]["path"] == path, answer
+
+    # Receipts: replays are identical; the journal gives them back.
+    for name, result in (("pair", pair), ("none", normalised), ("cut", cut)):
+        receipt = result["receipt"]
+        replay = d.call("reproduce", {"receipt": receipt}, id_=f"replay-{name}")["result"]
+        assert_valid(result_validator("reproduce"), replay, f"reproduce of an encode receipt ({name})")
+        assert replay["identical"] and replay["divergence"] is None and replay["journal"] == "matches", replay
+        assert (replay["method"], replay["maxEmbeddingDifference"]) == ("encode", 0)
+        assert "maxLogprobDifference" not in replay and replay["actual"] == {"digest": receipt["output"]["digest"]}
+        assert d.call("reproduce", {"id": receipt["id"]}, id_=f"replay-id-{name}")["result"] == replay
+        assert d.call("receipts/get", {"id": receipt["id"]}, id_=f"get-{name}")["result"]["receipt"] == receipt
+
+    # Altered receipts point at the first value that differs.
+    def replay(receipt: dict, id_: str) -> dict:
+        answer = d.call("reproduce", {"receipt": receipt}, id_=id_)["result"]
+        assert_valid(result_validator("reproduce"), answer, f"reproduce {id_}")
+        assert not answer["identical"] and answer["journal"] == "differs"
+        return answer
+
+    value = copy.deepcopy(pair["receipt"])
+    value["output"]["embeddings"][1][5] = "00000000"
+    answer = replay(value, "altered-value")
+    assert answer["divergence"] == {"input": 1, "index": 5, "expected": 0.0, "actual": b[5]}
+    assert answer["maxEmbeddingDifference"] == abs(b[5]) and not answer["expected"]["intact"]
+    token_row = copy.deepcopy(normalised["receipt"])
+    index = 2 * MINILM_DIMENSIONS + 7  # token 2, component 7
+    token_row["output"]["embeddings"][0][index] = "00000000"
+    answer = replay(token_row, "altered-token-row")
+    assert answer["divergence"] == {"input": 0, "index": index, "expected": 0.0,
+                                    "actual": normalised["embeddings"][0][2][7]}
+    shorter = copy.deepcopy(pair["receipt"])
+    del shorter["output"]["embeddings"][1]
+    answer = replay(shorter, "altered-missing-input")
+    assert answer["divergence"] == {"input": 1, "index": 0, "expected": None, "actual": b[0]}
+    assert answer["maxEmbeddingDifference"] == 0
+    request = copy.deepcopy(pair["receipt"])
+    request["request"]["pooling"] = "cls"
+    answer = replay(request, "altered-request")
+    assert answer["expected"]["intact"] and answer["divergence"]["input"] == 0 and answer["maxEmbeddingDifference"] > 0
+    for change, path in ((lambda r: r["request"].update(pooling="max"), "params.receipt.request.pooling"),
+                         (lambda r: r["request"].update(addSpecial=True), "params.receipt.request.addSpecial"),
+                         (lambda r: r["request"]["tokens"][1].__setitem__(2, 30522), "params.receipt.request.tokens[1][2]"),
+                         (lambda r: r["output"]["embeddings"][0].__setitem__(0, 0.5), "params.receipt.output.embeddings")):
+        bad = copy.deepcopy(pair["receipt"])
+        change(bad)
+        answer = d.call("reproduce", {"receipt": bad}, id_=f"bad-{path}")
+        assert answer.get("error", {}).get("code") == -32602 and answer["error"]["data"]["path"] == path, answer
+        assert not params_validator("reproduce").is_valid({"receipt": bad}) or path.endswith("tokens[1][2]")
+
+    # The ReproduceResult schema tells an encode replay from the others.
+    good = d.call("reproduce", {"receipt": pair["receipt"]}, id_="replay-again")["result"]
+    for change in (lambda r: r.update(maxLogprobDifference=0), lambda r: r.pop("maxEmbeddingDifference"),
+                   lambda r: r.update(maxEmbeddingDifference=-1), lambda r: r.update(method="score"),
+                   lambda r: r["actual"].update(tokens=[1]),
+                   lambda r: r.update(identical=False, divergence={"position": 0, "token": 1, "expectedLogprob": 0,
+                                                                   "actualLogprob": 0})):
+        wrong = copy.deepcopy(good)
+        change(wrong)
+        assert not result_validator("reproduce").is_valid(wrong), wrong
+    assert d.close() == 0
+
+
+def test_encode_on_a_decoder(shared_daemon):
+    texts = ["Hello world", "The capital of France is"]
+    both = encode(shared_daemon, {"input": texts}, "dec-both")
+    check_encode_result(shared_daemon, both, "smollm2-135m", 576)
+    assert (both["pooling"], both["normalize"], both["truncated"]) == ("mean", True, [False, False])
+    ids = [shared_daemon.call("tokenize", {"text": t}, id_=f"dec-tok-{i}")["result"]["tokens"] for i, t in enumerate(texts)]
+    assert both["receipt"]["request"]["tokens"] == ids
+    # Each input runs alone: the same bits in any batch.
+    alone = [encode(shared_daemon, {"input": t}, f"dec-alone-{i}") for i, t in enumerate(texts)]
+    assert [bits(r)[0] for r in alone] == bits(both)
+    reversed_ = encode(shared_daemon, {"tokens": ids[::-1]}, "dec-reversed")
+    assert bits(reversed_) == bits(both)[::-1]
+    # last is the last token's state, mean the mean of them all (none lists them).
+    raw = {p: encode(shared_daemon, {"input": texts[1], "pooling": p, "normalize": False}, f"dec-{p}")
+           for p in ("none", "last", "mean")}
+    states = raw["none"]["embeddings"][0]
+    assert len(states) == len(ids[1]) == raw["none"]["tokenCounts"][0]
+    assert raw["last"]["embeddings"][0] == states[-1]
+    mean = [sum(column) / len(states) for column in zip(*states)]
+    assert all(abs(x - y) < 1e-5 for x, y in zip(mean, raw["mean"]["embeddings"][0]))
+    replay = shared_daemon.call("reproduce", {"receipt": both["receipt"]}, id_="dec-replay")["result"]
+    assert_valid(result_validator("reproduce"), replay, "reproduce of a decoder's encode receipt")
+    assert replay["identical"] and replay["maxEmbeddingDifference"] == 0
+
+
+SMOLLM_CHAT = ("<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
+               "<|im_start|>user\nWhat is 2 + 2?<|im_end|>\n<|im_start|>assistant\n")
+
+
+def test_generate_with_messages(shared_daemon):
+    params = {"messages": [USER], "temperature": 0, "maxTokens": 24}
+    chat = shared_daemon.call("generate", params, id_="chat")["result"]
+    assert_valid(result_validator("generate"), chat, "generate {messages} result")
+    assert "4" in chat["text"] and chat["finishReason"] == "stop"
+    # The receipt records the rendered conversation's tokens (smollm2's template adds its
+    # default system message): the same as that text as a prompt with special tokens parsed.
+    request = chat["receipt"]["request"]
+    assert "messages" not in request and "addGenerationPrompt" not in request
+    rendered = shared_daemon.call("tokenize", {"text": SMOLLM_CHAT, "addSpecial": False, "parseSpecial": True},
+                                  id_="chat-tok")["result"]["tokens"]
+    assert request["tokens"] == rendered and chat["usage"]["promptTokens"] == len(rendered)
+    as_prompt = shared_daemon.call("generate", {"prompt": SMOLLM_CHAT, "parseSpecial": True, "addSpecial": False,
+                                                "temperature": 0, "maxTokens": 24}, id_="chat-prompt")["result"]
+    assert (as_prompt["tokens"], as_prompt["text"]) == (chat["tokens"], chat["text"])
+    # Without the generation prompt the assistant's opening is left out.
+    open_ended = shared_daemon.call("generate", {**params, "addGenerationPrompt": False, "maxTokens": 1},
+                                    id_="chat-open")["result"]
+    opening = shared_daemon.call("tokenize", {"text": "<|im_start|>assistant\n", "addSpecial": False,
+                                              "parseSpecial": True}, id_="chat-opening")["result"]["tokens"]
+    assert open_ended["receipt"]["request"]["tokens"] == rendered[: len(rendered) - len(opening)]
+    replay = shared_daemon.call("reproduce", {"receipt": chat["receipt"]}, id_="chat-replay")["result"]
+    assert_valid(result_validator("reproduce"), replay, "reproduce of a chat receipt")
+    assert replay["identical"] and replay["actual"]["tokens"] == chat["tokens"]
+
+
+def test_messages_need_a_chat_template(spawn):
+    d = spawn("--model", "gemma3-270m")  # a base model: its file has no tokenizer.chat_template
+    answer = d.call("generate", {"messages": [USER], "maxTokens": 4}, id_="no-template")
+    assert_valid(validator("#/components/schemas/ErrorResponse"), answer, "generate {messages} without a template")
+    assert answer["error"]["code"] == -32602 and answer["error"]["data"]["path"] == "params.messages", answer
+    assert "chat template" in answer["error"]["data"]["reason"]
     assert d.close() == 0

@@ -183,6 +183,33 @@ def test_receipts_get_and_reproduce(daemon):
     assert missing.returncode == 2 and "-32007" in missing.stderr and '"id": "rc-0000' in missing.stderr
 
 
+def test_chat_and_encode(daemon):
+    out = run(["--socket", daemon, "generate",
+               '{"messages": [{"role": "user", "content": "What is 2 + 2?"}], "temperature": 0, "maxTokens": 24}'])
+    assert out.returncode == 0, out.stderr
+    chat = json.loads(out.stdout)
+    assert "4" in chat["text"] and chat["finishReason"] == "stop"
+    replay = run(["--socket", daemon, "reproduce", "-"], stdin=json.dumps({"receipt": chat["receipt"]}))
+    assert replay.returncode == 0 and json.loads(replay.stdout)["identical"] is True, replay.stderr
+    refused = run(["--socket", daemon, "generate", '{"messages": [], "maxTokens": 1}'])
+    assert refused.returncode == 2 and '"path": "params.messages"' in refused.stderr
+
+    assert run(["--socket", daemon, "models/load", '{"model": "minilm-l6"}']).returncode == 0
+    sentences = ["A man is eating food.", "A man is eating a piece of bread."]
+    out = run(["--socket", daemon, "encode", "-"], stdin=json.dumps({"model": "minilm-l6", "input": sentences}))
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert (result["dimensions"], result["tokenCounts"]) == (384, [8, 11])
+    a, b = result["embeddings"]
+    assert abs(sum(x * y for x, y in zip(a, b)) - 0.755) < 1e-3
+    replay = run(["--socket", daemon, "reproduce", "-"], stdin=json.dumps({"id": result["receipt"]["id"]}))
+    assert replay.returncode == 0, replay.stderr
+    assert json.loads(replay.stdout)["identical"] is True and json.loads(replay.stdout)["maxEmbeddingDifference"] == 0
+    overflow = run(["--socket", daemon, "encode", "-"],
+                   stdin=json.dumps({"model": "minilm-l6", "input": "word " * 300, "truncate": False}))
+    assert overflow.returncode == 2 and "-32003" in overflow.stderr and '"contextLength": 256' in overflow.stderr
+
+
 def test_verbose_shows_stream_notifications(daemon):
     quiet = run(["--socket", daemon, "generate", '{"prompt": "1, 2, 3,", "maxTokens": 3, "temperature": 0, "stream": true}'])
     assert quiet.returncode == 0 and quiet.stderr == ""
@@ -215,6 +242,7 @@ def test_usage_errors_exit_64(daemon):
     assert run(["--socket", daemon, "--timeout", "soon", "models/list"]).returncode == 64
     helped = run(["--help"])
     assert helped.returncode == 0 and "Usage: reprolm-call" in helped.stdout
+    assert "reprolm-call encode" in helped.stdout and '"messages"' in helped.stdout
 
 
 def test_no_daemon_and_no_binary_is_a_clear_error(folder):

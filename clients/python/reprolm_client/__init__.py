@@ -5,6 +5,8 @@
         c.load_model("smollm2-135m")
         print(c.tokenize("Hello")["tokens"])
         print(c.generate("Once upon a time", max_tokens=16, temperature=0)["text"])
+        print(c.generate(messages=[{"role": "user", "content": "Hi!"}], max_tokens=16)["text"])
+        print(c.encode(["Hello", "Hi"])["dimensions"])    # a vector per input
         c.set_seed(42)                                   # this connection's session seed
         out = c.generate("Once upon a time", max_tokens=16)
         print(c.reproduce(receipt=out["receipt"])["identical"])  # True

@@ -543,6 +543,8 @@ class Client:
                                                  "skipSpecial": skip_special}))
 
     def generate(self, prompt: Optional[str] = None, *, tokens: Optional[Sequence[int]] = None,
+                 messages: Optional[Sequence[Dict[str, str]]] = None,
+                 add_generation_prompt: Optional[bool] = None,
                  model: Optional[str] = None, max_tokens: Optional[int] = None,
                  stop: Union[str, Sequence[str], None] = None, temperature: Optional[float] = None,
                  top_k: Optional[int] = None, top_p: Optional[float] = None,
@@ -554,12 +556,16 @@ class Client:
                  stream: Optional[bool] = None, add_special: Optional[bool] = None,
                  parse_special: Optional[bool] = None, on_stream: Optional[ParamsHook] = None,
                  timeout: Optional[float] = None) -> Dict[str, Any]:
-        """Continues ``prompt`` (or ``tokens``); returns ``{model, text, tokens, finishReason,
-        stopSequence, logprobs?, usage, timings, seed, seedSource, seedCommitment?, seedIndex?,
-        receipt}``.
+        """Continues ``prompt`` (or ``tokens``, or the conversation ``messages``); returns
+        ``{model, text, tokens, finishReason, stopSequence, logprobs?, usage, timings, seed,
+        seedSource, seedCommitment?, seedIndex?, receipt}``.
 
-        Each keyword is the generate param of the same name in camelCase (``max_tokens`` is
-        ``maxTokens``); None leaves it out, so the daemon's default applies. Without ``seed``
+        ``messages`` is a list of ``{"role": ..., "content": ...}`` dicts (``prompt`` is then left
+        out): the daemon renders them with the model's chat template, ending with the opening of
+        an assistant turn unless ``add_generation_prompt`` is False, and the receipt records the
+        rendered prompt's tokens. Each keyword is the generate param of the same name in
+        camelCase (``max_tokens`` is ``maxTokens``); None leaves it out, so the daemon's default
+        applies. Without ``seed``
         the seed is the session's next derived seed after ``set_seed`` (``seedSource``
         ``"session"``), else one the daemon draws (``"entropy"``). ``on_stream`` gets
         the params of each ``$/stream`` notification (``{requestId, text, tokens, logprobs?}``)
@@ -593,6 +599,30 @@ class Client:
             "addSpecial": add_special, "parseSpecial": parse_special, "scoreFrom": score_from}),
             timeout=timeout)
 
+    def encode(self, input: Union[str, Sequence[str], None] = None,
+               tokens: Optional[Sequence[Sequence[int]]] = None, model: Optional[str] = None,
+               pooling: Optional[str] = None, normalize: Optional[bool] = None,
+               truncate: Optional[bool] = None, add_special: Optional[bool] = None,
+               timeout: Optional[float] = None) -> Dict[str, Any]:
+        """Embeddings (``encode``) of ``input`` (a text or a list of texts) or of ``tokens`` (a
+        list of token-id lists); returns ``{model, embeddings, dimensions, pooling, normalize,
+        tokenCounts, truncated, receipt}``, with one vector per input in ``embeddings`` (with
+        ``pooling="none"``, one list of per-token vectors per input).
+
+        ``model`` is an encoder such as ``"minilm-l6"`` (load it first) or a decoder (its final
+        hidden states). ``pooling`` (``"mean"``, ``"cls"``, ``"last"``, ``"none"``) and
+        ``normalize`` default to the model's own (mean and True for minilm-l6 and for decoders);
+        ``truncate`` (default True) cuts an input longer than the model's limit (256 tokens for
+        minilm-l6) instead of raising ``ContextOverflow``; ``add_special`` (only with ``input``)
+        adds the model's special tokens. Each input's vector is the same bits alone or in any
+        batch; ``reproduce(receipt=result["receipt"])`` replays it."""
+        if input is not None and not isinstance(input, str):
+            input = list(input)
+        return self.call("encode", _compact({
+            "input": input, "tokens": None if tokens is None else [list(t) for t in tokens],
+            "model": model, "pooling": pooling, "normalize": normalize, "truncate": truncate,
+            "addSpecial": add_special}), timeout=timeout)
+
     def set_seed(self, seed: Union[int, str, None] = None) -> Dict[str, Any]:
         """Sets this connection's session seed (``setSeed``): an integer (any signed 64-bit
         value) or a string of 1 to 1024 UTF-8 bytes; None lets the daemon draw one (revealed only
@@ -608,11 +638,13 @@ class Client:
 
     def reproduce(self, receipt: Optional[Dict[str, Any]] = None, id: Optional[str] = None,
                   timeout: Optional[float] = None) -> Dict[str, Any]:
-        """Replays a receipt (``reproduce``): ``receipt`` as a ``generate`` or ``score`` result
-        carried it, or the ``id`` of one in the daemon's journal (exactly one of them). Returns
-        ``{identical, receiptId, method, model, expected, actual, divergence,
-        maxLogprobDifference, journal, engine}``: ``identical`` is true when the replay gives the
-        receipt's output bit for bit; otherwise ``divergence`` says where it first differs."""
+        """Replays a receipt (``reproduce``): ``receipt`` as a ``generate``, ``score`` or
+        ``encode`` result carried it, or the ``id`` of one in the daemon's journal (exactly one
+        of them). Returns ``{identical, receiptId, method, model, expected, actual, divergence,
+        maxLogprobDifference, journal, engine}`` (for an encode receipt ``maxEmbeddingDifference``
+        instead of ``maxLogprobDifference``): ``identical`` is true when the replay gives the
+        receipt's output bit for bit; otherwise ``divergence`` says where it first differs
+        (for encode ``{input, index, expected, actual}``)."""
         return self.call("reproduce", _compact({"receipt": receipt, "id": id}), timeout=timeout)
 
     def get_receipt(self, id: str) -> Dict[str, Any]:
@@ -674,7 +706,8 @@ class GenerationStream:
 
 
 _GENERATE_OPTIONS = {
-    "tokens": "tokens", "model": "model", "max_tokens": "maxTokens", "stop": "stop",
+    "tokens": "tokens", "messages": "messages", "add_generation_prompt": "addGenerationPrompt",
+    "model": "model", "max_tokens": "maxTokens", "stop": "stop",
     "temperature": "temperature", "top_k": "topK", "top_p": "topP", "min_p": "minP",
     "repeat_penalty": "repeatPenalty", "presence_penalty": "presencePenalty",
     "frequency_penalty": "frequencyPenalty", "penalty_last_n": "penaltyLastN", "beams": "beams",
@@ -690,7 +723,7 @@ def _generate_params(prompt: Optional[str], stream: bool, options: Dict[str, Any
         raise TypeError(f"unexpected keyword arguments for generate: {', '.join(unknown)}")
     params: Dict[str, Any] = {"prompt": prompt}
     for name, value in options.items():
-        if name == "tokens" and value is not None:
+        if name in ("tokens", "messages") and value is not None:
             value = list(value)
         params[_GENERATE_OPTIONS[name]] = value
     if stream and params.get("stream") is None:

@@ -30,7 +30,7 @@ def test_initialize_reports_methods_and_framings(client):
     assert info["serverInfo"]["name"] == "reprolm"
     for method in ("initialize", "shutdown", "exit", "$/cancelRequest", "models/list",
                    "models/load", "models/unload", "tokenize", "detokenize", "generate", "score",
-                   "setSeed", "reproduce", "receipts/get"):
+                   "encode", "setSeed", "reproduce", "receipts/get"):
         assert method in info["capabilities"]["methods"]
     assert set(info["capabilities"]["framings"]) == {"content-length", "newline"}
 
@@ -350,3 +350,91 @@ def test_calls_after_close_raise(socket_daemon):
     c.close()
     with pytest.raises(ConnectionClosed):
         c.list_models()
+
+
+# --- encode and chat ------------------------------------------------------------------------------
+# The client fixture's daemons start with the default model only: these tests load what they need
+# (on the shared socket daemon the model then stays loaded; loading it again answers at once).
+
+SENTENCES = ["A man is eating food.", "A man is eating a piece of bread."]
+QUESTION = [{"role": "user", "content": "What is 2 + 2?"}]
+
+
+def test_encode_two_sentences_on_minilm(client):
+    info = client.load_model("minilm-l6", timeout=120)
+    assert (info["loaded"], info["architecture"], info["contextLength"]) == (True, "bert", 256)
+    result = client.encode(SENTENCES, model="minilm-l6")
+    assert (result["model"], result["dimensions"], result["pooling"], result["normalize"]) == \
+        ("minilm-l6", 384, "mean", True)
+    assert result["tokenCounts"] == [8, 11] and result["truncated"] == [False, False]
+    a, b = result["embeddings"]
+    assert len(a) == len(b) == 384
+    assert abs(sum(x * x for x in a) - 1) < 1e-5 and abs(sum(x * x for x in b) - 1) < 1e-5
+    assert abs(sum(x * y for x, y in zip(a, b)) - 0.755) < 1e-3  # cosine (the vectors are normalised)
+    # The receipt records the token ids encoded; the same ids, or one sentence alone, give the same bits.
+    receipt = result["receipt"]
+    assert (receipt["method"], receipt["seed"]) == ("encode", None)
+    assert receipt["request"]["tokens"] == [client.tokenize(s, model="minilm-l6")["tokens"] for s in SENTENCES]
+    again = client.encode(tokens=receipt["request"]["tokens"], model="minilm-l6")
+    assert again["receipt"]["output"] == receipt["output"]
+    alone = client.encode(SENTENCES[1], model="minilm-l6")
+    assert alone["embeddings"] == [b]
+    replay = client.reproduce(receipt=receipt)
+    assert replay["identical"] is True and replay["divergence"] is None, replay
+    assert (replay["method"], replay["maxEmbeddingDifference"]) == ("encode", 0)
+    assert client.reproduce(id=receipt["id"]) == replay
+    # Per-token vectors, truncation and its refusal.
+    tokens = client.encode(SENTENCES[0], model="minilm-l6", pooling="none")
+    assert len(tokens["embeddings"][0]) == 8 and all(len(v) == 384 for v in tokens["embeddings"][0])
+    cut = client.encode("word " * 300, model="minilm-l6")
+    assert (cut["tokenCounts"], cut["truncated"]) == ([256], [True])
+    with pytest.raises(ContextOverflow) as caught:
+        client.encode("word " * 300, model="minilm-l6", truncate=False)
+    assert caught.value.data == {"path": "params.input", "contextLength": 256}
+    with pytest.raises(InvalidParams) as caught:
+        client.encode(tokens=[[101, 102]], model="minilm-l6", add_special=False)
+    assert caught.value.path == "params.addSpecial"
+    with pytest.raises(InvalidParams) as caught:
+        client.generate("Hi", model="minilm-l6")  # an encoder does not generate
+    assert caught.value.path == "params.model"
+
+
+def test_encode_on_the_default_decoder(client):
+    result = client.encode(["Hello world", "Hi"])
+    assert (result["model"], result["dimensions"], result["pooling"], result["normalize"]) == \
+        ("smollm2-135m", 576, "mean", True)
+    assert result["tokenCounts"] == [len(client.tokenize(t)["tokens"]) for t in ("Hello world", "Hi")]
+    assert client.encode("Hi")["embeddings"] == result["embeddings"][1:]  # the same bits alone
+    with pytest.raises(InvalidParams) as caught:
+        client.encode("Hi", pooling="cls")  # a decoder has no [CLS]
+    assert caught.value.path == "params.pooling"
+    with pytest.raises(InvalidParams) as caught:
+        client.encode(["Hi", ""], add_special=False)
+    assert caught.value.path == "params.input[1]"
+
+
+@pytest.mark.parametrize("model", ["smollm2-135m", "qwen2.5-coder-0.5b"])
+def test_chat_answers_and_replays(client, model):
+    client.load_model(model, timeout=120)
+    answer = client.generate(messages=QUESTION, temperature=0, max_tokens=24, model=model)
+    assert answer["model"] == model and "4" in answer["text"], answer["text"]
+    assert answer["finishReason"] == "stop"
+    replay = client.reproduce(receipt=answer["receipt"])
+    assert replay["identical"] is True and replay["divergence"] is None, replay
+    assert replay["actual"]["tokens"] == answer["tokens"] and replay["maxLogprobDifference"] is None
+    # The same conversation streamed: the same answer.
+    stream = client.generate_stream(messages=QUESTION, temperature=0, max_tokens=24, model=model)
+    chunks = list(stream)
+    assert "".join(c["text"] for c in chunks) == stream.result()["text"] == answer["text"]
+
+
+def test_chat_errors(client):
+    with pytest.raises(InvalidParams) as caught:
+        client.generate("x", messages=QUESTION)
+    assert caught.value.path == "params.prompt"
+    with pytest.raises(InvalidParams) as caught:
+        client.generate(messages=[{"role": "", "content": "x"}])
+    assert caught.value.path == "params.messages[0].role"
+    with pytest.raises(InvalidParams) as caught:
+        client.generate("x", add_generation_prompt=False)
+    assert caught.value.path == "params.addGenerationPrompt"

@@ -78,6 +78,12 @@ def test_generate_keywords_map_to_camel_case_params():
     assert _generate_params(None, True, {"tokens": (1, 2), "top_logprobs": 2}) == \
         {"tokens": [1, 2], "topLogprobs": 2, "stream": True}
     assert _generate_params("Hi", True, {"stream": False}) == {"prompt": "Hi", "stream": False}
+    # messages instead of prompt: no prompt member is sent.
+    chat = ({"role": "user", "content": "Hi"},)
+    assert _generate_params(None, False, {"messages": chat, "add_generation_prompt": False, "max_tokens": 4}) == \
+        {"messages": [{"role": "user", "content": "Hi"}], "addGenerationPrompt": False, "maxTokens": 4}
+    assert _generate_params(None, True, {"messages": chat, "add_generation_prompt": None}) == \
+        {"messages": [{"role": "user", "content": "Hi"}], "stream": True}
     with pytest.raises(TypeError):
         _generate_params("Hi", False, {"maxTokens": 4})
 
@@ -106,3 +112,32 @@ def test_receipt_methods_send_camel_case_params():
     assert sent == [("setSeed", {"seed": 42}), ("setSeed", {}), ("setSeed", {"seed": "a phrase"}),
                     ("reproduce", {"receipt": {"id": "rc-1"}}), ("reproduce", {"id": "rc-1"}),
                     ("receipts/get", {"id": "rc-1"}), ("score", {"tokens": [1, 2, 3], "scoreFrom": 2})]
+
+
+def test_encode_and_chat_send_camel_case_params():
+    from reprolm_client import Client
+
+    sent = []
+
+    class Recorder(Client):
+        def __init__(self):  # no connection: record what would be sent
+            pass
+
+        def call(self, method, params=None, timeout=None, **hooks):
+            sent.append((method, params))
+            return {}
+
+    c = Recorder()
+    c.encode("A man is eating food.")
+    c.encode(("a", "b"), model="minilm-l6", pooling="cls", normalize=False, truncate=False, add_special=False)
+    c.encode(tokens=[(101, 102), [7632]], pooling="none")
+    c.generate(messages=[{"role": "user", "content": "What is 2 + 2?"}], temperature=0, max_tokens=24)
+    c.generate("Hi", max_tokens=1)  # the positional prompt still works
+    assert sent == [
+        ("encode", {"input": "A man is eating food."}),
+        ("encode", {"input": ["a", "b"], "model": "minilm-l6", "pooling": "cls", "normalize": False,
+                    "truncate": False, "addSpecial": False}),
+        ("encode", {"tokens": [[101, 102], [7632]], "pooling": "none"}),
+        ("generate", {"messages": [{"role": "user", "content": "What is 2 + 2?"}], "temperature": 0, "maxTokens": 24}),
+        ("generate", {"prompt": "Hi", "maxTokens": 1}),
+    ]
