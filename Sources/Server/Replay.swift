@@ -17,6 +17,12 @@ enum Replay {
             throw JSONFieldError(path: "\(path).request" + e.path.dropFirst("params".count), message: e.message)
         } catch let EngineError.tokenOutOfRange(index, token, vocabulary) {
             throw JSONFieldError(path: "\(path).request.tokens[\(index)]", message: "token \(token) is outside the vocabulary (\(vocabulary))")
+        } catch let e as RPCError {
+            // An error whose data names a parameter (encode's -32003) names it inside the receipt.
+            guard case .object(var data)? = e.data, let at = data["path"]?.stringValue, at.hasPrefix("params."),
+                  let code = RPCErrorCode(rawValue: e.code) else { throw e }
+            data["path"] = .string("\(path).request" + at.dropFirst("params".count))
+            throw RPCError(code, e.message, data: .object(data))
         }
     }
 
@@ -52,6 +58,10 @@ enum Replay {
             return v.stringValue.flatMap(Digest.float(bits:)) != nil
         }
         let logprobs = r.output["logprobs"]
+        // Only generate takes a seed (its value is in the request).
+        if (r.method == GenerateParams.method) != (r.seedSource != nil) {
+            throw JSONFieldError(path: "\(path).seed", message: r.seedSource == nil ? "is required for generate" : "must be null for \(r.method)")
+        }
         switch r.method {
         case GenerateParams.method:
             guard r.output["finishReason"]?.stringValue != nil else { throw JSONFieldError(path: "\(at).finishReason", message: "must be a string") }

@@ -18,6 +18,8 @@ public struct EncodeParams: Sendable {
 
     public let model: String?
     public let input: Input
+    /// `input` was an array (so problems are reported at `params.input[i]`, not `params.input`).
+    public let inputIsList: Bool
     /// nil: the model's default (MiniLM: mean; decoders: mean).
     public let pooling: Pooling?
     /// nil: the model's default (MiniLM: true, from its Normalize module; decoders: true).
@@ -30,7 +32,9 @@ public struct EncodeParams: Sendable {
         model = try r.optionalString("model", maxBytes: 4096)
         let inputPath = r.fieldPath("input")
         let texts: [String]?
-        switch r.value("input") {
+        let raw = r.value("input")
+        if case .array? = raw { inputIsList = true } else { inputIsList = false }
+        switch raw {
         case nil: texts = nil
         case .string(let s)?: texts = [s]
         case .array(let a)?:
@@ -78,8 +82,11 @@ public struct EncodeParams: Sendable {
             guard !ids.isEmpty else { throw JSONFieldError(path: "\(path)[\(i)]", message: "must not be empty") }
             guard ids.count <= GenerateParams.maxPromptTokens else { throw JSONFieldError(path: "\(path)[\(i)]", message: "has more than \(GenerateParams.maxPromptTokens) tokens") }
             return try ids.enumerated().map { j, v in
-                guard let n = v.int64Value, n >= 0, n <= Int64(Int32.max) else {
-                    throw JSONFieldError(path: "\(path)[\(i)][\(j)]", message: "must be a token id (an integer from 0), not \(v)")
+                guard let n = v.int64Value else {
+                    throw JSONFieldError(path: "\(path)[\(i)][\(j)]", message: "must be a token id (an integer), not \(v.typeName)")
+                }
+                guard n >= 0, n <= Int64(Int32.max) else {
+                    throw JSONFieldError(path: "\(path)[\(i)][\(j)]", message: "must be a token id between 0 and \(Int32.max), not \(n)")
                 }
                 return Int32(n)
             }

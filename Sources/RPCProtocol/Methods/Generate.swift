@@ -41,11 +41,13 @@ public enum PromptInput: Sendable, Equatable {
             _ = r.value("addGenerationPrompt")
             return nil
         }
-        for key in ["prompt", "tokens", "addSpecial", "parseSpecial"] where r.contains(key) {
-            throw JSONFieldError(path: r.fieldPath(key), message: "cannot be given together with messages")
+        for key in ["prompt", "tokens", "addSpecial", "parseSpecial"] {
+            if r.contains(key) { throw JSONFieldError(path: r.fieldPath(key), message: "cannot be given together with messages") }
+            _ = r.value(key)  // null: absent
         }
         guard !list.isEmpty else { throw JSONFieldError(path: path, message: "must not be empty") }
         let turns = try list.enumerated().map { i, m -> ChatTurn in
+            guard case .object = m else { throw JSONFieldError(path: "\(path)[\(i)]", message: "must be an object, not \(m.typeName)") }
             var mr = try JSONObjectReader(m, path: "\(path)[\(i)]")
             let role = try mr.string("role", maxBytes: 256)
             if role.isEmpty { throw JSONFieldError(path: mr.fieldPath("role"), message: "must not be empty") }

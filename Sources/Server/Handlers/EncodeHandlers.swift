@@ -28,7 +28,7 @@ enum EncodeHandlers {
         switch p.input {
         case let .texts(texts, addSpecial):
             for (i, text) in texts.enumerated() {
-                let path = "params.input" + (texts.count == 1 ? "" : "[\(i)]")
+                let path = "params.input" + (p.inputIsList ? "[\(i)]" : "")
                 var ids: [Int32]
                 var cut = false
                 if let e = model.encoder {
