@@ -45,7 +45,7 @@ extension Evaluator {
         case .call(let callee, let arguments):
             let function = try evaluate(callee, in: scope)
             let args = try evaluate(arguments, in: scope)
-            return try located(e.offset) { try call(function, args) }
+            return try located(e.offset) { try call(function, args, at: e.offset) }
         case .filter(let base, let filter):
             return try applyFilter(filter, to: try evaluate(base, in: scope), in: scope)
         case .test(let base, let test):
@@ -105,11 +105,14 @@ extension Evaluator {
     }
 
     /// Calls a global, a bound method or a macro.
-    func call(_ function: Value, _ args: Arguments) throws -> Value {
+    func call(_ function: Value, _ args: Arguments, at offset: Int) throws -> Value {
         switch function {
         case .builtin(let b): return try Builtins.call(b, args)
         case .method(let m): return try Methods.call(m, args, limits: limits)
-        case .macro(let m): return try callMacro(m, args)
+        case .macro(let m):
+            try enter(at: offset, levels: RenderLimits.macroCallLevels)
+            defer { leave(RenderLimits.macroCallLevels) }
+            return try callMacro(m, args)
         case .undefined(let u): throw ValueError.undefined(u.message)
         default: throw ValueError.runtime("'\(function.typeName)' object is not callable")
         }

@@ -5,8 +5,9 @@
 final class Evaluator {
     let source: TemplateSource
     let limits: RenderLimits
-    private var steps = 0
-    private var depth = 0
+    /// Steps taken and current nesting, in one stored property: `enter` runs once per step, and
+    /// each access to a class property costs a dynamic exclusivity check.
+    private var budget = (steps: 0, depth: 0)
     private var macroScopes: [Scope] = []
 
     /// What a statement asks of the loop around it.
@@ -19,10 +20,12 @@ final class Evaluator {
 
     func location(_ offset: Int) -> SourceLocation { source.location(of: offset) }
 
-    /// Counts one step and one level of nesting; callers `leave()` when done.
-    func enter(at offset: Int) throws {
-        steps += 1
-        depth += 1
+    /// Counts one step and `levels` levels of nesting (a macro call, which spans several stack
+    /// frames, counts more than one); callers `leave(levels)` when done.
+    func enter(at offset: Int, levels: Int = 1) throws {
+        budget.steps += 1
+        budget.depth += levels
+        let (steps, depth) = budget
         if steps > limits.maxSteps {
             throw TemplateError.runtime("the template ran more than \(limits.maxSteps) steps", at: location(offset))
         }
@@ -32,9 +35,12 @@ final class Evaluator {
         }
     }
 
-    func leave() { depth -= 1 }
+    func leave(_ levels: Int = 1) { budget.depth -= levels }
 
-    /// Runs `body` and turns a `ValueError` it throws into a `TemplateError` at `offset`.
+    /// Runs `body` and turns a `ValueError` it throws into a `TemplateError` at `offset`. Kept
+    /// out of line so the operations it runs are not inlined into `evaluate`, whose stack frame
+    /// is paid once per nesting level.
+    @inline(never)
     func located<T>(_ offset: Int, _ body: () throws -> T) throws -> T {
         do {
             return try body()
@@ -59,6 +65,8 @@ final class Evaluator {
             let v = try evaluate(e, in: scope)
             try write(try located(e.offset) { try v.str() }, into: &out, at: e.offset)
         case .conditional(let branches, let otherwise):
+            try enter(at: branches[0].condition.offset)
+            defer { leave() }
             for branch in branches where try evaluate(branch.condition, in: scope).isTruthy {
                 return try execute(branch.body, in: scope, into: &out)
             }
@@ -101,10 +109,11 @@ final class Evaluator {
     /// target and `loop` bound; `else` runs when nothing was iterated.
     private func run(_ loop: ForLoop, in scope: Scope, into out: inout String) throws -> Flow {
         let all = try located(loop.iterable.offset) { try evaluate(loop.iterable, in: scope).iterate() }
+        let frame = Scope(parent: scope)
         var items: [Value] = []
         if let condition = loop.condition {
             for item in all {
-                let frame = Scope(parent: scope)
+                frame.reset()
                 try assign(item, to: loop.target, in: frame, at: loop.offset)
                 if try evaluate(condition, in: frame).isTruthy { items.append(item) }
             }
@@ -112,12 +121,13 @@ final class Evaluator {
             items = all
         }
         if items.isEmpty {
-            return try execute(loop.otherwise, in: Scope(parent: scope), into: &out)
+            frame.reset()
+            return try execute(loop.otherwise, in: frame, into: &out)
         }
         for (i, item) in items.enumerated() {
             try enter(at: loop.offset)
             defer { leave() }
-            let frame = Scope(parent: scope)
+            frame.reset()
             try assign(item, to: loop.target, in: frame, at: loop.offset)
             frame.set("loop", .loop(LoopState(index0: i, length: items.count,
                                               previous: i > 0 ? items[i - 1] : nil,

@@ -43,6 +43,9 @@ extension Lexer {
             return Token(kind: .op(o), offset: start)
         }
         let (scalar, _) = UTF8Scanning.scalar(at: pos, in: bytes)
+        if !scalar.isASCII && scalar.properties.isAlphabetic {
+            throw TemplateError.unsupported("non-ASCII names ('\(Character(scalar))')", at: source.location(of: start))
+        }
         throw syntaxError("unexpected character '\(Character(scalar))'", at: start)
     }
 

@@ -17,9 +17,14 @@ enum PythonString {
         guard !n.isEmpty else { return start <= h.count ? start : nil }
         guard h.count >= n.count else { return nil }
         let first = n[0]
+        let last = h.count - n.count
         var i = start
-        while i <= h.count - n.count {
-            if h[i] == first && h[i..<i + n.count].elementsEqual(n) { return i }
+        while i <= last {
+            if h[i] == first {
+                var k = 1
+                while k < n.count && h[i + k] == n[k] { k += 1 }
+                if k == n.count { return i }
+            }
             i += 1
         }
         return nil
@@ -88,22 +93,35 @@ enum PythonString {
         return parts.map { String(String.UnicodeScalarView($0)) }
     }
 
-    /// `replace(old, new, count)`; a negative count replaces every occurrence.
+    /// `replace(old, new, count)`; a negative count replaces every occurrence. The result's size
+    /// is checked against the limits before it is built.
     static func replace(_ s: String, _ old: String, _ new: String, count: Int, limits: RenderLimits) throws -> String {
         let h = Array(s.utf8)
         let o = Array(old.utf8)
         let n = Array(new.utf8)
-        var out: [UInt8] = []
-        var replaced = 0
-        func room() throws { try limits.checkSize(out.count + n.count + h.count) }
+        let scalarCount = o.isEmpty ? s.unicodeScalars.count : 0
+        var replacements = 0
         if o.isEmpty {
-            // Python inserts `new` before every character and at the end.
+            // Python inserts `new` before every character and after the last.
+            replacements = count < 0 ? scalarCount + 1 : min(count, scalarCount + 1)
+        } else {
+            var start = 0
+            while count < 0 || replacements < count, let i = find(o, in: h, from: start) {
+                replacements += 1
+                start = i + o.count
+            }
+        }
+        let (grown, overflow) = n.count.multipliedReportingOverflow(by: replacements)
+        try limits.checkSize(overflow ? Int.max : h.count - o.count * replacements + grown)
+        var out: [UInt8] = []
+        out.reserveCapacity(h.count - o.count * replacements + grown)
+        var done = 0
+        if o.isEmpty {
             var i = 0
             while true {
-                if count < 0 || replaced < count {
-                    try room()
+                if done < replacements {
                     out += n
-                    replaced += 1
+                    done += 1
                 }
                 guard i < h.count else { break }
                 let (_, length) = UTF8Scanning.scalar(at: i, in: h)
@@ -112,15 +130,19 @@ enum PythonString {
             }
             return String(decoding: out, as: UTF8.self)
         }
-        var start = 0
-        while count < 0 || replaced < count, let i = find(o, in: h, from: start) {
-            try room()
-            out += h[start..<i]
-            out += n
-            start = i + o.count
-            replaced += 1
+        // Buffer pointers keep the per-match appends free of reference counting.
+        h.withUnsafeBufferPointer { hb in
+            n.withUnsafeBufferPointer { nb in
+                var start = 0
+                while done < replacements, let i = find(o, in: h, from: start) {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: hb[start..<i]))
+                    out.append(contentsOf: nb)
+                    start = i + o.count
+                    done += 1
+                }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: hb[start...]))
+            }
         }
-        out += h[start...]
         return String(decoding: out, as: UTF8.self)
     }
 
