@@ -37,10 +37,17 @@ final class Evaluator {
 
     func leave(_ levels: Int = 1) { budget.depth -= levels }
 
-    /// Runs `body` and turns a `ValueError` it throws into a `TemplateError` at `offset`. Kept
-    /// out of line so the operations it runs are not inlined into `evaluate`, whose stack frame
-    /// is paid once per nesting level.
-    @inline(never)
+    /// Charges the steps for an operation's work on `value` (RenderLimits.maxSteps).
+    func charge(_ value: Value, at offset: Int) throws {
+        let steps = value.workSteps
+        guard steps > 0 else { return }
+        budget.steps += steps
+        if budget.steps > limits.maxSteps {
+            throw TemplateError.runtime("the template ran more than \(limits.maxSteps) steps", at: location(offset))
+        }
+    }
+
+    /// Runs `body` and turns a `ValueError` it throws into a `TemplateError` at `offset`.
     func located<T>(_ offset: Int, _ body: () throws -> T) throws -> T {
         do {
             return try body()
@@ -59,11 +66,13 @@ final class Evaluator {
 
     private func execute(_ node: Node, in scope: Scope, into out: inout String) throws -> Flow {
         switch node {
-        case .text(let s):
-            try write(s, into: &out, at: 0)
+        case .text(let s, let offset):
+            try write(s, into: &out, at: offset)
         case .output(let e):
             let v = try evaluate(e, in: scope)
-            try write(try located(e.offset) { try v.str() }, into: &out, at: e.offset)
+            let text = try located(e.offset) { try v.str() }
+            try charge(.string(text), at: e.offset)
+            try write(text, into: &out, at: e.offset)
         case .conditional(let branches, let otherwise):
             try enter(at: branches[0].condition.offset)
             defer { leave() }
@@ -108,7 +117,9 @@ final class Evaluator {
     /// A for loop: items (kept only if they pass the loop's `if`) each get a fresh frame with the
     /// target and `loop` bound; `else` runs when nothing was iterated.
     private func run(_ loop: ForLoop, in scope: Scope, into out: inout String) throws -> Flow {
-        let all = try located(loop.iterable.offset) { try evaluate(loop.iterable, in: scope).iterate() }
+        let iterable = try evaluate(loop.iterable, in: scope)
+        try charge(iterable, at: loop.iterable.offset)
+        let all = try located(loop.iterable.offset) { try iterable.iterate() }
         let frame = Scope(parent: scope)
         var items: [Value] = []
         if let condition = loop.condition {
@@ -155,6 +166,7 @@ final class Evaluator {
             }
             // A namespace is the one place a template can build values step by step, so it is where
             // structures too deep to print (or cyclic, `ns.x = ns`) are stopped.
+            try charge(value, at: offset)
             guard value.fits(depth: limits.maxDepth / 4, without: ns) else {
                 throw TemplateError.runtime("the value assigned to \(name).\(attribute) nests too deeply or contains \(name)",
                                             at: location(offset))

@@ -181,7 +181,7 @@ extension Lexer {
                 pos += 1
                 n += 1
             }
-            out.append(Unicode.Scalar(value)!)   // at most 0o777
+            if let scalar = Unicode.Scalar(value) { out.append(scalar) }   // at most 0o777, always valid
             return
         }
         let hexDigits: [Unicode.Scalar: Int] = ["x": 2, "u": 4, "U": 8]

@@ -74,7 +74,7 @@ struct Parser {
         while true {
             switch current.kind {
             case .text(let s):
-                nodes.append(.text(s))
+                nodes.append(.text(s, offset: current.offset))
                 advance()
             case .variableBegin:
                 advance()

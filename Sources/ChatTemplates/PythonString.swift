@@ -147,54 +147,98 @@ enum PythonString {
     }
 
     static func upper(_ s: String) -> String {
-        var out = ""
-        for c in s.unicodeScalars { out += c.properties.uppercaseMapping }
-        return out
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count)
+        for c in s.unicodeScalars {
+            if c.isASCII {
+                let b = UInt8(c.value)
+                out.append(b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z") ? b - 32 : b)
+            } else {
+                out += c.properties.uppercaseMapping.utf8
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func lower(_ s: String) -> String {
-        let scalars = Array(s.unicodeScalars)
-        var out = ""
-        for i in scalars.indices { out += lowered(scalars, i) }
-        return out
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count)
+        let scalars = s.unicodeScalars
+        var i = scalars.startIndex
+        while i < scalars.endIndex {
+            appendLowered(scalars, i, to: &out)
+            i = scalars.index(after: i)
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `str.title()`: a cased character after an uncased one is titlecased, others lowercased.
     static func title(_ s: String) -> String {
-        let scalars = Array(s.unicodeScalars)
-        var out = ""
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count)
+        let scalars = s.unicodeScalars
         var previousCased = false
-        for i in scalars.indices {
+        var i = scalars.startIndex
+        while i < scalars.endIndex {
             let c = scalars[i]
-            out += previousCased ? lowered(scalars, i) : c.properties.titlecaseMapping
+            if previousCased {
+                appendLowered(scalars, i, to: &out)
+            } else {
+                out += c.properties.titlecaseMapping.utf8
+            }
             previousCased = c.properties.isCased
+            i = scalars.index(after: i)
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `str.capitalize()`: the first character titlecased, the rest lowercased.
     static func capitalize(_ s: String) -> String {
-        let scalars = Array(s.unicodeScalars)
+        let scalars = s.unicodeScalars
         guard let first = scalars.first else { return "" }
-        var out = first.properties.titlecaseMapping
-        for i in scalars.indices.dropFirst() { out += lowered(scalars, i) }
-        return out
+        var out = Array(first.properties.titlecaseMapping.utf8)
+        out.reserveCapacity(s.utf8.count)
+        var i = scalars.index(after: scalars.startIndex)
+        while i < scalars.endIndex {
+            appendLowered(scalars, i, to: &out)
+            i = scalars.index(after: i)
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// One character lowercased, with CPython's final-sigma rule for U+03A3: it becomes ς when a
     /// cased letter precedes it and none follows (case-ignorable characters skipped both ways).
-    private static func lowered(_ scalars: [Unicode.Scalar], _ i: Int) -> String {
+    private static func appendLowered(_ scalars: String.UnicodeScalarView, _ i: String.UnicodeScalarView.Index,
+                                      to out: inout [UInt8]) {
         let c = scalars[i]
-        guard c.value == 0x3A3 else { return c.properties.lowercaseMapping }
-        var j = i - 1
-        while j >= 0 && scalars[j].properties.isCaseIgnorable { j -= 1 }
-        var final = j >= 0 && scalars[j].properties.isCased
-        if final {
-            var k = i + 1
-            while k < scalars.count && scalars[k].properties.isCaseIgnorable { k += 1 }
-            final = k == scalars.count || !scalars[k].properties.isCased
+        if c.isASCII {
+            let b = UInt8(c.value)
+            out.append(b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b + 32 : b)
+            return
         }
-        return final ? "\u{3C2}" : "\u{3C3}"
+        guard c.value == 0x3A3 else {
+            out += c.properties.lowercaseMapping.utf8
+            return
+        }
+        var j = i
+        var precededByCased = false
+        while j > scalars.startIndex {
+            j = scalars.index(before: j)
+            if !scalars[j].properties.isCaseIgnorable {
+                precededByCased = scalars[j].properties.isCased
+                break
+            }
+        }
+        var followedByCased = false
+        var k = scalars.index(after: i)
+        while k < scalars.endIndex {
+            if !scalars[k].properties.isCaseIgnorable {
+                followedByCased = scalars[k].properties.isCased
+                break
+            }
+            k = scalars.index(after: k)
+        }
+        out += (precededByCased && !followedByCased ? "\u{3C2}" : "\u{3C3}").utf8
     }
 
     /// `str.splitlines()`: every line boundary Python knows, `\r\n` counting as one.

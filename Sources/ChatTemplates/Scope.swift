@@ -6,20 +6,28 @@
 // loop iteration does not see what the previous iteration set (only namespaces carry state).
 
 final class Scope {
-    /// Frames hold a handful of variables (a loop's target and `loop`), where a linear search
-    /// beats hashing.
+    /// Frames usually hold a handful of variables (a loop's target and `loop`), where a linear
+    /// search beats hashing; past `indexedFrom` variables an index keeps lookups constant-time,
+    /// so a template of many thousand `set`s is not quadratic.
     private var variables: [(name: String, value: Value)] = []
+    private var index: [String: Int] = [:]
+    private static let indexedFrom = 16
     let parent: Scope?
 
     init(parent: Scope?, variables: [String: Value] = [:]) {
         self.parent = parent
-        self.variables = variables.map { ($0.key, $0.value) }
+        for (name, value) in variables { set(name, value) }
+    }
+
+    private func position(of name: String) -> Int? {
+        if variables.count >= Self.indexedFrom { return index[name] }
+        return variables.firstIndex { $0.name == name }
     }
 
     func lookup(_ name: String) -> Value? {
         var scope: Scope? = self
         while let s = scope {
-            if let v = s.variables.first(where: { $0.name == name }) { return v.value }
+            if let i = s.position(of: name) { return s.variables[i].value }
             scope = s.parent
         }
         return nil
@@ -28,13 +36,19 @@ final class Scope {
     /// Empties the frame for the next loop iteration, keeping its storage.
     func reset() {
         variables.removeAll(keepingCapacity: true)
+        index.removeAll(keepingCapacity: true)
     }
 
     func set(_ name: String, _ value: Value) {
-        if let i = variables.firstIndex(where: { $0.name == name }) {
+        if let i = position(of: name) {
             variables[i].value = value
-        } else {
-            variables.append((name, value))
+            return
+        }
+        variables.append((name, value))
+        if variables.count == Self.indexedFrom {
+            for (i, v) in variables.enumerated() { index[v.name] = i }
+        } else if variables.count > Self.indexedFrom {
+            index[name] = variables.count - 1
         }
     }
 }

@@ -105,6 +105,28 @@ final class HostileInputTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 5)
     }
 
+    /// Work that grows with the size of values counts toward the step limit, so quadratic
+    /// accumulation or re-serializing a big value in every iteration stops early. Each of these
+    /// takes far fewer than 200,000 plain steps.
+    func testWorkOnLargeValuesCountsTowardTheStepLimit() throws {
+        let small = RenderLimits(maxSteps: 200_000)
+        for source in [
+            "{% set ns = namespace(xs=[]) %}{% for i in range(20000) %}{% set ns.xs = ns.xs + [i] %}{% endfor %}",
+            "{% set big = range(100000) | list %}{% for i in range(1000) %}{% set j = big | tojson %}{% endfor %}",
+            "{% set s = 'x' * 10000000 %}{% for i in range(1000) %}{% set u = s | upper %}{% endfor %}",
+            "{% set s = 'x' * 10000000 %}{% for i in range(1000) %}{% if 'y' in s %}{% endif %}{% endfor %}",
+            "{% set xs = range(100000) | list %}{% for i in range(1000) %}{% set ys = xs[1:] %}{% endfor %}",
+        ] {
+            XCTAssertThrowsError(try ChatTemplate(source: source).render(variables: [:], limits: small), source) { error in
+                XCTAssertTrue("\(error)".contains("steps"), "\(error)")
+            }
+        }
+        // References to a large value cost nothing: only building or scanning it does.
+        let many = (0..<20_000).map { _ in Value.string("m") }
+        let refs = "{% for m in messages %}{{ messages[loop.index0] }}{% endfor %}"
+        XCTAssertEqual(try ChatTemplate(source: refs).render(variables: ["messages": .list(many)]).count, 20_000)
+    }
+
     func testHugeInputsRenderQuickly() throws {
         let started = Date()
         let tenMB = String(repeating: "0123456789", count: 1 << 20)
@@ -118,7 +140,21 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(try render(tags).count, 100_000)
         let many = (0..<20_000).map { ChatMessage(role: $0 % 2 == 0 ? "user" : "assistant", content: "message \($0)") }
         XCTAssertTrue(try render(chatML, many).hasSuffix("message 19999<|im_end|>\n"))
+        // Thousands of variables in one scope stay cheap to set and look up.
+        let sets = (0..<20_000).map { "{% set v\($0) = \($0) %}" }.joined()
+        XCTAssertEqual(try render(sets + "{{ v0 + v19999 }}"), "19999")
         XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+    }
+
+    func testTenMegabyteConversationsFitTheRealTemplates() throws {
+        let golden = try GoldenFiles.load("chat_templates")
+        let content = String(repeating: "0123456789", count: 1 << 20)
+        for model in try XCTUnwrap(golden["models"]?.arrayValue) {
+            let template = try ChatTemplate(source: try XCTUnwrap(model["template"]?.stringValue))
+            let out = try template.render(messages: [ChatMessage(role: "user", content: content)],
+                                          addGenerationPrompt: true, bosToken: "", eosToken: "")
+            XCTAssertGreaterThan(out.utf8.count, content.utf8.count)
+        }
     }
 
     func testTruncatedTemplatesFailCleanly() {
