@@ -20,7 +20,7 @@ struct Parser {
     /// Tags of jinja2 (and its common extensions, and Hugging Face's `generation`) left out.
     private static let unsupportedTags: Set<String> = [
         "block", "extends", "include", "import", "from", "call", "filter", "with", "autoescape",
-        "do", "trans", "pluralize", "debug", "generation", "endraw",
+        "do", "trans", "pluralize", "debug", "generation",
     ]
 
     private static let closingTags: Set<String> = ["elif", "else", "endif", "endfor", "endset", "endmacro"]
