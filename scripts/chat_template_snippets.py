@@ -60,6 +60,8 @@ SNIPPETS = [
     ("for_else", "{% for x in [] %}item{% else %}empty{% endfor %}|{% for x in [1] %}item{% else %}empty{% endfor %}", v()),
     ("for_filter", "{% for m in messages if m.role != 'system' %}{{ loop.index }}:{{ m.role }}/{{ loop.length }} "
      "{% else %}none{% endfor %}", v()),
+    ("for_filter_sees_outer_loop", "{% for a in [1, 2] %}{% for b in [1, 2, 3] if loop.index > 1 %}{{ a }}{{ b }},{% endfor %}"
+     "{% endfor %}|{% for b in [1, 2] if loop is defined %}{{ b }}{% endfor %}", v()),
     ("for_unpack_items", "{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}{% for (a, b) in pairs %}{{ a }}{{ b }}{% endfor %}",
      v(d={"b": 1, "a": [1, 2]}, pairs=[[1, 2], [3, 4]])),
     ("for_over_dict_and_string", "{% for k in d %}{{ k }}{% endfor %}|{% for c in 'héllo' %}{{ c }}.{% endfor %}",

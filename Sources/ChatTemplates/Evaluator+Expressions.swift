@@ -41,16 +41,25 @@ extension Evaluator {
         case .slice(let base, let start, let stop, let step):
             let object = try evaluate(base, in: scope)
             let bounds = try [start, stop, step].map { try $0.map { try evaluate($0, in: scope) } ?? .none }
-            return try located(e.offset) { try Access.slice(object, start: bounds[0], stop: bounds[1], step: bounds[2]) }
+            let slice = try located(e.offset) { try Access.slice(object, start: bounds[0], stop: bounds[1], step: bounds[2]) }
+            try charge(slice, at: e.offset)
+            return slice
         case .call(let callee, let arguments):
             let function = try evaluate(callee, in: scope)
             let args = try evaluate(arguments, in: scope)
-            return try located(e.offset) { try call(function, args) }
+            if case .method(let m) = function { try charge(m.receiver, at: e.offset) }
+            let result = try located(e.offset) { try call(function, args, at: e.offset) }
+            try charge(result, at: e.offset)
+            return result
         case .filter(let base, let filter):
             return try applyFilter(filter, to: try evaluate(base, in: scope), in: scope)
         case .test(let base, let test):
             let value = try evaluate(base, in: scope)
             let args = try evaluate(test.arguments, in: scope)
+            if Predicates.scanning.contains(test.name) {
+                try charge(value, at: test.offset)
+                for a in args.positional { try charge(a, at: test.offset) }
+            }
             return .bool(try located(test.offset) { try Predicates.apply(test.name, to: value, args) })
         case .not(let operand):
             return .bool(!(try evaluate(operand, in: scope).isTruthy))
@@ -63,11 +72,15 @@ extension Evaluator {
         case .binary(let op, let left, let right):
             let a = try evaluate(left, in: scope)
             let b = try evaluate(right, in: scope)
-            return try located(e.offset) { try Operators.binary(op, a, b, limits: limits) }
+            let result = try located(e.offset) { try Operators.binary(op, a, b, limits: limits) }
+            try charge(result, at: e.offset)
+            return result
         case .compare(let first, let operations):
             var left = try evaluate(first, in: scope)
             for (op, rightExpr) in operations {
                 let right = try evaluate(rightExpr, in: scope)
+                try charge(left, at: rightExpr.offset)
+                try charge(right, at: rightExpr.offset)
                 guard try located(rightExpr.offset, { try Operators.compare(op, left, right) }) else { return .bool(false) }
                 left = right
             }
@@ -101,15 +114,21 @@ extension Evaluator {
 
     func applyFilter(_ filter: NamedCall, to value: Value, in scope: Scope) throws -> Value {
         let args = try evaluate(filter.arguments, in: scope)
-        return try located(filter.offset) { try Filters.apply(filter.name, to: value, args, limits: limits) }
+        if !Filters.constantTime.contains(filter.name) { try charge(value, at: filter.offset) }
+        let result = try located(filter.offset) { try Filters.apply(filter.name, to: value, args, limits: limits) }
+        try charge(result, at: filter.offset)
+        return result
     }
 
     /// Calls a global, a bound method or a macro.
-    func call(_ function: Value, _ args: Arguments) throws -> Value {
+    func call(_ function: Value, _ args: Arguments, at offset: Int) throws -> Value {
         switch function {
         case .builtin(let b): return try Builtins.call(b, args)
         case .method(let m): return try Methods.call(m, args, limits: limits)
-        case .macro(let m): return try callMacro(m, args)
+        case .macro(let m):
+            try enter(at: offset, levels: RenderLimits.macroCallLevels)
+            defer { leave(RenderLimits.macroCallLevels) }
+            return try callMacro(m, args)
         case .undefined(let u): throw ValueError.undefined(u.message)
         default: throw ValueError.runtime("'\(function.typeName)' object is not callable")
         }

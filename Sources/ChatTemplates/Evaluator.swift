@@ -5,8 +5,9 @@
 final class Evaluator {
     let source: TemplateSource
     let limits: RenderLimits
-    private var steps = 0
-    private var depth = 0
+    /// Steps taken and current nesting, in one stored property: `enter` runs once per step, and
+    /// each access to a class property costs a dynamic exclusivity check.
+    private var budget = (steps: 0, depth: 0)
     private var macroScopes: [Scope] = []
 
     /// What a statement asks of the loop around it.
@@ -19,10 +20,12 @@ final class Evaluator {
 
     func location(_ offset: Int) -> SourceLocation { source.location(of: offset) }
 
-    /// Counts one step and one level of nesting; callers `leave()` when done.
-    func enter(at offset: Int) throws {
-        steps += 1
-        depth += 1
+    /// Counts one step and `levels` levels of nesting (a macro call, which spans several stack
+    /// frames, counts more than one); callers `leave(levels)` when done.
+    func enter(at offset: Int, levels: Int = 1) throws {
+        budget.steps += 1
+        budget.depth += levels
+        let (steps, depth) = budget
         if steps > limits.maxSteps {
             throw TemplateError.runtime("the template ran more than \(limits.maxSteps) steps", at: location(offset))
         }
@@ -32,7 +35,17 @@ final class Evaluator {
         }
     }
 
-    func leave() { depth -= 1 }
+    func leave(_ levels: Int = 1) { budget.depth -= levels }
+
+    /// Charges the steps for an operation's work on `value` (RenderLimits.maxSteps).
+    func charge(_ value: Value, at offset: Int) throws {
+        let steps = value.workSteps
+        guard steps > 0 else { return }
+        budget.steps += steps
+        if budget.steps > limits.maxSteps {
+            throw TemplateError.runtime("the template ran more than \(limits.maxSteps) steps", at: location(offset))
+        }
+    }
 
     /// Runs `body` and turns a `ValueError` it throws into a `TemplateError` at `offset`.
     func located<T>(_ offset: Int, _ body: () throws -> T) throws -> T {
@@ -53,12 +66,16 @@ final class Evaluator {
 
     private func execute(_ node: Node, in scope: Scope, into out: inout String) throws -> Flow {
         switch node {
-        case .text(let s):
-            try write(s, into: &out, at: 0)
+        case .text(let s, let offset):
+            try write(s, into: &out, at: offset)
         case .output(let e):
             let v = try evaluate(e, in: scope)
-            try write(try located(e.offset) { try v.str() }, into: &out, at: e.offset)
+            let text = try located(e.offset) { try v.str() }
+            try charge(.string(text), at: e.offset)
+            try write(text, into: &out, at: e.offset)
         case .conditional(let branches, let otherwise):
+            try enter(at: branches[0].condition.offset)
+            defer { leave() }
             for branch in branches where try evaluate(branch.condition, in: scope).isTruthy {
                 return try execute(branch.body, in: scope, into: &out)
             }
@@ -100,11 +117,14 @@ final class Evaluator {
     /// A for loop: items (kept only if they pass the loop's `if`) each get a fresh frame with the
     /// target and `loop` bound; `else` runs when nothing was iterated.
     private func run(_ loop: ForLoop, in scope: Scope, into out: inout String) throws -> Flow {
-        let all = try located(loop.iterable.offset) { try evaluate(loop.iterable, in: scope).iterate() }
+        let iterable = try evaluate(loop.iterable, in: scope)
+        try charge(iterable, at: loop.iterable.offset)
+        let all = try located(loop.iterable.offset) { try iterable.iterate() }
+        let frame = Scope(parent: scope)
         var items: [Value] = []
         if let condition = loop.condition {
             for item in all {
-                let frame = Scope(parent: scope)
+                frame.reset()
                 try assign(item, to: loop.target, in: frame, at: loop.offset)
                 if try evaluate(condition, in: frame).isTruthy { items.append(item) }
             }
@@ -112,12 +132,13 @@ final class Evaluator {
             items = all
         }
         if items.isEmpty {
-            return try execute(loop.otherwise, in: Scope(parent: scope), into: &out)
+            frame.reset()
+            return try execute(loop.otherwise, in: frame, into: &out)
         }
         for (i, item) in items.enumerated() {
             try enter(at: loop.offset)
             defer { leave() }
-            let frame = Scope(parent: scope)
+            frame.reset()
             try assign(item, to: loop.target, in: frame, at: loop.offset)
             frame.set("loop", .loop(LoopState(index0: i, length: items.count,
                                               previous: i > 0 ? items[i - 1] : nil,
@@ -145,6 +166,7 @@ final class Evaluator {
             }
             // A namespace is the one place a template can build values step by step, so it is where
             // structures too deep to print (or cyclic, `ns.x = ns`) are stopped.
+            try charge(value, at: offset)
             guard value.fits(depth: limits.maxDepth / 4, without: ns) else {
                 throw TemplateError.runtime("the value assigned to \(name).\(attribute) nests too deeply or contains \(name)",
                                             at: location(offset))

@@ -9,6 +9,9 @@ enum Filters {
         "selectattr", "string", "title", "tojson", "trim", "upper",
     ]
 
+    /// Filters whose work does not grow with their input (the evaluator charges the others for it).
+    static let constantTime: Set<String> = ["abs", "count", "d", "default", "first", "float", "int", "last", "length"]
+
     /// jinja2's other built-in filters, refused as unsupported rather than unknown.
     static let jinjaOnly: Set<String> = [
         "attr", "batch", "center", "dictsort", "e", "escape", "filesizeformat", "forceescape", "format",
@@ -37,17 +40,26 @@ enum Filters {
             return useDefault ? bound[0] ?? .empty : value
         case "first":
             try args.none(name)
-            if case .generator(let g) = value { return g.next() ?? emptyFirst }
-            return try value.iterate().first ?? emptyFirst
+            switch value {
+            case .generator(let g): return g.next() ?? emptyFirst
+            case .string(let s): return s.unicodeScalars.first.map { .string(String($0)) } ?? emptyFirst
+            default: return try value.iterate().first ?? emptyFirst
+            }
         case "last":
             try args.none(name)
-            if case .generator = value { throw ValueError.runtime("'generator' object is not reversible") }
-            return try value.iterate().last ?? .undefined(Undefined(message: "No last item, sequence was empty."))
+            let emptyLast = Value.undefined(Undefined(message: "No last item, sequence was empty."))
+            switch value {
+            case .generator: throw ValueError.runtime("'generator' object is not reversible")
+            case .string(let s): return s.unicodeScalars.last.map { .string(String($0)) } ?? emptyLast
+            default: return try value.iterate().last ?? emptyLast
+            }
         case "float":
             let fallback = try args.bind(name, ["default"])[0] ?? .double(0)
             try value.failIfUndefined()
             switch value {
-            case .bool, .int, .double: return .double(value.numeric!.asDouble)
+            case .bool(let b): return .double(b ? 1 : 0)
+            case .int(let i): return .double(Double(i))
+            case .double: return value
             case .string(let s): return PythonNumbers.parseFloat(s).map { .double($0) } ?? fallback
             default: return fallback
             }

@@ -14,17 +14,17 @@ struct JSONDumps {
     var sortKeys = false
 
     func dumps(_ v: Value) throws -> String {
-        var out = ""
+        var out: [UInt8] = []
         try write(v, level: 0, into: &out)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private func write(_ v: Value, level: Int, into out: inout String) throws {
+    private func write(_ v: Value, level: Int, into out: inout [UInt8]) throws {
         switch v {
-        case .none: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .double(let d): out += Self.float(d)
+        case .none: out += "null".utf8
+        case .bool(let b): out += (b ? "true" : "false").utf8
+        case .int(let i): out += String(i).utf8
+        case .double(let d): out += Self.float(d).utf8
         case .string(let s): writeString(s, into: &out)
         case .list(let items), .tuple(let items):
             try writeContainer("[", "]", items.count, level: level, into: &out) { i, out in
@@ -37,7 +37,7 @@ struct JSONDumps {
             }
             try writeContainer("{", "}", pairs.count, level: level, into: &out) { i, out in
                 writeString(pairs[i].key, into: &out)
-                out += keySeparator
+                out += keySeparator.utf8
                 try write(pairs[i].value, level: level + 1, into: &out)
             }
         default:
@@ -45,22 +45,22 @@ struct JSONDumps {
         }
     }
 
-    private func writeContainer(_ open: String, _ close: String, _ count: Int, level: Int, into out: inout String,
-                                element: (Int, inout String) throws -> Void) throws {
+    private func writeContainer(_ open: String, _ close: String, _ count: Int, level: Int, into out: inout [UInt8],
+                                element: (Int, inout [UInt8]) throws -> Void) throws {
         guard count > 0 else {
-            out += open + close
+            out += (open + close).utf8
             return
         }
-        out += open
+        out += open.utf8
         let separator = itemSeparator ?? (indent == nil ? ", " : ",")
         let newline = indent.map { "\n" + String(repeating: $0, count: level + 1) }
         for i in 0..<count {
-            if i > 0 { out += separator }
-            if let newline { out += newline }
+            if i > 0 { out += separator.utf8 }
+            if let newline { out += newline.utf8 }
             try element(i, &out)
         }
-        if let indent { out += "\n" + String(repeating: indent, count: level) }
-        out += close
+        if let indent { out += ("\n" + String(repeating: indent, count: level)).utf8 }
+        out += close.utf8
     }
 
     /// Keys become strings as json.dumps converts them; other key types are a TypeError there.
@@ -81,38 +81,51 @@ struct JSONDumps {
         return Value.pythonFloatRepr(d)
     }
 
-    private func writeString(_ s: String, into out: inout String) {
-        var scalars = String.UnicodeScalarView()
-        scalars.append("\"")
-        func escape(_ text: String) { scalars.append(contentsOf: text.unicodeScalars) }
+    /// A JSON string. Bytes that need no escape are copied as they are (UTF-8 bytes of non-ASCII
+    /// characters included, unless ensure_ascii asks for \u escapes).
+    private func writeString(_ s: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
         func hex4(_ v: UInt32) {
             let h = String(v, radix: 16)
-            escape("\\u" + String(repeating: "0", count: 4 - h.count) + h)
+            out += ("\\u" + String(repeating: "0", count: 4 - h.count) + h).utf8
         }
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": escape("\\\"")
-            case "\\": escape("\\\\")
-            case "\n": escape("\\n")
-            case "\r": escape("\\r")
-            case "\t": escape("\\t")
-            case "\u{08}": escape("\\b")
-            case "\u{0C}": escape("\\f")
-            default:
-                if c.value < 0x20 || (ensureASCII && c.value > 0x7E) {
-                    if c.value > 0xFFFF {
-                        let v = c.value - 0x10000
-                        hex4(0xD800 + (v >> 10))
-                        hex4(0xDC00 + (v & 0x3FF))
-                    } else {
-                        hex4(c.value)
-                    }
+        func simple(_ b: UInt8) -> String? {
+            switch b {
+            case 0x22: return "\\\""
+            case 0x5C: return "\\\\"
+            case 0x0A: return "\\n"
+            case 0x0D: return "\\r"
+            case 0x09: return "\\t"
+            case 0x08: return "\\b"
+            case 0x0C: return "\\f"
+            default: return nil
+            }
+        }
+        if !ensureASCII {
+            for b in s.utf8 {
+                if b >= 0x20 && b != 0x22 && b != 0x5C {
+                    out.append(b)
+                } else if let e = simple(b) {
+                    out += e.utf8
                 } else {
-                    scalars.append(c)
+                    hex4(UInt32(b))
+                }
+            }
+        } else {
+            for c in s.unicodeScalars {
+                if let e = c.isASCII ? simple(UInt8(c.value)) : nil {
+                    out += e.utf8
+                } else if c.value >= 0x20 && c.value <= 0x7E {
+                    out.append(UInt8(c.value))
+                } else if c.value > 0xFFFF {
+                    let v = c.value - 0x10000
+                    hex4(0xD800 + (v >> 10))
+                    hex4(0xDC00 + (v & 0x3FF))
+                } else {
+                    hex4(c.value)
                 }
             }
         }
-        scalars.append("\"")
-        out += String(scalars)
+        out.append(UInt8(ascii: "\""))
     }
 }

@@ -43,6 +43,9 @@ extension Lexer {
             return Token(kind: .op(o), offset: start)
         }
         let (scalar, _) = UTF8Scanning.scalar(at: pos, in: bytes)
+        if !scalar.isASCII && scalar.properties.isAlphabetic {
+            throw TemplateError.unsupported("non-ASCII names ('\(Character(scalar))')", at: source.location(of: start))
+        }
         throw syntaxError("unexpected character '\(Character(scalar))'", at: start)
     }
 
@@ -178,7 +181,7 @@ extension Lexer {
                 pos += 1
                 n += 1
             }
-            out.append(Unicode.Scalar(value)!)   // at most 0o777
+            if let scalar = Unicode.Scalar(value) { out.append(scalar) }   // at most 0o777, always valid
             return
         }
         let hexDigits: [Unicode.Scalar: Int] = ["x": 2, "u": 4, "U": 8]

@@ -3,8 +3,8 @@
 // which are dropped. Whitespace control happens here, because it depends only on the source:
 //   - `{%-`, `{{-`, `{#-` strip all whitespace (newlines too) before the tag;
 //     `-%}`, `-}}`, `-#}` strip all whitespace after it.
-//   - lstrip_blocks: spaces and tabs between the start of a line and `{%` or `{#` are dropped
-//     (never before `{{`); `{%+` keeps them.
+//   - lstrip_blocks: whitespace between the start of a line and `{%` or `{#` is dropped (never
+//     before `{{`); `{%+` keeps it.
 //   - trim_blocks: the first newline after `%}` or `#}` is dropped (never after `}}`); `+%}` keeps it.
 // Inside a tag, end delimiters only count when every bracket opened in the tag is closed, so
 // `{{ {'a': {'b': 1}}}}` ends at the last `}}`, as in jinja2.
@@ -142,7 +142,7 @@ struct Lexer {
 
     /// Tokens up to the closing `}}` or `%}`.
     private mutating func lexTagBody(block: Bool, openedAt start: Int) throws {
-        var brackets: [(UInt8, Int)] = []
+        var brackets: [UInt8] = []
         let closer = block ? UInt8(ascii: "%") : UInt8(ascii: "}")
         while true {
             guard pos < bytes.count else {
@@ -180,12 +180,13 @@ struct Lexer {
         return nil
     }
 
-    private func balance(_ o: String, at offset: Int, brackets: inout [(UInt8, Int)]) throws {
+    /// Tracks the brackets open in a tag; `brackets` holds the closer each one expects.
+    private func balance(_ o: String, at offset: Int, brackets: inout [UInt8]) throws {
         let open: [String: UInt8] = ["(": UInt8(ascii: ")"), "[": UInt8(ascii: "]"), "{": UInt8(ascii: "}")]
         if let close = open[o] {
-            brackets.append((close, offset))
+            brackets.append(close)
         } else if o == ")" || o == "]" || o == "}" {
-            guard let (expected, _) = brackets.popLast() else {
+            guard let expected = brackets.popLast() else {
                 throw TemplateError.syntax("unexpected '\(o)'", at: source.location(of: offset))
             }
             if Array(o.utf8)[0] != expected {

@@ -61,7 +61,7 @@ enum Methods {
             let bound = try args.bind(name, ["prefix"])
             let candidates: [Value]
             switch bound[0] {
-            case .string?: candidates = [bound[0]!]
+            case .string(let affix)?: candidates = [.string(affix)]
             case .tuple(let items)?: candidates = items
             default: throw ValueError.runtime("\(name) first arg must be str or a tuple of str, not \(bound[0]?.typeName ?? "nothing")")
             }

@@ -20,8 +20,10 @@ struct Parser {
     /// Tags of jinja2 (and its common extensions, and Hugging Face's `generation`) left out.
     private static let unsupportedTags: Set<String> = [
         "block", "extends", "include", "import", "from", "call", "filter", "with", "autoescape",
-        "do", "trans", "pluralize", "debug", "generation", "endraw",
+        "do", "trans", "pluralize", "debug", "generation",
     ]
+
+    private static let closingTags: Set<String> = ["elif", "else", "endif", "endfor", "endset", "endmacro"]
 
     static func parse(_ source: TemplateSource) throws -> [Node] {
         var parser = Parser(tokens: try Lexer.tokenize(source), source: source)
@@ -64,14 +66,15 @@ struct Parser {
         advance()
     }
 
-    /// Parses until one of `endTags` opens a block; returns that tag (not consumed past its name)
-    /// or nil at the end of the template.
-    mutating func parseBody(until endTags: Set<String>) throws -> ([Node], String?) {
+    /// Parses until one of `endTags` opens a block; returns that tag (consumed up to its name)
+    /// or nil at the end of the template. `opener` is the tag that needs closing, for the error
+    /// when the template ends first.
+    mutating func parseBody(until endTags: Set<String>, opener: (tag: String, offset: Int)? = nil) throws -> ([Node], String?) {
         var nodes: [Node] = []
         while true {
             switch current.kind {
             case .text(let s):
-                nodes.append(.text(s))
+                nodes.append(.text(s, offset: current.offset))
                 advance()
             case .variableBegin:
                 advance()
@@ -91,9 +94,9 @@ struct Parser {
                 }
                 nodes.append(try parseStatement(tag, openedAt: open))
             case .end:
-                if !endTags.isEmpty {
+                if let opener {
                     let expected = endTags.sorted().map { "'\($0)'" }.joined(separator: " or ")
-                    throw fail("unexpected end of template, expected \(expected)")
+                    throw fail("'\(opener.tag)' is never closed (expected \(expected))", at: opener.offset)
                 }
                 return (nodes, nil)
             default:
@@ -110,7 +113,7 @@ struct Parser {
         switch tag {
         case "if":
             advance()
-            return try parseIf()
+            return try parseIf(at: open)
         case "for":
             advance()
             return try parseFor(at: open)
@@ -119,7 +122,7 @@ struct Parser {
             return try parseSet(at: open)
         case "macro":
             advance()
-            return try parseMacro()
+            return try parseMacro(at: open)
         case "break", "continue":
             advance()
             guard loopDepth > 0 else { throw fail("'\(tag)' outside a loop", at: tagOffset) }
@@ -127,23 +130,24 @@ struct Parser {
             return tag == "break" ? .breakLoop : .continueLoop
         default:
             if Self.unsupportedTags.contains(tag) { throw unsupported("the {% \(tag) %} tag", at: tagOffset) }
+            if Self.closingTags.contains(tag) { throw fail("'\(tag)' without an open block it could close", at: tagOffset) }
             throw fail("unknown tag '\(tag)'", at: tagOffset)
         }
     }
 
-    private mutating func parseIf() throws -> Node {
+    private mutating func parseIf(at open: Int) throws -> Node {
         var branches: [Branch] = []
         var condition = try parseTuple(withCondition: false)
         while true {
             try expectBlockEnd()
-            let (body, end) = try parseBody(until: ["elif", "else", "endif"])
+            let (body, end) = try parseBody(until: ["elif", "else", "endif"], opener: ("if", open))
             branches.append(Branch(condition: condition, body: body))
             switch end {
             case "elif":
                 condition = try parseTuple(withCondition: false)
             case "else":
                 try expectBlockEnd()
-                let (otherwise, _) = try parseBody(until: ["endif"])
+                let (otherwise, _) = try parseBody(until: ["endif"], opener: ("if", open))
                 try expectBlockEnd()
                 return .conditional(branches, otherwise: otherwise)
             default:
@@ -166,12 +170,12 @@ struct Parser {
         if current.isName("recursive") { throw unsupported("recursive for loops") }
         try expectBlockEnd()
         loopDepth += 1
-        let (body, end) = try parseBody(until: ["endfor", "else"])
+        let (body, end) = try parseBody(until: ["endfor", "else"], opener: ("for", open))
         loopDepth -= 1
         var otherwise: [Node] = []
         if end == "else" {
             try expectBlockEnd()
-            (otherwise, _) = try parseBody(until: ["endfor"])
+            (otherwise, _) = try parseBody(until: ["endfor"], opener: ("for", open))
         }
         try expectBlockEnd()
         return .forLoop(ForLoop(target: target, iterable: iterable, condition: condition, body: body,
@@ -192,7 +196,7 @@ struct Parser {
             filters.append(try parseFilterCall())
         }
         try expectBlockEnd()
-        let (body, _) = try parseBody(until: ["endset"])
+        let (body, _) = try parseBody(until: ["endset"], opener: ("set", open))
         try expectBlockEnd()
         return .assignBlock(target, filters: filters, body: body, offset: open)
     }
@@ -226,7 +230,7 @@ struct Parser {
         return .names(names)
     }
 
-    private mutating func parseMacro() throws -> Node {
+    private mutating func parseMacro(at open: Int) throws -> Node {
         let name = try expectName()
         try expectOp("(")
         var parameters: [(name: String, defaultValue: Expr?)] = []
@@ -249,7 +253,7 @@ struct Parser {
         try expectBlockEnd()
         let outerLoops = loopDepth
         loopDepth = 0
-        let (body, _) = try parseBody(until: ["endmacro"])
+        let (body, _) = try parseBody(until: ["endmacro"], opener: ("macro", open))
         loopDepth = outerLoops
         try expectBlockEnd()
         return .macro(MacroDefinition(name: name, parameters: parameters, body: body))

@@ -11,6 +11,10 @@ enum Predicates {
         "undefined", "upper",
     ]
 
+    /// Tests whose work grows with their input (the evaluator charges them for it).
+    static let scanning: Set<String> = ["in", "lower", "upper", "eq", "equalto", "==", "ne", "!=", "lt", "<", "lessthan",
+                                        "le", "<=", "gt", ">", "greaterthan", "ge", ">="]
+
     /// jinja2's other built-in tests, refused as unsupported rather than unknown.
     static let jinjaOnly: Set<String> = ["escaped", "filter", "test"]
 

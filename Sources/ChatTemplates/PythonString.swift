@@ -17,9 +17,14 @@ enum PythonString {
         guard !n.isEmpty else { return start <= h.count ? start : nil }
         guard h.count >= n.count else { return nil }
         let first = n[0]
+        let last = h.count - n.count
         var i = start
-        while i <= h.count - n.count {
-            if h[i] == first && h[i..<i + n.count].elementsEqual(n) { return i }
+        while i <= last {
+            if h[i] == first {
+                var k = 1
+                while k < n.count && h[i + k] == n[k] { k += 1 }
+                if k == n.count { return i }
+            }
             i += 1
         }
         return nil
@@ -88,22 +93,35 @@ enum PythonString {
         return parts.map { String(String.UnicodeScalarView($0)) }
     }
 
-    /// `replace(old, new, count)`; a negative count replaces every occurrence.
+    /// `replace(old, new, count)`; a negative count replaces every occurrence. The result's size
+    /// is checked against the limits before it is built.
     static func replace(_ s: String, _ old: String, _ new: String, count: Int, limits: RenderLimits) throws -> String {
         let h = Array(s.utf8)
         let o = Array(old.utf8)
         let n = Array(new.utf8)
-        var out: [UInt8] = []
-        var replaced = 0
-        func room() throws { try limits.checkSize(out.count + n.count + h.count) }
+        let scalarCount = o.isEmpty ? s.unicodeScalars.count : 0
+        var replacements = 0
         if o.isEmpty {
-            // Python inserts `new` before every character and at the end.
+            // Python inserts `new` before every character and after the last.
+            replacements = count < 0 ? scalarCount + 1 : min(count, scalarCount + 1)
+        } else {
+            var start = 0
+            while count < 0 || replacements < count, let i = find(o, in: h, from: start) {
+                replacements += 1
+                start = i + o.count
+            }
+        }
+        let (grown, overflow) = n.count.multipliedReportingOverflow(by: replacements)
+        try limits.checkSize(overflow ? Int.max : h.count - o.count * replacements + grown)
+        var out: [UInt8] = []
+        out.reserveCapacity(h.count - o.count * replacements + grown)
+        var done = 0
+        if o.isEmpty {
             var i = 0
             while true {
-                if count < 0 || replaced < count {
-                    try room()
+                if done < replacements {
                     out += n
-                    replaced += 1
+                    done += 1
                 }
                 guard i < h.count else { break }
                 let (_, length) = UTF8Scanning.scalar(at: i, in: h)
@@ -112,67 +130,115 @@ enum PythonString {
             }
             return String(decoding: out, as: UTF8.self)
         }
-        var start = 0
-        while count < 0 || replaced < count, let i = find(o, in: h, from: start) {
-            try room()
-            out += h[start..<i]
-            out += n
-            start = i + o.count
-            replaced += 1
+        // Buffer pointers keep the per-match appends free of reference counting.
+        h.withUnsafeBufferPointer { hb in
+            n.withUnsafeBufferPointer { nb in
+                var start = 0
+                while done < replacements, let i = find(o, in: h, from: start) {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: hb[start..<i]))
+                    out.append(contentsOf: nb)
+                    start = i + o.count
+                    done += 1
+                }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: hb[start...]))
+            }
         }
-        out += h[start...]
         return String(decoding: out, as: UTF8.self)
     }
 
     static func upper(_ s: String) -> String {
-        var out = ""
-        for c in s.unicodeScalars { out += c.properties.uppercaseMapping }
-        return out
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count)
+        for c in s.unicodeScalars {
+            if c.isASCII {
+                let b = UInt8(c.value)
+                out.append(b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z") ? b - 32 : b)
+            } else {
+                out += c.properties.uppercaseMapping.utf8
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func lower(_ s: String) -> String {
-        let scalars = Array(s.unicodeScalars)
-        var out = ""
-        for i in scalars.indices { out += lowered(scalars, i) }
-        return out
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count)
+        let scalars = s.unicodeScalars
+        var i = scalars.startIndex
+        while i < scalars.endIndex {
+            appendLowered(scalars, i, to: &out)
+            i = scalars.index(after: i)
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `str.title()`: a cased character after an uncased one is titlecased, others lowercased.
     static func title(_ s: String) -> String {
-        let scalars = Array(s.unicodeScalars)
-        var out = ""
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count)
+        let scalars = s.unicodeScalars
         var previousCased = false
-        for i in scalars.indices {
+        var i = scalars.startIndex
+        while i < scalars.endIndex {
             let c = scalars[i]
-            out += previousCased ? lowered(scalars, i) : c.properties.titlecaseMapping
+            if previousCased {
+                appendLowered(scalars, i, to: &out)
+            } else {
+                out += c.properties.titlecaseMapping.utf8
+            }
             previousCased = c.properties.isCased
+            i = scalars.index(after: i)
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `str.capitalize()`: the first character titlecased, the rest lowercased.
     static func capitalize(_ s: String) -> String {
-        let scalars = Array(s.unicodeScalars)
+        let scalars = s.unicodeScalars
         guard let first = scalars.first else { return "" }
-        var out = first.properties.titlecaseMapping
-        for i in scalars.indices.dropFirst() { out += lowered(scalars, i) }
-        return out
+        var out = Array(first.properties.titlecaseMapping.utf8)
+        out.reserveCapacity(s.utf8.count)
+        var i = scalars.index(after: scalars.startIndex)
+        while i < scalars.endIndex {
+            appendLowered(scalars, i, to: &out)
+            i = scalars.index(after: i)
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// One character lowercased, with CPython's final-sigma rule for U+03A3: it becomes ς when a
     /// cased letter precedes it and none follows (case-ignorable characters skipped both ways).
-    private static func lowered(_ scalars: [Unicode.Scalar], _ i: Int) -> String {
+    private static func appendLowered(_ scalars: String.UnicodeScalarView, _ i: String.UnicodeScalarView.Index,
+                                      to out: inout [UInt8]) {
         let c = scalars[i]
-        guard c.value == 0x3A3 else { return c.properties.lowercaseMapping }
-        var j = i - 1
-        while j >= 0 && scalars[j].properties.isCaseIgnorable { j -= 1 }
-        var final = j >= 0 && scalars[j].properties.isCased
-        if final {
-            var k = i + 1
-            while k < scalars.count && scalars[k].properties.isCaseIgnorable { k += 1 }
-            final = k == scalars.count || !scalars[k].properties.isCased
+        if c.isASCII {
+            let b = UInt8(c.value)
+            out.append(b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b + 32 : b)
+            return
         }
-        return final ? "\u{3C2}" : "\u{3C3}"
+        guard c.value == 0x3A3 else {
+            out += c.properties.lowercaseMapping.utf8
+            return
+        }
+        var j = i
+        var precededByCased = false
+        while j > scalars.startIndex {
+            j = scalars.index(before: j)
+            if !scalars[j].properties.isCaseIgnorable {
+                precededByCased = scalars[j].properties.isCased
+                break
+            }
+        }
+        var followedByCased = false
+        var k = scalars.index(after: i)
+        while k < scalars.endIndex {
+            if !scalars[k].properties.isCaseIgnorable {
+                followedByCased = scalars[k].properties.isCased
+                break
+            }
+            k = scalars.index(after: k)
+        }
+        out += (precededByCased && !followedByCased ? "\u{3C2}" : "\u{3C3}").utf8
     }
 
     /// `str.splitlines()`: every line boundary Python knows, `\r\n` counting as one.

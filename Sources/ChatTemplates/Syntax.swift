@@ -122,7 +122,7 @@ struct MacroDefinition: Sendable {
 }
 
 indirect enum Node: Sendable {
-    case text(String)
+    case text(String, offset: Int)
     case output(Expr)
     case conditional([Branch], otherwise: [Node])
     case forLoop(ForLoop)

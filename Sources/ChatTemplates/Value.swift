@@ -20,14 +20,14 @@ struct Undefined {
 }
 
 /// A dict: keys in insertion order, compared with Python's `==` (so `1` and `1.0` are one key).
-/// Templates build small dicts, so lookups are linear.
 struct Dict {
     private(set) var keys: [Value] = []
     private(set) var values: [Value] = []
+    private var positions: [DictKey: Int] = [:]
 
     var count: Int { keys.count }
 
-    func index(of key: Value) -> Int? { keys.firstIndex { $0.pythonEquals(key) } }
+    func index(of key: Value) -> Int? { positions[DictKey(value: key)] }
 
     subscript(key: Value) -> Value? {
         index(of: key).map { values[$0] }
@@ -39,12 +39,41 @@ struct Dict {
         if let i = index(of: key) {
             values[i] = value
         } else {
+            positions[DictKey(value: key)] = keys.count
             keys.append(key)
             values.append(value)
         }
     }
 
     var items: [(Value, Value)] { Array(zip(keys, values)) }
+}
+
+/// A dict key: Python's `==`, with a hash that agrees with it (an integral float hashes as the
+/// int it equals, a bool as 0 or 1). Unhashable values never become keys (Access.checkHashable).
+private struct DictKey: Hashable {
+    let value: Value
+
+    static func == (a: DictKey, b: DictKey) -> Bool { a.value.pythonEquals(b.value) }
+
+    func hash(into h: inout Hasher) { Self.hash(value, into: &h) }
+
+    private static func hash(_ v: Value, into h: inout Hasher) {
+        switch v {
+        case .string(let s):
+            h.combine(0)
+            for b in s.utf8 { h.combine(b) }
+        case .bool(let b): h.combine(b ? 1 : 0)
+        case .int(let i): h.combine(i)
+        case .double(let d):
+            if let i = Int(exactly: d) { h.combine(i) } else { h.combine(d) }
+        case .none: h.combine(1)
+        case .tuple(let items):
+            h.combine(2)
+            for item in items { hash(item, into: &h) }
+        case .namespace(let n): h.combine(ObjectIdentifier(n))
+        default: h.combine(3)
+        }
+    }
 }
 
 /// jinja2's `namespace(...)`: the one mutable object templates can share across scopes.
@@ -149,6 +178,19 @@ indirect enum Value {
     }
 
     var isUndefined: Bool { if case .undefined = self { return true } else { return false } }
+
+    /// Steps charged for building or scanning this value (see RenderLimits.maxSteps): one per
+    /// 16 bytes of a string, one per 8 items of a container. Constant-time to compute.
+    var workSteps: Int {
+        switch self {
+        case .string(let s): return s.utf8.count >> 4
+        case .list(let a), .tuple(let a): return a.count >> 3
+        case .dict(let d): return d.count >> 3
+        case .generator(let g): return g.items.count >> 3
+        case .view(let v): return v.elements.count >> 3
+        default: return 0
+        }
+    }
 
     /// Python's type name, as in its error messages.
     var typeName: String {
