@@ -58,6 +58,9 @@ enum Replay {
             return v.stringValue.flatMap(Digest.float(bits:)) != nil
         }
         let logprobs = r.output["logprobs"]
+        guard [GenerateParams.method, ScoreParams.method, EncodeParams.method].contains(r.method) else {
+            throw JSONFieldError(path: "\(path).method", message: "is \(r.method): only generate, score and encode answers can be replayed")
+        }
         // Only generate takes a seed (its value is in the request).
         if (r.method == GenerateParams.method) != (r.seedSource != nil) {
             throw JSONFieldError(path: "\(path).seed", message: r.seedSource == nil ? "is required for generate" : "must be null for \(r.method)")
