@@ -59,6 +59,13 @@ def main():
 
     import llama_cpp  # noqa: F401 - fail early if the interpreter lacks it
     print(f"machine: {cpu_name()}, {os.cpu_count()} cores; llama-cpp-python {llama_cpp.__version__}")
+    if args.models:
+        decoder_table(args)
+    if args.encoder_batches:
+        encoder_table(args)
+
+
+def decoder_table(args):
     print(f"prompt {args.prompt_tokens} tokens, decode {args.decode_tokens} tokens, greedy, warm; "
           f"median of {args.repeat} runs each\n")
     print("| model | threads | prefill tok/s reprolm | llama.cpp | ratio | decode tok/s reprolm | llama.cpp | ratio "
@@ -93,8 +100,6 @@ def main():
                 misses.append(f"{model} x{threads}: RSS {ours['peak_rss_mib']:.0f} MiB > {budget:.0f} MiB")
     print()
     print("targets met" if not misses else "targets missed:\n  " + "\n  ".join(misses))
-    if args.encoder_batches:
-        encoder_table(args)
 
 
 def encoder_table(args):
