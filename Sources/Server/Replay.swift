@@ -10,7 +10,7 @@ enum Replay {
     /// Runs the receipt's request on `model`; returns the replay's output record. A problem with
     /// the request is reported at its place in the receipt (`params.receipt.request.tokens[3]`).
     static func run(_ r: ParsedReceipt, model: LoadedModel, scheduler: InferenceScheduler, path: String) async throws -> [String: JSONValue] {
-        try checkOutput(r, path: path)
+        try checkShape(r, path: path)
         do {
             return try await replay(r, model: model, scheduler: scheduler, path: path)
         } catch let e as JSONFieldError where !e.path.hasPrefix(path) && (e.path == "params" || e.path.hasPrefix("params.")) {
@@ -44,14 +44,15 @@ enum Replay {
             return try await GenerationHandlers.run(try ScoreParams(.object(r.request)), model: model, scheduler: scheduler).output
         case EncodeParams.method:
             return try await EncodeHandlers.run(try EncodeParams(.object(r.request)), model: model, scheduler: scheduler).output
-        default:
+        default:  // checkShape admits only the three methods
             throw JSONFieldError(path: "\(path).method", message: "is \(r.method): only generate, score and encode answers can be replayed")
         }
     }
 
-    /// The receipt's output record has the shape of its method's (so a divergence report never
-    /// echoes something that is not a token or a bit pattern).
-    static func checkOutput(_ r: ParsedReceipt, path: String) throws {
+    /// The receipt is one of a replayable method, with a seed exactly when the method takes one,
+    /// and an output record of its method's shape (so a divergence report never echoes something
+    /// that is not a token or a bit pattern).
+    static func checkShape(_ r: ParsedReceipt, path: String) throws {
         let at = "\(path).output"
         func bits(_ v: JSONValue, nullable: Bool) -> Bool {
             if nullable, v.isNull { return true }
