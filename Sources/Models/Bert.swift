@@ -132,13 +132,12 @@ private struct BertPass {
     func run() throws -> FloatBuffer {
         let h = c.hiddenSize, t = rows.count, w = model.weights
         let x = FloatBuffer(t * h)
-        let scratch = [Float](repeating: 0, count: h)
-        var tmp = scratch
+        var embedding = [Float](repeating: 0, count: h)  // a token-type or position row
         for (r, row) in rows.enumerated() {
             let out = UnsafeMutableBufferPointer(start: x.p + r * h, count: h)
             // HF's order: (word + token type) + position, then LayerNorm.
             try w.words.dequantizeRow(Int(row.token), into: out)
-            try tmp.withUnsafeMutableBufferPointer { b in
+            try embedding.withUnsafeMutableBufferPointer { b in
                 try w.tokenTypes.dequantizeRow(0, into: b)
                 Elementwise.add(out.baseAddress!, b.baseAddress!, count: h)
                 try w.positions.dequantizeRow(row.position, into: b)
