@@ -128,7 +128,7 @@ final class JournalFile {
             prev = entry
         }
         do {
-            try writeAll(out)
+            try writeAll(out, to: fd)
             guard fsync(fd) == 0 else { throw JournalError.io("fsync", path: path, errno: errno) }
         } catch {
             // Leave no partial line behind for the next append to trip over.
@@ -162,12 +162,13 @@ final class JournalFile {
         return bytes
     }
 
-    private func writeAll(_ bytes: [UInt8]) throws {
+    /// Writes all of `bytes` to `target` (the journal, or a side file named `what` in errors).
+    private func writeAll(_ bytes: [UInt8], to target: Int32, what: String = "write") throws {
         var done = 0
         while done < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
+            let n = bytes.withUnsafeBytes { write(target, $0.baseAddress! + done, bytes.count - done) }
             if n < 0, errno == EINTR { continue }
-            guard n > 0 else { throw JournalError.io("write", path: path, errno: errno) }
+            guard n > 0 else { throw JournalError.io(what, path: path, errno: errno) }
             done += n
         }
     }
@@ -179,13 +180,7 @@ final class JournalFile {
         guard sfd >= 0 else { throw JournalError.io("open \(side)", path: path, errno: errno) }
         defer { close(sfd) }
         let bytes = Array(tail)
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { write(sfd, $0.baseAddress! + done, bytes.count - done) }
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else { throw JournalError.io("write \(side)", path: path, errno: errno) }
-            done += n
-        }
+        try writeAll(bytes, to: sfd, what: "write \(side)")
         guard fsync(sfd) == 0 else { throw JournalError.io("fsync \(side)", path: path, errno: errno) }
         guard ftruncate(fd, off_t(end)) == 0 else { throw JournalError.io("ftruncate", path: path, errno: errno) }
         guard fsync(fd) == 0 else { throw JournalError.io("fsync", path: path, errno: errno) }

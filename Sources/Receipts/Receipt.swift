@@ -31,8 +31,7 @@ public enum Receipt {
 
     /// "rc-" and 32 random hex digits: unique across daemons and restarts.
     public static func newID() -> String {
-        var g = SystemRandomNumberGenerator()
-        return "rc-" + Digest.hex((0..<16).map { _ in UInt8.random(in: 0...255, using: &g) })
+        "rc-" + Digest.randomHex(bytes: 16)
     }
 
     /// A receipt. `request` is the canonical effective request (every parameter after defaults,

@@ -28,9 +28,7 @@ public enum SessionSeed: Equatable, Sendable {
     /// 32 bytes from the OS's entropy, as 64 lowercase hex digits (a string seed): far too many
     /// to guess from the commitment, unlike a small integer a person picks.
     public static func fromEntropy() -> SessionSeed {
-        var g = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &g) }
-        return .string(Digest.hex(bytes))
+        .string(Digest.randomHex(bytes: 32))
     }
 
     /// kind || u64be(length) || body.
@@ -82,6 +80,12 @@ public enum SessionSeed: Equatable, Sendable {
 public enum Digest {
     public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
         Array(SHA256.hash(data: bytes))
+    }
+
+    /// `count` bytes from the OS's entropy, in lowercase hex.
+    public static func randomHex(bytes count: Int) -> String {
+        var g = SystemRandomNumberGenerator()
+        return hex((0..<count).map { _ in UInt8.random(in: 0...255, using: &g) })
     }
 
     public static func sha256Hex(_ bytes: [UInt8]) -> String {

@@ -7,6 +7,8 @@ import ReproJSON
 import RPCProtocol
 
 enum Replay {
+    static let methods = [GenerateParams.method, ScoreParams.method, EncodeParams.method]
+
     /// Runs the receipt's request on `model`; returns the replay's output record. A problem with
     /// the request is reported at its place in the receipt (`params.receipt.request.tokens[3]`).
     static func run(_ r: ParsedReceipt, model: LoadedModel, scheduler: InferenceScheduler, path: String) async throws -> [String: JSONValue] {
@@ -44,8 +46,8 @@ enum Replay {
             return try await GenerationHandlers.run(try ScoreParams(.object(r.request)), model: model, scheduler: scheduler).output
         case EncodeParams.method:
             return try await EncodeHandlers.run(try EncodeParams(.object(r.request)), model: model, scheduler: scheduler).output
-        default:  // checkShape admits only the three methods
-            throw JSONFieldError(path: "\(path).method", message: "is \(r.method): only generate, score and encode answers can be replayed")
+        default:  // checkShape, which runs first, admits only `methods`
+            throw JSONFieldError(path: "\(path).method", message: "is \(r.method): it cannot be replayed")
         }
     }
 
@@ -59,8 +61,8 @@ enum Replay {
             return v.stringValue.flatMap(Digest.float(bits:)) != nil
         }
         let logprobs = r.output["logprobs"]
-        guard [GenerateParams.method, ScoreParams.method, EncodeParams.method].contains(r.method) else {
-            throw JSONFieldError(path: "\(path).method", message: "is \(r.method): only generate, score and encode answers can be replayed")
+        guard methods.contains(r.method) else {
+            throw JSONFieldError(path: "\(path).method", message: "is \(r.method): only \(methods.joined(separator: ", ")) answers can be replayed")
         }
         // Only generate takes a seed (its value is in the request).
         if (r.method == GenerateParams.method) != (r.seedSource != nil) {
