@@ -34,7 +34,10 @@ let package = Package(
         .target(name: "ModelFiles", dependencies: ["ReproJSON"], swiftSettings: v5),
         .target(name: "ChatTemplates", swiftSettings: v5),
         .target(name: "Sampling", dependencies: ["Kernels"], swiftSettings: v5),
-        .target(name: "Kernels", swiftSettings: v5 + kernelFlags),
+        // The instruction-set-specific kernels: C with a target attribute per function, so one
+        // binary carries every set and picks one at run time (Sources/Kernels/KernelSet.swift).
+        .target(name: "CKernels"),
+        .target(name: "Kernels", dependencies: ["CKernels"], swiftSettings: v5 + kernelFlags),
         .target(name: "ModelStore", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),

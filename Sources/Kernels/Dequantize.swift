@@ -1,5 +1,6 @@
-// Reference dequantization of whole rows, per format. It is also the model's path for embedding
-// lookups, so it is deterministic like everything else (one fixed formula per element).
+// Dequantization of whole rows, per format, from the decoded blocks (BlockLayouts.swift). It is
+// also the model's path for embedding lookups, so it is deterministic like everything else: one
+// fixed formula per element.
 
 /// Row dequantization for every weight format.
 public enum Dequantize {
@@ -19,18 +20,33 @@ public enum Dequantize {
     // non-throwing worker.
     @inline(never)
     static func decode(_ format: WeightFormat, _ bytes: UnsafeRawPointer, _ columns: Int, _ o: UnsafeMutablePointer<Float>) {
-        let blocks = columns / format.blockSize
-        let size = format.blockBytes, n = format.blockSize
+        guard format.quantizesActivations else { return FloatWeights.dequantize(format, bytes, columns, o) }
+        let n = format.blockSize
+        BlockFields.withScratch { f in
+            for b in 0..<(columns / n) {
+                BlockLayout.decode(format, bytes + b * format.blockBytes, into: &f)
+                values(format, f, o + b * n)
+            }
+        }
+    }
+
+    /// The floats of one decoded block.
+    static func values(_ format: WeightFormat, _ f: BlockFields, _ out: UnsafeMutablePointer<Float>) {
+        let d = Half.float(fromF16: f.d), m = Half.float(fromF16: f.m)
         switch format {
-        case .f32, .f16, .bf16: FloatWeights.dequantize(format, bytes, columns, o)
-        case .q4_0: for b in 0..<blocks { Q4.dequantize0(bytes + b * size, o + b * n) }
-        case .q4_1: for b in 0..<blocks { Q4.dequantize1(bytes + b * size, o + b * n) }
-        case .q5_0: for b in 0..<blocks { Q5.dequantize0(bytes + b * size, o + b * n) }
-        case .q5_1: for b in 0..<blocks { Q5.dequantize1(bytes + b * size, o + b * n) }
-        case .q8_0: for b in 0..<blocks { Q8.dequantize0(bytes + b * size, o + b * n) }
-        case .q4_K: for b in 0..<blocks { QK.dequantize(bytes + b * size, five: false, o + b * n) }
-        case .q5_K: for b in 0..<blocks { QK.dequantize(bytes + b * size, five: true, o + b * n) }
-        case .q6_K: for b in 0..<blocks { Q6K.dequantize(bytes + b * size, o + b * n) }
+        case .q4_0, .q5_0, .q8_0:
+            for i in 0..<32 { out[i] = Float(BlockLayout.signedQuant(format, f.q[i])) * d }
+        case .q4_1, .q5_1:
+            for i in 0..<32 { out[i] = m.addingProduct(d, Float(f.q[i])) }
+        case .q4_K, .q5_K:
+            for j in 0..<8 {
+                let scale = d * Float(f.scales[j]), offset = -(m * Float(f.mins[j]))
+                for l in 0..<32 { out[32 * j + l] = offset.addingProduct(scale, Float(f.q[32 * j + l])) }
+            }
+        case .q6_K:
+            for e in 0..<256 { out[e] = (d * Float(f.scales[e / 16])) * Float(BlockLayout.signedQuant(format, f.q[e])) }
+        case .f32, .f16, .bf16:
+            break
         }
     }
 }

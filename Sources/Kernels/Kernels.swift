@@ -1,7 +1,6 @@
 // Kernels: the numeric core of reprolm. It knows nothing of language models: weight block formats,
 // dot products and matrix products, norms, softmax, RoPE, attention, its own transcendentals, and a
-// thread pool. Everything here is deterministic by construction (DESIGN.md, "The determinism
-// contract"): each reduction has one documented order that depends only on the shapes involved.
+// thread pool. Everything here is deterministic by construction (docs/determinism.md): each reduction has one documented order that depends only on the shapes involved.
 //
 // THE REDUCTION ORDERS (the contract every path implements bit for bit)
 //
@@ -13,7 +12,8 @@
 //    Q6_K). Per block: amax = max |x| (exact, order-free); scale = amax / 127; inverse = 127 / amax;
 //    q = roundToNearestEven(clamp(x * inverse, -127, 127)). A block with amax == 0 is all zeros with
 //    scale 0; a block holding an infinity or NaN gets q = 0 and scale NaN (so the garbage shows).
-//    Per 32 values the exact integer sum S = Σq is kept, and (32-blocks only) sScaled = scale * Float(S).
+//    Per 16 and per 32 values the exact integer sums are kept (S = Σq over 32), and per 32
+//    sScaled = scale * Float(S) (used by the 32-blocks).
 // 2. Quantized dot of one weight row with one quantized vector, blocks in increasing order, acc = +0:
 //    each block yields an EXACT Int32 I (a sum of integer products: any SIMD order gives the same
 //    integer), then a fixed float update, d and m being the weight block's f16 scale and min:
@@ -36,27 +36,22 @@
 //    sum is sequential in key position for each output element. A query's result therefore depends
 //    only on its position and the cache contents, never on prefill batching or chunking.
 //
-// PATHS. Every format has a reference path (plain per-element scalar code that reads the layout
-// literally) and a vectorised path (loops shaped for LLVM's vectorisers: fixed trip counts,
-// int16-widened activations, so that it emits vpmovzxbw/vpmaddwd on x86 and the same on arm64);
-// `KernelPath` selects one and the tests check they agree bit for bit. The vectorised path has three
-// shapes: one vector (decode) against 4 rows at once, each row its own chain, the rows a quarter of
-// the thread's range apart so every weight stream stays sequential (RowGroup.swift); one row at a
-// time (the rows left over); and, from two vectors on, rows unpacked once into exact Int16
-// "panels" that every vector reuses (Panel.swift: prefill, batches). All produce each block's
-// same exact integer and the same per-row float updates, so all follow order 2 to the bit. Explicit Swift SIMD
-// vectors are used where they lower well (float lanes, transcendentals); swiftc 6.3.1 turns
-// SIMD element-type conversions (`SIMD32<Int16>(truncatingIfNeeded:)`) into unspecialised
-// generic calls, ten times slower than the scalar loops LLVM vectorises itself.
+// KERNEL SETS. The quantized products have a Swift reference path (ReferenceDot.swift: the block
+// layouts decoded literally, BlockLayouts.swift, then order 2 element by element) and C kernel
+// sets (Sources/CKernels: "portable" plain C everywhere, "avx2" on x86-64) chosen at run time
+// (KernelSet.swift). The C sets read the weights repacked into tiles of 8 rows (Tiles.swift), one
+// tile against up to four vectors at a time, each row's integer in its own SIMD lane: the same
+// exact integers and the same float steps lane by lane, so every set follows order 2 to the bit,
+// which the tests check against the reference for every set the machine can run. The float
+// kernels (orders 3 to 5) have a vectorised Swift path and a reference path (`KernelPath`).
 //
 // TARGET CPU. Package.swift builds this module with `-target-cpu haswell` on x86-64 (AVX2, FMA,
-// F16C, BMI2: the x86-64-v3 level, Intel Haswell (2013) / AMD Zen 1 or later); swiftc 6.3.1
-// rejects the names `x86-64-v3`/`x86-64-v4`. Measured on this machine (AMD, AVX-512), the Q4_1
-// row dot over 1536 x 576 ran at 2.3 ns per 32-block with haswell and 1.9 ns with znver4
-// (AVX-512): about 20% more compute headroom, but decode is bound by memory bandwidth, and an
-// AVX-512 build would not run on AVX2-only CI or user machines, so haswell is the default.
-// Results are the same bits under either target (the integer sums are exact and the float steps
-// are scalar or fixed-lane), so the choice only moves speed.
+// F16C, BMI2: the x86-64-v3 level, Intel Haswell (2013) / AMD Zen 1 or later), the baseline the
+// binary needs; swiftc 6.3.1 rejects the names `x86-64-v3`/`x86-64-v4`. Without a target CPU,
+// swiftc lowers SIMD fused multiply-adds to a libm call per lane. The C sets carry their own
+// target attribute per function, so a set for wider registers can join without raising the
+// baseline. Results are the same bits on every target (the integer sums are exact and the float
+// steps fixed), so the choice only moves speed.
 //
 // COMPILER NOTE. swiftc 6.3.1 with -target-cpu haswell and whole-module optimisation miscompiled
 // a throwing function whose body held the decode loops: it returned as if it had thrown, with a
@@ -71,6 +66,12 @@ public enum KernelError: Error, Equatable, Sendable {
     case badShape(String)
     /// A buffer's length disagrees with the shape it is said to hold.
     case sizeMismatch(what: String, expected: Int, actual: Int)
+    /// No kernel set has that name in this build.
+    case unknownKernelSet(String, available: [String])
+    /// This CPU cannot run the kernel set.
+    case unsupportedKernelSet(String)
+    /// A C kernel set was asked to multiply a matrix that has no tiles (`tiled(pool:)`).
+    case notTiled(WeightFormat)
 }
 
 /// Which implementation of a kernel runs. Both give the same bits; the reference path exists to
@@ -80,16 +81,4 @@ public enum KernelPath: Sendable {
     case reference
     /// The fast path.
     case vectorized
-}
-
-/// What the kernels were built for, as receipts record it ("x86_64-haswell"). Informational: the
-/// determinism contract makes results the same bits on every kernel class.
-public enum KernelBuild {
-    #if arch(x86_64)
-    public static let kernelClass = "x86_64-haswell"
-    #elseif arch(arm64)
-    public static let kernelClass = "arm64-neon"
-    #else
-    public static let kernelClass = "portable"
-    #endif
 }

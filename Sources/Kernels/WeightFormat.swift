@@ -1,16 +1,7 @@
 // Weight formats and the matrix view over their bytes. Raw values are ggml's type ids, so a
-// loader maps a GGUF tensor type with `WeightFormat(ggmlType:)`. Block layouts (byte offsets
-// within one block, all little-endian; f16 = IEEE half):
-//   F32   4 B/element            F16 2 B/element            BF16 2 B/element (high half of an f32)
-//   Q8_0  34 B / 32: d f16, qs[32] int8                       x = d * qs
-//   Q4_0  18 B / 32: d f16, qs[16]                            x_j = d * ((qs[j] & 15) - 8), x_(j+16) = d * ((qs[j] >> 4) - 8)
-//   Q4_1  20 B / 32: d f16, m f16, qs[16]                     x = d * nibble + m (nibbles as Q4_0)
-//   Q5_0  22 B / 32: d f16, qh u32, qs[16]                    5th bit of x_j is bit j of qh; x = d * (q - 16)
-//   Q5_1  24 B / 32: d f16, m f16, qh u32, qs[16]             x = d * q + m
-//   Q4_K 144 B / 256: d f16, dmin f16, scales[12], qs[128]    8 sub-blocks of 32, 6-bit scale and min each
-//   Q5_K 176 B / 256: d f16, dmin f16, scales[12], qh[32], qs[128]
-//   Q6_K 210 B / 256: ql[128], qh[64], scales[16] int8, d f16 16 sub-blocks of 16
-// The K-quant element orders are spelled out next to their reference dequantizers.
+// loader maps a GGUF tensor type with `WeightFormat(ggmlType:)`. F32 is 4 bytes per element, F16
+// and BF16 (the high half of an f32) 2; the quantized block layouts are written out, and decoded,
+// in BlockLayouts.swift.
 
 /// A weight element format with its GGUF block geometry.
 public enum WeightFormat: UInt32, Sendable, CaseIterable {
@@ -81,6 +72,8 @@ public struct QuantizedMatrix: @unchecked Sendable {
     public let rowBytes: Int
     /// The first byte of row 0.
     public let base: UnsafeRawPointer
+    /// The rows repacked into tiles for the C kernel sets (`tiled(pool:)`); nil until then.
+    public private(set) var tiles: TileStore?
 
     /// Validates the shape against the byte count: the single place where a corrupt file's shape
     /// is caught before any kernel reads it.
@@ -97,6 +90,15 @@ public struct QuantizedMatrix: @unchecked Sendable {
         self.columns = columns
         self.rowBytes = rowBytes
         self.base = base
+    }
+
+    /// This matrix with its tiles, which the C kernel sets need (the float formats have none).
+    /// Repacking reads every row once; the tiles are owned and the file's bytes stay as they are.
+    public func tiled(pool: ThreadPool? = nil) -> QuantizedMatrix {
+        guard tiles == nil, Tiles.supports(format) else { return self }
+        var copy = self
+        copy.tiles = Tiles.pack(self, pool: pool)
+        return copy
     }
 
     /// The bytes of row `r` (unchecked: `0 <= r < rows`).

@@ -1,5 +1,6 @@
-// The weights of a decoder, bound to the mapped GGUF file: matrices stay in the mmap (no copy);
-// the small norm and bias vectors are decoded once into Float arrays. Every tensor's shape is
+// The weights of a decoder, bound to the mapped GGUF file: the matrices view the mmap, and those
+// that are multiplied also own a copy repacked into tiles for the C kernel sets; the small norm
+// and bias vectors are decoded once into Float arrays. Every tensor's shape is
 // checked here against the configuration, so the forward pass can trust them.
 import Kernels
 import ModelFiles
@@ -35,12 +36,14 @@ struct DecoderWeights {
         let binder = TensorBinder(file: file)
         embeddings = try binder.matrix("token_embd.weight", rows: c.vocabulary, columns: c.embedding)
         outputNorm = try binder.vector("output_norm.weight", count: c.embedding)
+        // Matrices that are multiplied get tiles for the C kernel sets (Kernels/Tiles.swift); the
+        // embeddings are only looked up row by row, unless they are tied to the output.
         output = file.tensor(named: "output.weight") == nil
-            ? embeddings : try binder.matrix("output.weight", rows: c.vocabulary, columns: c.embedding)
+            ? embeddings.tiled() : try binder.matrix("output.weight", rows: c.vocabulary, columns: c.embedding).tiled()
         layers = try (0..<c.layers).map { i in
             let p = "blk.\(i)."
             func m(_ n: String, _ rows: Int, _ cols: Int) throws -> QuantizedMatrix {
-                try binder.matrix(p + n + ".weight", rows: rows, columns: cols)
+                try binder.matrix(p + n + ".weight", rows: rows, columns: cols).tiled()
             }
             func v(_ n: String, _ count: Int) throws -> [Float] { try binder.vector(p + n, count: count) }
             return LayerWeights(

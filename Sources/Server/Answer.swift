@@ -21,7 +21,7 @@ public struct Answer: Sendable {
 
     public var origin: ReceiptOrigin {
         ReceiptOrigin(modelName: model.name, modelSHA256: model.sha256, engineVersion: Daemon.engineVersion,
-                      kernels: KernelBuild.kernelClass)
+                      kernels: KernelSet.selected.kernelClass)
     }
 
     public func makeReceipt() throws -> JSONValue {

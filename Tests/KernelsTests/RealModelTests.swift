@@ -38,28 +38,35 @@ final class RealModelTests: XCTestCase {
             // A spread of rows: the first, the last and some between.
             let picked = Array(Set([0, 1, rows / 3, rows / 2, rows - 2, rows - 1].filter { $0 >= 0 && $0 < rows })).sorted()
             let x = (0..<(5 * columns)).map { _ in rng.uniform(-1, 1) * (rng.int(50) == 0 ? 20 : 1) }
-            // Five vectors (the panel and four-vector paths) and the first alone (the row dots).
+            // Five vectors (groups of four and a remainder) and the first alone (decode).
             let input = QuantizedActivations(), first = QuantizedActivations()
-            try x.withUnsafeBufferPointer { try input.prepare($0, vectors: 5, columns: columns, for: format) }
+            try x.withUnsafeBufferPointer { try input.prepare($0, vectors: 5, columns: columns, for: format, kernels: .reference) }
             try x.withUnsafeBufferPointer {
-                try first.prepare(UnsafeBufferPointer(rebasing: $0[0..<columns]), vectors: 1, columns: columns, for: format)
+                try first.prepare(UnsafeBufferPointer(rebasing: $0[0..<columns]), vectors: 1, columns: columns, for: format,
+                                  kernels: .reference)
             }
             var row = [Float](repeating: 0, count: columns)
             for r in picked {
-                let sub = try QuantizedMatrix(format: format, rows: 1, columns: columns,
-                                              bytes: UnsafeRawBufferPointer(start: matrix.row(r), count: matrix.rowBytes))
-                var fast = [Float](repeating: 0, count: 5), ref = fast
-                try fast.withUnsafeMutableBufferPointer { try Matmul.multiply(sub, input, output: $0) }
-                try ref.withUnsafeMutableBufferPointer { try Matmul.multiply(sub, input, output: $0, path: .reference) }
-                XCTAssertNil(firstBitDifference(fast, ref), "\(name) \(tensor.name) row \(r)")
-                var alone: [Float] = [0]
-                try alone.withUnsafeMutableBufferPointer { try Matmul.multiply(sub, first, output: $0) }
-                XCTAssertEqual(alone[0].bitPattern, ref[0].bitPattern, "\(name) \(tensor.name) row \(r), one vector")
+                // Nine rows from r on (a whole tile and a partial one), or what is left.
+                let n = min(9, rows - r)
+                let sub = try QuantizedMatrix(format: format, rows: n, columns: columns,
+                                              bytes: UnsafeRawBufferPointer(start: matrix.row(r), count: n * matrix.rowBytes)).tiled()
+                var ref = [Float](repeating: 0, count: 5 * n), refAlone = [Float](repeating: 0, count: n)
+                try ref.withUnsafeMutableBufferPointer { try Matmul.multiply(sub, input, output: $0, kernels: .reference) }
+                try refAlone.withUnsafeMutableBufferPointer { try Matmul.multiply(sub, first, output: $0, kernels: .reference) }
+                XCTAssertEqual(bits(Array(ref[0..<n])), bits(refAlone), "\(name) \(tensor.name) row \(r): alone vs batched")
+                for set in fastSets {
+                    var fast = [Float](repeating: 0, count: 5 * n), alone = [Float](repeating: 0, count: n)
+                    try fast.withUnsafeMutableBufferPointer { try Matmul.multiply(sub, input, output: $0, kernels: set) }
+                    try alone.withUnsafeMutableBufferPointer { try Matmul.multiply(sub, first, output: $0, kernels: set) }
+                    XCTAssertNil(firstBitDifference(fast, ref), "\(set) \(name) \(tensor.name) row \(r)")
+                    XCTAssertNil(firstBitDifference(alone, refAlone), "\(set) \(name) \(tensor.name) row \(r), one vector")
+                }
                 try row.withUnsafeMutableBufferPointer { try matrix.dequantizeRow(r, into: $0) }
                 var exact = 0.0, magnitude = 0.0
                 for k in 0..<columns { exact += Double(row[k]) * Double(x[k]); magnitude += abs(Double(row[k]) * Double(x[k])) }
                 XCTAssertTrue(row.allSatisfy(\.isFinite), "\(name) \(tensor.name) row \(r) has a non-finite weight")
-                XCTAssertEqual(Double(fast[0]), exact, accuracy: 0.03 * magnitude + 1e-6, "\(name) \(tensor.name) row \(r)")
+                XCTAssertEqual(Double(ref[0]), exact, accuracy: 0.03 * magnitude + 1e-6, "\(name) \(tensor.name) row \(r)")
             }
             seen[format, default: 0] += 1
         }

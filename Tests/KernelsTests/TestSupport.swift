@@ -73,20 +73,23 @@ func firstBitDifference(_ a: [Float], _ b: [Float]) -> String? {
     return nil
 }
 
-/// Runs a matmul over Swift arrays.
+/// Runs a matmul over Swift arrays with `kernels` (the matrix is tiled first).
 func product(_ format: WeightFormat, _ weights: [UInt8], rows: Int, columns: Int, input: [Float], vectors: Int,
-             pool: ThreadPool? = nil, path: KernelPath = .vectorized) throws -> [Float] {
+             pool: ThreadPool? = nil, kernels: KernelSet = .selected) throws -> [Float] {
     var out = [Float](repeating: .nan, count: rows * vectors)
     try weights.withUnsafeBytes { w in
-        let m = try QuantizedMatrix(format: format, rows: rows, columns: columns, bytes: w)
+        let m = try QuantizedMatrix(format: format, rows: rows, columns: columns, bytes: w).tiled()
         try input.withUnsafeBufferPointer { x in
             try out.withUnsafeMutableBufferPointer { o in
-                try Matmul.multiply(m, input: x, vectors: vectors, output: o, pool: pool, path: path)
+                try Matmul.multiply(m, input: x, vectors: vectors, output: o, pool: pool, kernels: kernels)
             }
         }
     }
     return out
 }
+
+/// The kernel sets this machine can run besides the reference (each is held to the reference).
+var fastSets: [KernelSet] { KernelSet.supported.filter { $0 != .reference } }
 
 /// Row `row` of a matrix, dequantized with the reference decoder.
 func dequantizedRow(_ format: WeightFormat, _ weights: [UInt8], rows: Int, columns: Int, row: Int) throws -> [Float] {

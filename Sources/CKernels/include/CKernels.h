@@ -1,0 +1,94 @@
+// CKernels: the instruction-set-specific halves of the quantized matrix products, in C because
+// Swift can neither spell vpmaddubsw nor compile one module for several CPU targets in one binary.
+// Each kernel set (portable C; AVX2 on x86-64) computes the same exact integers and the same
+// float steps as the Swift reference path (Sources/Kernels/Kernels.swift states the orders), so
+// every set gives the same bits; Tests/KernelsTests check that for every set the CPU can run.
+//
+// THE TILE LAYOUT. The fast sets read weights repacked at load into tiles of 8 rows: for each
+// weight block (32 or 256 columns) the 8 rows' quants are interleaved so that one 32-byte load
+// holds 4 consecutive quants of each of the 8 rows (a "quad vector": byte 4r + j is element
+// 4t + j of row r, for the t-th group of four). A broadcast of 4 activation bytes then multiplies
+// all 8 rows at once and each row's integer lands in its own 32-bit lane: no horizontal sums.
+// Per 8-row tile and block (f16 = IEEE half, all little-endian; "P" = 32 bytes whose low nibbles
+// are quad vector 2i and high nibbles quad vector 2i + 1 of a 32-element group, i = 0..3):
+//   Q4_0  144 B: d[8] f16 | P[4]                                 quants 0..15, w = q - 8
+//   Q4_1  160 B: d[8] f16, m[8] f16 | P[4]                       w = q, plus the min m
+//   Q5_0  176 B: d[8] | P[4] | H (32 B: bit t of byte 4r+j = fifth bit of element 4t+j of row r)
+//   Q5_1  192 B: d[8], m[8] | P[4] | H
+//   Q8_0  272 B: d[8] | Q[8] (32 B each: quad vectors of int8 quants)
+//   Q4_K 1184 B: d[8], dmin[8] f16 | sc[8][8] u8 (sub-block j, row r) | mn[4][8][2] u8 (mins of
+//                sub-blocks 2p, 2p+1 of row r) | for each of the 8 sub-blocks of 32: P[4]
+//   Q5_K 1440 B: as Q4_K, each sub-block's P[4] followed by its H
+//   Q6_K 1680 B: d[8] f16 | sc[16][8] int8 | for each 32-element chunk c (sub-blocks 2c, 2c+1):
+//                P[4] (low 4 bits) then L[2] (32 B each: bits 2k, 2k+1 of byte 4r+j of L[h] are
+//                the top 2 bits of quad vector 4h + k, element 4(4h+k) + j of row r)
+// A matrix whose row count is not a multiple of 8 is padded with zero rows (scales 0).
+#ifndef REPROLM_CKERNELS_H
+#define REPROLM_CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Rows per tile.
+#define RL_TILE_ROWS 8
+
+/// ggml type ids of the formats the tile kernels implement.
+enum rl_format {
+    RL_Q4_0 = 2, RL_Q4_1 = 3, RL_Q5_0 = 6, RL_Q5_1 = 7, RL_Q8_0 = 8,
+    RL_Q4_K = 12, RL_Q5_K = 13, RL_Q6_K = 14,
+};
+
+/// Bytes of one tile block (8 rows × one weight block) of `format`, 0 for an unknown format.
+int64_t rl_tile_block_bytes(int32_t format);
+
+/// Activations quantized for one matrix product, all vectors back to back (`columns` each).
+/// The int8 values are in [-127, 127]; the sums are exact.
+typedef struct {
+    const int8_t *q;          ///< vectors × columns
+    const float *scale;       ///< vectors × (columns / block): one per activation block
+    const int16_t *sum16;     ///< vectors × (columns / 16): Σ q over each 16 columns
+    const int16_t *sum32;     ///< vectors × (columns / 32): Σ q over each 32 columns
+    const float *scaled_sum;  ///< vectors × (columns / 32): scale * (float)sum32 (32-blocks only)
+    int64_t columns;
+    int64_t block;            ///< 32 or 256
+} rl_activations;
+
+/// out[v * out_stride + r] = row r · vector v for the rows of tiles [tile_begin, tile_end) and
+/// vectors [0, vectors). `tiles` is the first tile, `tile_bytes` the bytes of one whole tile
+/// (blocks × tile block bytes). Rows at or beyond `rows` (padding) are not written.
+typedef void (*rl_tiles_fn)(const uint8_t *tiles, int64_t tile_bytes, int64_t tile_begin, int64_t tile_end,
+                            int64_t blocks, const rl_activations *a, int64_t vectors,
+                            float *out, int64_t out_stride, int64_t rows);
+
+/// Quantizes `vectors` rows of `columns` floats in blocks of `block` (32 or 256): the values,
+/// scales and sums as rl_activations describes (Kernels.swift, order 1).
+typedef void (*rl_quantize_fn)(const float *x, int64_t vectors, int64_t columns, int64_t block,
+                               int8_t *q, float *scale, int16_t *sum16, int16_t *sum32, float *scaled_sum);
+
+/// A kernel set: one tile function per format and the activation quantizer.
+typedef struct {
+    const char *name;
+    rl_quantize_fn quantize;
+    rl_tiles_fn q4_0, q4_1, q5_0, q5_1, q8_0, q4_K, q5_K, q6_K;
+} rl_kernel_set;
+
+/// The kernel set of that name ("portable"; on x86-64 also "avx2"), or NULL when this build has
+/// none by that name.
+const rl_kernel_set *rl_kernel_set_named(const char *name);
+
+/// Whether this CPU (and its operating system, which must save the wider registers) can run the
+/// named set.
+int rl_cpu_supports(const char *name);
+
+/// The tile function of `format` in `set`, or NULL.
+rl_tiles_fn rl_tiles_for(const rl_kernel_set *set, int32_t format);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
