@@ -40,8 +40,13 @@ enum Tiles {
     /// Bytes of one tile block (8 rows of one weight block), 0 for the float formats.
     static func tileBlockBytes(_ format: WeightFormat) -> Int { Int(rl_tile_block_bytes(Int32(format.rawValue))) }
 
-    /// Repacks `matrix` into tiles, the tiles split over `pool`'s threads.
-    static func pack(_ matrix: QuantizedMatrix, pool: ThreadPool?) -> TileStore {
+    /// Tiles repacked between calls of the `releasing` callback (about 4 MB of weights).
+    static let releaseSpan = 4 << 20
+
+    /// Repacks `matrix` into tiles, the tiles split over `pool`'s threads, reporting each span of
+    /// source rows to `releasing` once it is done.
+    static func pack(_ matrix: QuantizedMatrix, pool: ThreadPool?,
+                     releasing: ((UnsafeRawBufferPointer) -> Void)? = nil) -> TileStore {
         let format = matrix.format, blocks = matrix.columns / format.blockSize
         let tbb = tileBlockBytes(format)
         let store = TileStore(tiles: (matrix.rows + rows - 1) / rows, tileBytes: blocks * tbb)
@@ -60,7 +65,17 @@ enum Tiles {
                 }
             }
         }
-        if let pool, pool.threads > 1 { pool.parallelFor(rows: store.tiles, grain: 8, body: body) } else { body(0..<store.tiles) }
+        let span = max(1, releaseSpan / (rows * matrix.rowBytes))
+        for start in stride(from: 0, to: store.tiles, by: span) {
+            let end = min(start + span, store.tiles)
+            if let pool, pool.threads > 1 {
+                pool.parallelFor(rows: end - start, grain: 8) { body(($0.lowerBound + start)..<($0.upperBound + start)) }
+            } else {
+                body(start..<end)
+            }
+            let firstRow = start * rows, lastRow = min(end * rows, matrix.rows)
+            releasing?(UnsafeRawBufferPointer(start: matrix.row(firstRow), count: (lastRow - firstRow) * matrix.rowBytes))
+        }
         return store
     }
 

@@ -94,10 +94,12 @@ public struct QuantizedMatrix: @unchecked Sendable {
 
     /// This matrix with its tiles, which the C kernel sets need (the float formats have none).
     /// Repacking reads every row once; the tiles are owned and the file's bytes stay as they are.
-    public func tiled(pool: ThreadPool? = nil) -> QuantizedMatrix {
+    /// `releasing` is called with each span of rows once it is repacked, in order, so a caller can
+    /// drop those file pages at once and never hold the matrix twice.
+    public func tiled(pool: ThreadPool? = nil, releasing: ((UnsafeRawBufferPointer) -> Void)? = nil) -> QuantizedMatrix {
         guard tiles == nil, Tiles.supports(format) else { return self }
         var copy = self
-        copy.tiles = Tiles.pack(self, pool: pool)
+        copy.tiles = Tiles.pack(self, pool: pool, releasing: releasing)
         return copy
     }
 

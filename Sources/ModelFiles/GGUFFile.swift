@@ -1,6 +1,12 @@
 // An opened GGUF file: the validated header, metadata and tensor table, and the tensors' bytes read
 // straight from a read-only mmap (ReadOnlyMapping.swift).
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One tensor's entry in the GGUF tensor table.
 public struct GGUFTensorInfo: Sendable, Equatable {
     public let name: String
@@ -91,6 +97,19 @@ public final class GGUFFile: @unchecked Sendable {
     /// The tensor's bytes inside the mapping. Every tensor of this file was bounds-checked at open;
     /// an info that does not fit this file (say, from another file) gets an empty buffer rather
     /// than a pointer past the mapping.
+    /// Lets the kernel drop the whole pages inside `bytes` (a part of this file's mapping, such as
+    /// `data(for:)`) from the process, for bytes that were copied elsewhere (repacked into tiles).
+    /// The mapping stays valid: a later read pages them back in from the file.
+    public func releasePages(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0, let mapped = mapping.baseAddress,
+              base >= mapped, base + bytes.count <= mapped + mapping.count else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: base) + page - 1) / page * page
+        let end = (Int(bitPattern: base) + bytes.count) / page * page
+        guard end > start, let p = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        _ = madvise(p, end - start, Int32(MADV_DONTNEED))
+    }
+
     public func data(for tensor: GGUFTensorInfo) -> UnsafeRawBufferPointer {
         let (start, o1) = dataOffset.addingReportingOverflow(tensor.offset)
         let (end, o2) = start.addingReportingOverflow(tensor.byteCount)

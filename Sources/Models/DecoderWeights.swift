@@ -38,12 +38,14 @@ struct DecoderWeights {
         outputNorm = try binder.vector("output_norm.weight", count: c.embedding)
         // Matrices that are multiplied get tiles for the C kernel sets (Kernels/Tiles.swift); the
         // embeddings are only looked up row by row, unless they are tied to the output.
+        // Tied: the output reads the tiles, the lookups page single rows of the file back in.
         output = file.tensor(named: "output.weight") == nil
-            ? embeddings.tiled() : try binder.matrix("output.weight", rows: c.vocabulary, columns: c.embedding).tiled()
+            ? try binder.tiledMatrix("token_embd.weight", rows: c.vocabulary, columns: c.embedding)
+            : try binder.tiledMatrix("output.weight", rows: c.vocabulary, columns: c.embedding)
         layers = try (0..<c.layers).map { i in
             let p = "blk.\(i)."
             func m(_ n: String, _ rows: Int, _ cols: Int) throws -> QuantizedMatrix {
-                try binder.matrix(p + n + ".weight", rows: rows, columns: cols).tiled()
+                try binder.tiledMatrix(p + n + ".weight", rows: rows, columns: cols)
             }
             func v(_ n: String, _ count: Int) throws -> [Float] { try binder.vector(p + n, count: count) }
             return LayerWeights(
@@ -85,6 +87,12 @@ private struct TensorBinder {
             throw ModelError.unsupportedTensorType(name: name, type: t.type.name)
         }
         return try QuantizedMatrix(format: format, rows: rows, columns: columns, bytes: file.data(for: t))
+    }
+
+    /// A matrix that is only multiplied: tiled, and its file pages released (the tiles are what the
+    /// kernels read), so the process does not hold the weights twice.
+    func tiledMatrix(_ name: String, rows: Int, columns: Int) throws -> QuantizedMatrix {
+        try matrix(name, rows: rows, columns: columns).tiled(releasing: { file.releasePages($0) })
     }
 
     func vector(_ name: String, count: Int) throws -> [Float] {
