@@ -67,7 +67,7 @@ let package = Package(
         ], swiftSettings: v5),
         .executableTarget(name: "reprolm", dependencies: [
             "Server", "RPCTransport", "ModelStore", "ModelFiles", "Tokenizers", "Engine", "Models", "Sampling",
-            "ReproJSON", "RPCProtocol", "Receipts",
+            "ReproJSON", "RPCProtocol", "Receipts", "Kernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),

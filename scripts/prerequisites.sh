@@ -5,17 +5,19 @@ reprolm_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 say() { printf 'reprolm: %s\n' "$*" >&2; }
 
+install_system_packages() {
+    say "installing system packages: $*"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >&2
+}
+
 ensure_system_packages() {
     local missing=()
     pkg-config --exists jansson 2>/dev/null || missing+=(libjansson-dev)
     command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
     command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-pip)
-    if [ ${#missing[@]} -gt 0 ]; then
-        say "installing system packages: ${missing[*]}"
-        local sudo=""
-        [ "$(id -u)" -eq 0 ] || sudo="sudo"
-        $sudo apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2
-    fi
+    [ ${#missing[@]} -eq 0 ] || install_system_packages "${missing[@]}"
     command -v swift >/dev/null 2>&1 || { say "swift is not on PATH (Swift 6.x is required)"; return 1; }
 }
 

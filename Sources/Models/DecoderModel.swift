@@ -46,6 +46,16 @@ public final class DecoderModel: @unchecked Sendable {
         rope = try RopeTables(config: config)
     }
 
+    /// Bytes of weights one decode step reads: every block's matrices and the output matrix (the
+    /// tiles the kernels read, or the file's rows on the reference path). The embedding lookup
+    /// reads one row and is not counted.
+    public var decodeWeightBytes: Int {
+        func bytes(_ m: QuantizedMatrix) -> Int { m.tiles?.byteCount ?? m.rows * m.rowBytes }
+        return weights.layers.reduce(bytes(weights.output)) { sum, l in
+            sum + [l.q, l.k, l.v, l.output, l.gate, l.up, l.down].reduce(0) { $0 + bytes($1) }
+        }
+    }
+
     public func makeSequence() -> SequenceState {
         SequenceState(layers: config.layers, kvDim: config.kvDim, contextLength: config.contextLength)
     }

@@ -2,6 +2,7 @@
 // the count of requests in flight, which bounds load and lets shutdown wait for work to finish.
 import Engine
 import Foundation
+import Kernels
 import Logging
 import ReproJSON
 import Receipts
@@ -11,6 +12,12 @@ import RPCProtocol
 public final class Daemon: @unchecked Sendable {
     public static let version = "0.1.0"
     public static let engineVersion = "reprolm-engine/0.1.0"
+
+    /// The engine as initialize and models/list report it (the kernel set is chosen at start).
+    static var engineInfo: EngineInfo {
+        EngineInfo(version: engineVersion, kernels: KernelSet.selected.kernelClass,
+                   kernelSets: KernelSet.supported.map(\.name))
+    }
 
     public let registry: ModelRegistry
     /// Runs every forward pass, batching concurrent requests' steps.

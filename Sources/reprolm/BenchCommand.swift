@@ -1,13 +1,16 @@
 // `reprolm bench`: one speed measurement in its own process (so its peak RSS is its own), the
-// reprolm half of Benchmarks/compare.py. For a decoder it measures what Benchmarks/llamacpp_side.py
-// measures for llama.cpp: prefill of a prompt of exactly N tokens in one pass, then M greedy decode
-// steps (end-of-generation tokens are not honoured, so every run decodes M tokens), warm. For an
-// encoder (MiniLM) it measures what Benchmarks/minilm_numpy_side.py measures: sentences per second
-// encoding the same sentences in batches of B (mean pooling, normalised).
+// reprolm half of Benchmarks/compare.py. For a decoder it measures what llama.cpp's `llama-bench`
+// measures: after a context of D tokens (`--depth`, prefilled untimed in chunks of 512), a prompt
+// of exactly N tokens in one pass (pp N: logits of the last token only), then M decode steps of
+// one token each (tg M; greedy, end-of-generation not honoured), warm. For an encoder (MiniLM) it
+// measures what Benchmarks/minilm_numpy_side.py measures: sentences per second encoding the same
+// sentences in batches of B (mean pooling, normalised). `--memory-bandwidth` measures how fast
+// the threads read memory, the ceiling of decode.
 import ArgumentParser
 import Engine
 import Foundation
 import Glibc
+import Kernels
 import Models
 import ModelStore
 import Sampling
@@ -28,6 +31,15 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Decode steps.")
     var decodeTokens: Int = 128
+
+    @Option(name: .long, help: "Context tokens prefilled (untimed) before the measured prompt and decode.")
+    var depth: Int = 0
+
+    @Flag(name: .long, help: "Measure memory read bandwidth (GB/s over a 1 GiB buffer) instead of a model.")
+    var memoryBandwidth = false
+
+    @Option(name: .long, help: "Kernel set (reference, portable, avx2); default: the fastest this CPU runs.")
+    var kernels: String?
 
     @Option(name: .long, help: "Encoder models: sentences per encode call.")
     var batch: Int = 32
@@ -50,39 +62,81 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         bootstrapLogging(level: "warning")
+        try selectKernels(kernels)
+        if memoryBandwidth { return benchMemory() }
         let registry = ModelRegistry(store: ModelStore())
         let loaded = try await registry.load(model)
         if loaded.encoder != nil { return try await benchEncoder(loaded) }
         guard let decoder = loaded.decoder else { throw ValidationError(loaded.decoderUnavailable ?? "no decoder") }
-        guard promptTokens >= 8, promptTokens + decodeTokens <= decoder.config.contextLength else {
-            throw ValidationError("--prompt-tokens must be at least 8 and fit the context with --decode-tokens")
+        guard promptTokens >= 0, decodeTokens >= 0, depth >= 0, promptTokens + decodeTokens > 0,
+              depth + promptTokens + decodeTokens + 1 <= decoder.config.contextLength else {
+            throw ValidationError("--depth, --prompt-tokens and --decode-tokens must fit the context, and measure something")
         }
         let scheduler = InferenceScheduler(threads: threads, maxBatchRows: max(512, promptTokens))
         let base = loaded.tokenizer.encode(Self.text, addSpecial: false, parseSpecial: false)
-        let prompt = Array(Array(repeating: base, count: promptTokens / base.count + 1).joined().prefix(promptTokens))
+        func tokens(_ n: Int) -> [Int32] { Array(Array(repeating: base, count: n / base.count + 1).joined().prefix(n)) }
 
-        // Warm-up: page the weights in, as the llama.cpp side does.
-        _ = try await scheduler.forward(decoder, ForwardItem(sequence: decoder.makeSequence(), tokens: Array(prompt.prefix(8)), logits: .last))
+        // Warm-up: page the weights in, as llama-bench's warm-up run does.
+        _ = try await scheduler.forward(decoder, ForwardItem(sequence: decoder.makeSequence(), tokens: tokens(8), logits: .last))
 
         let sequence = decoder.makeSequence()
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        var logits = try await scheduler.forward(decoder, ForwardItem(sequence: sequence, tokens: prompt, logits: .last))
-        let t1 = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<decodeTokens {
-            let next = logits.withUnsafeBufferPointer { TopTokens.argmax($0) } ?? 0
-            logits = try await scheduler.forward(decoder, ForwardItem(sequence: sequence, tokens: [next], logits: .last))
+        var context = tokens(depth)
+        while !context.isEmpty {
+            let chunk = Array(context.prefix(512))
+            context.removeFirst(chunk.count)
+            _ = try await scheduler.forward(decoder, ForwardItem(sequence: sequence, tokens: chunk, logits: .none))
         }
-        let t2 = DispatchTime.now().uptimeNanoseconds
+        var report: [String: Double] = [:]
+        var next: Int32 = base.first ?? 0
+        if promptTokens > 0 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let logits = try await scheduler.forward(decoder, ForwardItem(sequence: sequence, tokens: tokens(promptTokens), logits: .last))
+            report["prefill_tps"] = Double(promptTokens) / (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            next = logits.withUnsafeBufferPointer { TopTokens.argmax($0) } ?? 0
+        }
+        if decodeTokens > 0 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<decodeTokens {
+                let logits = try await scheduler.forward(decoder, ForwardItem(sequence: sequence, tokens: [next], logits: .last))
+                next = logits.withUnsafeBufferPointer { TopTokens.argmax($0) } ?? 0
+            }
+            report["decode_tps"] = Double(decodeTokens) / (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        let report: [String: Double] = [
-            "prefill_tps": Double(promptTokens) / (Double(t1 - t0) / 1e9),
-            "decode_tps": Double(decodeTokens) / (Double(t2 - t1) / 1e9),
-            "peak_rss_mib": Double(usage.ru_maxrss) / 1024,
-            "kv_cache_mib": Double(sequence.cacheBytes) / 1048576,
-            "file_mib": Double((try? FileManager.default.attributesOfItem(atPath: loaded.path)[.size] as? Int) ?? 0) / 1048576,
-        ]
-        printReport(report)
+        report["peak_rss_mib"] = Double(usage.ru_maxrss) / 1024
+        report["kv_cache_mib"] = Double(sequence.cacheBytes) / 1048576
+        report["file_mib"] = Double((try? FileManager.default.attributesOfItem(atPath: loaded.path)[.size] as? Int) ?? 0) / 1048576
+        report["weight_bytes_per_token"] = Double(decoder.decodeWeightBytes)
+        printReport(report, kernels: KernelSet.selected.name)
+    }
+
+    /// Reads a 1 GiB buffer (written first, so it is backed) with `threads` threads, a few times,
+    /// and reports the best GB/s: the memory bandwidth decode can hope for.
+    func benchMemory() {
+        let words = 1 << 27, pool = ThreadPool(threads: threads)
+        let buffer = UnsafeMutablePointer<UInt64>.allocate(capacity: words)
+        defer { buffer.deallocate() }
+        pool.parallelFor(rows: words, grain: 1 << 16) { r in
+            for i in r { buffer[i] = UInt64(i) }
+        }
+        let partial = UnsafeMutablePointer<UInt64>.allocate(capacity: words >> 16)
+        defer { partial.deallocate() }
+        var best = 0.0
+        for _ in 0..<5 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            pool.parallelFor(rows: words >> 16, grain: 1) { chunks in
+                for c in chunks {
+                    var acc = SIMD8<UInt64>()
+                    let base = UnsafeRawPointer(buffer + (c << 16))
+                    for i in stride(from: 0, to: 1 << 16, by: 8) { acc &+= base.load(fromByteOffset: i * 8, as: SIMD8<UInt64>.self) }
+                    partial[c] = acc.wrappedSum()
+                }
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            best = max(best, Double(words * 8) / seconds / 1e9)
+        }
+        printReport(["read_gb_per_s": best], kernels: KernelSet.selected.name)
     }
 
     func benchEncoder(_ loaded: LoadedModel) async throws {
@@ -99,11 +153,12 @@ struct BenchCommand: AsyncParsableCommand {
         let t1 = DispatchTime.now().uptimeNanoseconds
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        printReport(["sentences_per_s": Double(sentences) / (Double(t1 - t0) / 1e9), "peak_rss_mib": Double(usage.ru_maxrss) / 1024])
+        printReport(["sentences_per_s": Double(sentences) / (Double(t1 - t0) / 1e9), "peak_rss_mib": Double(usage.ru_maxrss) / 1024],
+                    kernels: KernelSet.selected.name)
     }
 
-    func printReport(_ report: [String: Double]) {
-        let fields = report.keys.sorted().map { "\"\($0)\": \(report[$0]!)" }
+    func printReport(_ report: [String: Double], kernels: String) {
+        let fields = report.keys.sorted().map { "\"\($0)\": \(report[$0]!)" } + ["\"kernels\": \"\(kernels)\""]
         print("{" + fields.joined(separator: ", ") + "}")
     }
 }

@@ -4,6 +4,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Kernels
 import Logging
 import ModelStore
 import Receipts
@@ -51,6 +52,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(name: .long, help: "Kernel set for the quantized products (reference, portable, avx2); default: the fastest this CPU runs, or $REPROLM_KERNELS. Results are the same bits with every set.")
+    var kernels: String?
+
     static let defaultSocketMarker = "\u{0}default"
 
     static func expandingBareSocketFlag(_ args: [String]) -> [String] {
@@ -78,6 +82,8 @@ struct Serve: AsyncParsableCommand {
         let stdioTransport = socket == nil ? StdioTransport.standardIO(maxFrameBytes: maxFrameBytes) : nil
         bootstrapLogging(level: logLevel)
         let logger = Logger(label: "reprolm.serve")
+        try selectKernels(kernels)
+        logger.info("kernels \(KernelSet.selected.kernelClass) (this CPU runs \(KernelSet.supported.map(\.name).joined(separator: ", ")))")
 
         let registry = ModelRegistry(store: ModelStore())
         let receiptJournal: Journal?
@@ -196,4 +202,16 @@ func bootstrapLogging(level: String) {
         h.logLevel = parsed
         return h
     }
+}
+
+/// Applies a `--kernels` option: the named set for the whole process, or a usage error naming
+/// the sets this build has and this CPU runs.
+func selectKernels(_ name: String?) throws {
+    guard let name else { return }
+    let runs = "this CPU runs \(KernelSet.supported.map(\.name).joined(separator: ", "))"
+    guard let set = KernelSet.all.first(where: { $0.name == name }) else {
+        throw ValidationError("--kernels \(name): no such kernel set; \(runs)")
+    }
+    guard set.isSupported else { throw ValidationError("--kernels \(name): this CPU cannot run it; \(runs)") }
+    KernelSet.select(set)
 }

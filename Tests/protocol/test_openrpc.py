@@ -140,7 +140,7 @@ def reproducible(response: dict) -> dict:
     - the receipt's `id` ("rc-" and 32 random hex digits, new for every answer) and `created`
       (the wall clock);
     - the receipt's `engine.kernels`, which names the kernel build of the machine that answered
-      (x86_64-haswell, arm64-neon...), while the bits are the same on every kernel class.
+      (x86_64-avx2, x86_64-portable...), while the bits are the same with every kernel set.
     Everything else, the receipt's request, seed source and output record with its digest
     included, must be the same bits on every run."""
     result = dict(response["result"])

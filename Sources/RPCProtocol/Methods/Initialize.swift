@@ -20,13 +20,13 @@ public struct InitializeParams: Sendable {
 /// `initialize` result: who we are, what we can do, what is loaded.
 public struct InitializeResult: Sendable {
     public var serverVersion: String
-    public var engineVersion: String
+    public var engine: EngineInfo
     public var methods: [String]
     public var models: [ModelInfo]
 
-    public init(serverVersion: String, engineVersion: String, methods: [String], models: [ModelInfo]) {
+    public init(serverVersion: String, engine: EngineInfo, methods: [String], models: [ModelInfo]) {
         self.serverVersion = serverVersion
-        self.engineVersion = engineVersion
+        self.engine = engine
         self.methods = methods
         self.models = models
     }
@@ -34,7 +34,7 @@ public struct InitializeResult: Sendable {
     public var json: JSONValue {
         [
             "serverInfo": ["name": "reprolm", "version": .string(serverVersion)],
-            "engine": ["version": .string(engineVersion)],
+            "engine": engine.json,
             "capabilities": [
                 "methods": .array(methods.map { .string($0) }),
                 "framings": ["content-length", "newline"],
@@ -43,5 +43,24 @@ public struct InitializeResult: Sendable {
             ],
             "models": .array(models.map(\.json)),
         ]
+    }
+}
+
+/// The engine as `initialize` and `models/list` report it: its version, the kernel set computing
+/// the quantized products (as receipts name it, "x86_64-avx2"), and the sets this CPU can run
+/// (`reprolm serve --kernels`). Every set gives the same bits; the set only moves speed.
+public struct EngineInfo: Sendable, Equatable {
+    public var version: String
+    public var kernels: String
+    public var kernelSets: [String]
+
+    public init(version: String, kernels: String, kernelSets: [String]) {
+        self.version = version
+        self.kernels = kernels
+        self.kernelSets = kernelSets
+    }
+
+    public var json: JSONValue {
+        ["version": .string(version), "kernels": .string(kernels), "kernelSets": .array(kernelSets.map { .string($0) })]
     }
 }

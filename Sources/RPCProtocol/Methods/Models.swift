@@ -1,13 +1,15 @@
 // `models/list`, `models/load`, `models/unload`.
 import ReproJSON
 
-/// `models/list` takes no parameters and returns `{models: [ModelInfo]}`.
+/// `models/list` takes no parameters and returns `{models: [ModelInfo], engine: EngineInfo}`.
 public struct ModelsListParams: Sendable {
     public static let method = "models/list"
     public init(_ params: JSONValue?) throws {
         try JSONObjectReader(params, path: "params").finish()
     }
-    public static func result(_ models: [ModelInfo]) -> JSONValue { ["models": .array(models.map(\.json))] }
+    public static func result(_ models: [ModelInfo], engine: EngineInfo) -> JSONValue {
+        ["models": .array(models.map(\.json)), "engine": engine.json]
+    }
 }
 
 /// `models/load {model, alias?}`: `model` is a catalogue name, an alias, or a path to a GGUF file.

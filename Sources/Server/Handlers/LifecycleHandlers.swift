@@ -9,7 +9,7 @@ enum LifecycleHandlers {
         if let name = p.clientName { ctx.daemon.logger.info("client: \(name)") }
         let daemon = ctx.daemon
         return .later {
-            InitializeResult(serverVersion: Daemon.version, engineVersion: Daemon.engineVersion,
+            InitializeResult(serverVersion: Daemon.version, engine: Daemon.engineInfo,
                              methods: MethodTable.names, models: ModelHandlers.infos(daemon)).json
         }
     }

@@ -31,7 +31,7 @@ enum ModelHandlers {
 
     @Sendable static func list(_ ctx: RequestContext, _ params: JSONValue?) async throws -> JSONValue {
         _ = try ModelsListParams(params)
-        return ModelsListParams.result(infos(ctx.daemon))
+        return ModelsListParams.result(infos(ctx.daemon), engine: Daemon.engineInfo)
     }
 
     @Sendable static func load(_ ctx: RequestContext, _ params: JSONValue?) async throws -> JSONValue {
