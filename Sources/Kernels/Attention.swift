@@ -39,57 +39,151 @@ public struct AttentionShape: Sendable {
 
 /// Attention for one query position.
 public enum Attention {
+    /// Keys per block of the weighted value sum: the block's value rows stay in L1 while every
+    /// query head of their KV head reads them.
+    static let valueBlock = 64
+
+    /// Floats of `scratch` that `attend` needs for `heads` query heads at `position`.
+    public static func scratchCount(position: Int, heads: Int) -> Int { max(1, heads) * (position + 1) }
+
     /// `query`: heads * headDimension floats (already rotated); `keys`/`values`: the cache holding
-    /// at least positions 0...position; `output`: heads * headDimension floats; `scratch`: at
-    /// least position + 1 floats.
+    /// at least positions 0...position; `output`: heads * headDimension floats, of which the
+    /// `heads` given (default all) are written; `scratch`: at least
+    /// `scratchCount(position:heads:)` floats for that many heads.
     public static func attend(query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-                              position: Int, shape: AttentionShape, output: UnsafeMutablePointer<Float>,
-                              scratch: UnsafeMutablePointer<Float>, path: KernelPath = .vectorized) {
-        let start = shape.window.map { max(0, position - $0 + 1) } ?? 0
-        let group = shape.heads / shape.kvHeads
-        let dim = shape.headDimension, stride = shape.kvStride
-        for h in 0..<shape.heads {
-            let q = query + h * dim
-            let kvOffset = (h / group) * dim
-            var m = -Float.infinity
-            for t in start...position {
-                let s = FloatDot.dot(q, keys + t * stride + kvOffset, count: dim, path: path) * shape.scale
-                scratch[t] = s
-                m = s > m ? s : m
-            }
-            var lanes = SIMD16<Float>()
-            for t in start...position {
-                let e = Math.exp(scratch[t] - m)
-                scratch[t] = e
-                lanes[t & 15] += e
-            }
-            let z = FloatDot.tree(lanes)
-            let o = output + h * dim
-            switch path {
-            case .vectorized where dim % 16 == 0:
-                weightedSumVector(scratch, values + kvOffset, start, position, stride, dim, o)
-            default:
-                for d in 0..<dim {
-                    var acc: Float = 0
-                    for t in start...position { acc = acc.addingProduct(scratch[t], values[t * stride + kvOffset + d]) }
-                    o[d] = acc
-                }
-            }
-            for d in 0..<dim { o[d] = o[d] / z }
+                              position: Int, shape: AttentionShape, heads: Range<Int>? = nil,
+                              output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                              path: KernelPath = .vectorized) {
+        let heads = heads ?? 0..<shape.heads
+        if path == .vectorized, shape.headDimension % 16 == 0 {
+            attendVector(query, keys, values, position, shape, heads, output, scratch)
+        } else {
+            for h in heads { attendReference(query, keys, values, position, shape, h, output, scratch) }
         }
     }
 
-    /// o[d] = Σ_t e_t v_t[d], 16 output elements per SIMD register, t sequential.
+    /// The literal form of the contract, one head at a time.
+    static func attendReference(_ query: UnsafePointer<Float>, _ keys: UnsafePointer<Float>, _ values: UnsafePointer<Float>,
+                                _ position: Int, _ shape: AttentionShape, _ h: Int,
+                                _ output: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+        let start = shape.window.map { max(0, position - $0 + 1) } ?? 0
+        let group = shape.heads / shape.kvHeads
+        let dim = shape.headDimension, stride = shape.kvStride
+        let q = query + h * dim
+        let kvOffset = (h / group) * dim
+        var m = -Float.infinity
+        for t in start...position {
+            let s = FloatDot.dot(q, keys + t * stride + kvOffset, count: dim, path: .reference) * shape.scale
+            scratch[t] = s
+            m = s > m ? s : m
+        }
+        var lanes = [Float](repeating: 0, count: 16)
+        for t in start...position {
+            let e = Math.exp(scratch[t] - m)
+            scratch[t] = e
+            lanes[t & 15] += e
+        }
+        let z = FloatDot.treeReference(lanes)
+        let o = output + h * dim
+        for d in 0..<dim {
+            var acc: Float = 0
+            for t in start...position { acc = acc.addingProduct(scratch[t], values[t * stride + kvOffset + d]) }
+            o[d] = acc / z
+        }
+    }
+
+    /// The same arithmetic, vectorised, the query heads of one KV head together: each key and
+    /// value row is read once for all of them. Every float operation and its order per head is the
+    /// reference's: scores in the float-dot order, the max, exp (the SIMD form is the scalar one,
+    /// lane by lane), the lane sums by absolute position (whole aligned groups of 16 positions as
+    /// one vector add, so lane t % 16 still receives its terms in increasing t), and the weighted
+    /// sum sequential in t per element (accumulators kept in `output` between key blocks).
+    static func attendVector(_ query: UnsafePointer<Float>, _ keys: UnsafePointer<Float>, _ values: UnsafePointer<Float>,
+                             _ position: Int, _ shape: AttentionShape, _ heads: Range<Int>,
+                             _ output: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+        let start = shape.window.map { max(0, position - $0 + 1) } ?? 0
+        let n = position - start + 1
+        let group = shape.heads / shape.kvHeads
+        let dim = shape.headDimension, stride = shape.kvStride
+        var h = heads.lowerBound
+        while h < heads.upperBound {
+            let g = h / group, kvOffset = g * dim
+            let count = min(heads.upperBound, (g + 1) * group) - h
+            // Scores, every head of the group per key.
+            for t in start...position {
+                let k = keys + t * stride + kvOffset
+                for i in 0..<count {
+                    scratch[i * n + t - start] = FloatDot.dotVector(query + (h + i) * dim, k, dim) * shape.scale
+                }
+            }
+            var z = [Float](repeating: 0, count: count)
+            for i in 0..<count { z[i] = softmaxNumerators(scratch + i * n, start: start, count: n) }
+            for i in 0..<count { (output + (h + i) * dim).update(repeating: 0, count: dim) }
+            var t0 = start
+            while t0 <= position {
+                let t1 = min(position + 1, t0 + valueBlock)
+                for i in 0..<count {
+                    weightedSum(scratch + i * n - start, values + kvOffset, t0, t1, stride, dim, output + (h + i) * dim)
+                }
+                t0 = t1
+            }
+            for i in 0..<count {
+                let o = output + (h + i) * dim
+                for d in 0..<dim { o[d] = o[d] / z[i] }
+            }
+            h += count
+        }
+    }
+
+    /// Turns the scores s[0..<count] (absolute positions start...) into e = exp(s - max) in place
+    /// and returns Z, their sum over 16 lanes by absolute position and the halving tree.
     @inline(__always)
-    static func weightedSumVector(_ e: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ start: Int, _ end: Int,
-                                  _ stride: Int, _ dim: Int, _ o: UnsafeMutablePointer<Float>) {
+    static func softmaxNumerators(_ s: UnsafeMutablePointer<Float>, start: Int, count n: Int) -> Float {
+        var m = -Float.infinity
+        for j in 0..<n { m = s[j] > m ? s[j] : m }
+        let raw = UnsafeMutableRawPointer(s)
+        var j = 0
+        while j + 16 <= n {
+            let x = raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD16<Float>.self)
+            raw.storeBytes(of: Math.exp(x - SIMD16(repeating: m)), toByteOffset: 4 * j, as: SIMD16<Float>.self)
+            j += 16
+        }
+        while j < n { s[j] = Math.exp(s[j] - m); j += 1 }
+        // Lanes: positions before the first multiple of 16 one by one, then whole groups, then the rest.
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { lanes in
+            let l = lanes.baseAddress!
+            l.update(repeating: 0, count: 16)
+            let end = start + n
+            var t = start
+            while t < end, t & 15 != 0 { l[t & 15] += s[t - start]; t += 1 }
+            if t + 16 <= end {
+                var v = UnsafeRawPointer(l).loadUnaligned(as: SIMD16<Float>.self)
+                while t + 16 <= end {
+                    v += raw.loadUnaligned(fromByteOffset: 4 * (t - start), as: SIMD16<Float>.self)
+                    t += 16
+                }
+                UnsafeMutableRawPointer(l).storeBytes(of: v, as: SIMD16<Float>.self)
+            }
+            while t < end { l[t & 15] += s[t - start]; t += 1 }
+            return FloatDot.tree(UnsafeRawPointer(l).loadUnaligned(as: SIMD16<Float>.self))
+        }
+    }
+
+    /// o[d] += Σ_{t0 <= t < t1} e_t v_t[d] in increasing t (fused), 16 elements per SIMD register;
+    /// `e` is indexed by absolute position.
+    @inline(__always)
+    static func weightedSum(_ e: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ t0: Int, _ t1: Int,
+                            _ stride: Int, _ dim: Int, _ o: UnsafeMutablePointer<Float>) {
         let out = UnsafeMutableRawPointer(o)
         var d = 0
         while d < dim {
             // Four registers at a time keep four independent fma chains in flight.
             if d + 64 <= dim {
-                var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
-                for t in start...end {
+                var a0 = out.loadUnaligned(fromByteOffset: 4 * d, as: SIMD16<Float>.self)
+                var a1 = out.loadUnaligned(fromByteOffset: 4 * d + 64, as: SIMD16<Float>.self)
+                var a2 = out.loadUnaligned(fromByteOffset: 4 * d + 128, as: SIMD16<Float>.self)
+                var a3 = out.loadUnaligned(fromByteOffset: 4 * d + 192, as: SIMD16<Float>.self)
+                for t in t0..<t1 {
                     let row = UnsafeRawPointer(v + t * stride + d)
                     let w = SIMD16<Float>(repeating: e[t])
                     a0.addProduct(w, row.loadUnaligned(as: SIMD16<Float>.self))
@@ -103,8 +197,8 @@ public enum Attention {
                 out.storeBytes(of: a3, toByteOffset: 4 * d + 192, as: SIMD16<Float>.self)
                 d += 64
             } else {
-                var a = SIMD16<Float>()
-                for t in start...end {
+                var a = out.loadUnaligned(fromByteOffset: 4 * d, as: SIMD16<Float>.self)
+                for t in t0..<t1 {
                     a.addProduct(SIMD16<Float>(repeating: e[t]), UnsafeRawPointer(v + t * stride + d).loadUnaligned(as: SIMD16<Float>.self))
                 }
                 out.storeBytes(of: a, toByteOffset: 4 * d, as: SIMD16<Float>.self)

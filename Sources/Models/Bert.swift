@@ -193,7 +193,7 @@ private struct BertPass {
         let h = c.hiddenSize, shape = model.attention
         let longest = lengths.max() ?? 1
         let body: (Range<Int>) -> Void = { range in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: longest)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Attention.scratchCount(position: longest, heads: shape.heads))
             defer { scratch.deallocate() }
             for r in range {
                 let row = rows[r], start = starts[row.sequence]

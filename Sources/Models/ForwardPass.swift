@@ -104,20 +104,31 @@ struct ForwardPass {
         }
     }
 
-    /// Attention of every row (all its heads), each row computed whole by one thread.
+    /// Attention of every row. Each (row, head) is computed whole by one thread, so the split
+    /// never changes a bit: whole rows per thread when there are rows enough to share, else
+    /// (decode) the heads of the few rows are split over the threads.
     private func attend(layer l: Int, _ s: BlockScratch, shape: AttentionShape) {
-        let c = config
+        let c = config, heads = c.heads
         let longest = (rows.map(\.position).max() ?? 0) + 1
+        let threads = pool?.threads ?? 1
+        let byRows = rows.count >= 2 * threads
+        let work = byRows ? rows.count : rows.count * heads
         let body: (Range<Int>) -> Void = { range in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: longest)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Attention.scratchCount(position: longest, heads: heads))
             defer { scratch.deallocate() }
-            for r in range {
+            var i = range.lowerBound
+            while i < range.upperBound {
+                // The row of item i and the heads of that row within the range.
+                let r = byRows ? i : i / heads
+                let first = byRows ? 0 : i % heads
+                let last = byRows ? heads : min(heads, first + range.upperBound - i)
                 let row = rows[r], seq = items[row.item].sequence
-                Attention.attend(query: s.q.p + r * c.qDim, keys: seq.keys[l], values: seq.values[l],
-                                 position: row.position, shape: shape, output: s.att.p + r * c.qDim, scratch: scratch)
+                Attention.attend(query: s.q.p + r * c.qDim, keys: seq.keys[l], values: seq.values[l], position: row.position,
+                                 shape: shape, heads: first..<last, output: s.att.p + r * c.qDim, scratch: scratch)
+                i += byRows ? 1 : last - first
             }
         }
-        if let pool, pool.threads > 1, rows.count > 1 { pool.parallelFor(rows: rows.count, body: body) } else { body(0..<rows.count) }
+        if let pool, threads > 1, work > 1 { pool.parallelFor(rows: work, body: body) } else { body(0..<work) }
     }
 
     /// The rows the items asked for, per item: logits, or the final hidden states (the same

@@ -70,7 +70,7 @@ final class NormsTests: XCTestCase {
             let keys = (0..<(positions * shape.kvStride)).map { _ in rng.uniform(-2, 2) }
             let values = (0..<(positions * shape.kvStride)).map { _ in rng.uniform(-2, 2) }
             let q = (0..<(heads * dim)).map { _ in rng.uniform(-2, 2) }
-            var scratch = [Float](repeating: 0, count: positions)
+            var scratch = [Float](repeating: 0, count: Attention.scratchCount(position: positions, heads: heads))
             for p in [0, 1, 20, 39] {
                 var o1 = [Float](repeating: 0, count: heads * dim), o2 = o1
                 Attention.attend(query: q, keys: keys, values: values, position: p, shape: shape, output: &o1, scratch: &scratch)
@@ -103,7 +103,7 @@ final class NormsTests: XCTestCase {
         let values = (0..<(50 * shape.kvStride)).map { _ in rng.uniform(-2, 2) }
         let q = (0..<(4 * 32)).map { _ in rng.uniform(-2, 2) }
         var full = [Float](repeating: 0, count: 128), short = full
-        var scratch = [Float](repeating: 0, count: 50)
+        var scratch = [Float](repeating: 0, count: Attention.scratchCount(position: 50, heads: 4))
         Attention.attend(query: q, keys: keys, values: values, position: 33, shape: shape, output: &full, scratch: &scratch)
         let k2 = Array(keys[0..<(34 * shape.kvStride)]), v2 = Array(values[0..<(34 * shape.kvStride)])
         Attention.attend(query: q, keys: k2, values: v2, position: 33, shape: shape, output: &short, scratch: &scratch)
