@@ -334,11 +334,87 @@ void rl_quantize_avx2(const float *x, int64_t vectors, int64_t columns, int64_t 
     rl_block_sums(q, count, block, scale, sum16, sum32, scaled_sum);
 }
 
+// MARK: F32 weights (order 3: each output element's 16 lanes in two registers)
+
+/// The halving tree of order 3 over lanes 0-7 (lo) and 8-15 (hi).
+INLINE float tree16(__m256 lo, __m256 hi) {
+    __m256 v8 = _mm256_add_ps(lo, hi);
+    __m128 v4 = _mm_add_ps(_mm256_castps256_ps128(v8), _mm256_extractf128_ps(v8, 1));
+    __m128 v2 = _mm_add_ps(v4, _mm_movehl_ps(v4, v4));
+    return _mm_cvtss_f32(_mm_add_ss(v2, _mm_movehdup_ps(v2)));
+}
+
+/// Lane mask for the first n (0..8) of 8 lanes.
+INLINE __m256i firstLanes(int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/// nr rows (up to 2) against nv vectors (up to 2).
+INLINE void f32Block(const int nr, const int nv, const float *w, int64_t columns, int64_t r0, const float *x,
+                     int64_t v0, float *out, int64_t stride) {
+    __m256 lo[2][2], hi[2][2];
+    for (int i = 0; i < nr; i++)
+        for (int v = 0; v < nv; v++) lo[i][v] = hi[i][v] = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + 16 <= columns; k += 16) {
+        __m256 xl[2], xh[2];
+        for (int v = 0; v < nv; v++) {
+            xl[v] = _mm256_loadu_ps(x + (v0 + v) * columns + k);
+            xh[v] = _mm256_loadu_ps(x + (v0 + v) * columns + k + 8);
+        }
+        for (int i = 0; i < nr; i++) {
+            __m256 wl = _mm256_loadu_ps(w + (r0 + i) * columns + k), wh = _mm256_loadu_ps(w + (r0 + i) * columns + k + 8);
+            for (int v = 0; v < nv; v++) {
+                lo[i][v] = _mm256_fmadd_ps(wl, xl[v], lo[i][v]);
+                hi[i][v] = _mm256_fmadd_ps(wh, xh[v], hi[i][v]);
+            }
+        }
+    }
+    if (k < columns) {   // the tail: lanes past the end stay as they are
+        const __m256i ml = firstLanes(columns - k), mh = firstLanes(columns - k - 8);
+        for (int i = 0; i < nr; i++) {
+            const float *wr = w + (r0 + i) * columns + k;
+            __m256 wl = _mm256_maskload_ps(wr, ml), wh = _mm256_maskload_ps(wr + 8, mh);
+            for (int v = 0; v < nv; v++) {
+                const float *xr = x + (v0 + v) * columns + k;
+                __m256 fl = _mm256_fmadd_ps(wl, _mm256_maskload_ps(xr, ml), lo[i][v]);
+                __m256 fh = _mm256_fmadd_ps(wh, _mm256_maskload_ps(xr + 8, mh), hi[i][v]);
+                lo[i][v] = _mm256_blendv_ps(lo[i][v], fl, _mm256_castsi256_ps(ml));
+                hi[i][v] = _mm256_blendv_ps(hi[i][v], fh, _mm256_castsi256_ps(mh));
+            }
+        }
+    }
+    for (int i = 0; i < nr; i++)
+        for (int v = 0; v < nv; v++) out[(v0 + v) * stride + r0 + i] = tree16(lo[i][v], hi[i][v]);
+}
+
+/// Vectors in chunks that stay in cache while the rows pass two at a time.
+static void avx2_f32(const float *w, int64_t columns, int64_t r0, int64_t r1, const float *x, int64_t vectors,
+                     float *out, int64_t stride) {
+    const int64_t chunk = rl_f32_chunk(columns);
+    for (int64_t c = 0; c < vectors; c += chunk) {
+        const int64_t end = c + chunk < vectors ? c + chunk : vectors;
+        for (int64_t r = r0; r < r1;) {
+            const int nr = r + 2 <= r1 ? 2 : 1;
+            int64_t v = c;
+            if (nr == 2) {
+                for (; v + 2 <= end; v += 2) f32Block(2, 2, w, columns, r, x, v, out, stride);
+                for (; v < end; v++) f32Block(2, 1, w, columns, r, x, v, out, stride);
+            } else {
+                for (; v + 2 <= end; v += 2) f32Block(1, 2, w, columns, r, x, v, out, stride);
+                for (; v < end; v++) f32Block(1, 1, w, columns, r, x, v, out, stride);
+            }
+            r += nr;
+        }
+    }
+}
+
 const rl_kernel_set rl_avx2_set = {
     .name = "avx2",
     .quantize = rl_quantize_avx2,
     .q4_0 = avx2_q4_0, .q4_1 = avx2_q4_1, .q5_0 = avx2_q5_0, .q5_1 = avx2_q5_1,
     .q8_0 = avx2_q8_0, .q4_K = avx2_q4_K, .q5_K = avx2_q5_K, .q6_K = avx2_q6_K,
+    .f32 = avx2_f32,
 };
 
 #pragma clang attribute pop

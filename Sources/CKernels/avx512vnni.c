@@ -307,6 +307,72 @@ DRIVER(vnni_q4_K, C_Q4_K)
 DRIVER(vnni_q5_K, C_Q5_K)
 DRIVER(vnni_q6_K, C_Q6_K)
 
+// MARK: F32 weights (order 3: one 16-lane register per output element)
+
+/// The halving tree of order 3 over one register's 16 lanes.
+INLINE float tree16(__m512 v) {
+    __m256 v8 = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+    __m128 v4 = _mm_add_ps(_mm256_castps256_ps128(v8), _mm256_extractf128_ps(v8, 1));
+    __m128 v2 = _mm_add_ps(v4, _mm_movehl_ps(v4, v4));
+    return _mm_cvtss_f32(_mm_add_ss(v2, _mm_movehdup_ps(v2)));
+}
+
+/// nr rows (up to 4) against nv vectors (up to 4): nr · nv registers of lanes.
+#ifndef F32_PREFETCH_ROWS
+#define F32_PREFETCH_ROWS 8
+#endif
+/// `ahead` (rows) asks for the weights of rows r0 + ahead... as it goes: the first pass over a
+/// group of rows reads four streams from memory, more than the hardware prefetchers keep fed.
+INLINE void f32Block(const int nr, const int nv, const float *w, int64_t columns, int64_t r0, const float *x,
+                     int64_t v0, float *out, int64_t stride, int64_t ahead) {
+    __m512 acc[4][4];
+    for (int i = 0; i < nr; i++)
+        for (int v = 0; v < nv; v++) acc[i][v] = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k + 16 <= columns; k += 16) {
+        __m512 xs[4];
+        for (int v = 0; v < nv; v++) xs[v] = _mm512_loadu_ps(x + (v0 + v) * columns + k);
+        for (int i = 0; i < ahead; i++) _mm_prefetch((const char *)(w + (r0 + F32_PREFETCH_ROWS + i) * columns + k), _MM_HINT_T0);
+        for (int i = 0; i < nr; i++) {
+            __m512 wv = _mm512_loadu_ps(w + (r0 + i) * columns + k);
+            for (int v = 0; v < nv; v++) acc[i][v] = _mm512_fmadd_ps(wv, xs[v], acc[i][v]);
+        }
+    }
+    if (k < columns) {   // the tail: lanes past the end stay as they are
+        const __mmask16 m = (__mmask16)((1u << (columns - k)) - 1);
+        for (int i = 0; i < nr; i++) {
+            __m512 wv = _mm512_maskz_loadu_ps(m, w + (r0 + i) * columns + k);
+            for (int v = 0; v < nv; v++)
+                acc[i][v] = _mm512_mask3_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, x + (v0 + v) * columns + k), acc[i][v], m);
+        }
+    }
+    for (int i = 0; i < nr; i++)
+        for (int v = 0; v < nv; v++) out[(v0 + v) * stride + r0 + i] = tree16(acc[i][v]);
+}
+
+/// Vectors in chunks that stay in cache while the rows pass four at a time, each group of 4 rows
+/// (in L1) against every vector of the chunk.
+static void vnni_f32(const float *w, int64_t columns, int64_t r0, int64_t r1, const float *x, int64_t vectors,
+                     float *out, int64_t stride) {
+    const int64_t chunk = rl_f32_chunk(columns);
+    for (int64_t c = 0; c < vectors; c += chunk) {
+        const int64_t end = c + chunk < vectors ? c + chunk : vectors;
+        for (int64_t r = r0; r < r1;) {
+            const int nr = r + 4 <= r1 ? 4 : 1;
+            const int64_t left = r1 - r - F32_PREFETCH_ROWS, ahead = left < 0 ? 0 : left < 4 ? left : 4;
+            int64_t v = c;
+            if (nr == 4) {
+                for (; v + 4 <= end; v += 4) f32Block(4, 4, w, columns, r, x, v, out, stride, v == c ? ahead : 0);
+                for (; v < end; v++) f32Block(4, 1, w, columns, r, x, v, out, stride, v == c ? ahead : 0);
+            } else {
+                for (; v + 4 <= end; v += 4) f32Block(1, 4, w, columns, r, x, v, out, stride, 0);
+                for (; v < end; v++) f32Block(1, 1, w, columns, r, x, v, out, stride, 0);
+            }
+            r += nr;
+        }
+    }
+}
+
 #pragma clang attribute pop
 
 // The activations are quantized as the AVX2 set does (the quantizer is bandwidth-bound; the same
@@ -316,6 +382,7 @@ const rl_kernel_set rl_avx512vnni_set = {
     .quantize = rl_quantize_avx2,
     .q4_0 = vnni_q4_0, .q4_1 = vnni_q4_1, .q5_0 = vnni_q5_0, .q5_1 = vnni_q5_1,
     .q8_0 = vnni_q8_0, .q4_K = vnni_q4_K, .q5_K = vnni_q5_K, .q6_K = vnni_q6_K,
+    .f32 = vnni_f32,
 };
 
 #endif

@@ -70,4 +70,11 @@ static inline float rl_half(const uint8_t *p) {
     return f;
 }
 
+/// Vectors per pass of the F32 products: as many as fit in 256 KB (they stay in L2 while every
+/// weight row streams past once), a multiple of 4, at least 4.
+static inline int64_t rl_f32_chunk(int64_t columns) {
+    int64_t n = (256 * 1024) / (columns * 4) / 4 * 4;
+    return n < 4 ? 4 : n;
+}
+
 #endif

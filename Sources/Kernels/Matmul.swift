@@ -27,6 +27,8 @@ public enum Matmul {
         if let function = kernels.tiles(weights.format) {
             guard let tiles = weights.tiles else { throw KernelError.notTiled(weights.format) }
             runTiles(function, tiles, weights, input, out, pool)
+        } else if weights.format == .f32, let function = kernels.cSet?.pointee.f32 {
+            runF32(function, weights, input, out, pool)
         } else {
             runRows(weights, input, out, pool, reference: kernels == .reference)
         }
@@ -51,6 +53,22 @@ public enum Matmul {
             } else {
                 body(0..<tiles.tiles)
             }
+        }
+    }
+
+    /// The C sets' F32 product: each thread takes a range of rows and every vector.
+    @inline(never)
+    static func runF32(_ function: rl_f32_fn, _ weights: QuantizedMatrix, _ input: QuantizedActivations,
+                       _ out: UnsafeMutablePointer<Float>, _ pool: ThreadPool?) {
+        let w = weights.row(0).assumingMemoryBound(to: Float.self), x = UnsafePointer(input.floats)
+        let columns = Int64(weights.columns), vectors = Int64(input.vectors), rows = weights.rows
+        let body: (Range<Int>) -> Void = { range in
+            function(w, columns, Int64(range.lowerBound), Int64(range.upperBound), x, vectors, out, Int64(rows))
+        }
+        if let pool, pool.threads > 1 {
+            pool.parallelFor(rows: rows, grain: rowTile, body: body)
+        } else {
+            body(0..<rows)
         }
     }
 

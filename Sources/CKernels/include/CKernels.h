@@ -69,11 +69,20 @@ typedef void (*rl_tiles_fn)(const uint8_t *tiles, int64_t tile_bytes, int64_t ti
 typedef void (*rl_quantize_fn)(const float *x, int64_t vectors, int64_t columns, int64_t block,
                                int8_t *q, float *scale, int16_t *sum16, int16_t *sum32, float *scaled_sum);
 
-/// A kernel set: one tile function per format and the activation quantizer.
+/// out[v * out_stride + r] = row r · x[v] for F32 weight rows [row_begin, row_end) (row-major,
+/// `columns` floats each) and vectors [0, vectors) (`columns` floats each), every element in the
+/// float-dot order (Kernels.swift, order 3): 16 lanes, element k into lane k % 16 by fused
+/// multiply-add from +0, then the halving tree. Several rows and vectors share each load.
+typedef void (*rl_f32_fn)(const float *w, int64_t columns, int64_t row_begin, int64_t row_end,
+                          const float *x, int64_t vectors, float *out, int64_t out_stride);
+
+/// A kernel set: one tile function per format, the activation quantizer, and the F32 product
+/// (NULL where the Swift float path serves).
 typedef struct {
     const char *name;
     rl_quantize_fn quantize;
     rl_tiles_fn q4_0, q4_1, q5_0, q5_1, q8_0, q4_K, q5_K, q6_K;
+    rl_f32_fn f32;
 } rl_kernel_set;
 
 /// The kernel set of that name ("portable"; on x86-64 also "avx2"), or NULL when this build has
