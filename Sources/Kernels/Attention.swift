@@ -92,11 +92,12 @@ public enum Attention {
         }
     }
 
-    /// The same arithmetic, vectorised, the query heads of one KV head together: each key and
-    /// value row is read once for all of them. Every float operation and its order per head is the
-    /// reference's: scores in the float-dot order, the max, exp (the SIMD form is the scalar one,
-    /// lane by lane), the lane sums by absolute position (whole aligned groups of 16 positions as
-    /// one vector add, so lane t % 16 still receives its terms in increasing t), and the weighted
+    /// The same arithmetic, vectorised, every head of the range together: each key and value row
+    /// is read once, front to back, for all of them (one sequential stream through the cache
+    /// rather than one strided pass per KV head). Every float operation and its order per head is
+    /// the reference's: scores in the float-dot order, the max, exp (the SIMD form is the scalar
+    /// one, lane by lane), the lane sums by absolute position (whole aligned groups of 16 positions
+    /// as one vector add, so lane t % 16 still receives its terms in increasing t), and the weighted
     /// sum sequential in t per element (accumulators kept in `output` between key blocks).
     static func attendVector(_ query: UnsafePointer<Float>, _ keys: UnsafePointer<Float>, _ values: UnsafePointer<Float>,
                              _ position: Int, _ shape: AttentionShape, _ heads: Range<Int>,
@@ -105,33 +106,30 @@ public enum Attention {
         let n = position - start + 1
         let group = shape.heads / shape.kvHeads
         let dim = shape.headDimension, stride = shape.kvStride
-        var h = heads.lowerBound
-        while h < heads.upperBound {
-            let g = h / group, kvOffset = g * dim
-            let count = min(heads.upperBound, (g + 1) * group) - h
-            // Scores, every head of the group per key.
-            for t in start...position {
-                let k = keys + t * stride + kvOffset
-                for i in 0..<count {
-                    scratch[i * n + t - start] = FloatDot.dotVector(query + (h + i) * dim, k, dim) * shape.scale
-                }
-            }
-            var z = [Float](repeating: 0, count: count)
-            for i in 0..<count { z[i] = softmaxNumerators(scratch + i * n, start: start, count: n) }
-            for i in 0..<count { (output + (h + i) * dim).update(repeating: 0, count: dim) }
-            var t0 = start
-            while t0 <= position {
-                let t1 = min(position + 1, t0 + valueBlock)
-                for i in 0..<count {
-                    weightedSum(scratch + i * n - start, values + kvOffset, t0, t1, stride, dim, output + (h + i) * dim)
-                }
-                t0 = t1
-            }
+        let first = heads.lowerBound, count = heads.count
+        // Scores, every head of the range per key.
+        for t in start...position {
+            let k = keys + t * stride
             for i in 0..<count {
-                let o = output + (h + i) * dim
-                for d in 0..<dim { o[d] = o[d] / z[i] }
+                let h = first + i
+                scratch[i * n + t - start] = FloatDot.dotVector(query + h * dim, k + (h / group) * dim, dim) * shape.scale
             }
-            h += count
+        }
+        var z = [Float](repeating: 0, count: count)
+        for i in 0..<count { z[i] = softmaxNumerators(scratch + i * n, start: start, count: n) }
+        (output + first * dim).update(repeating: 0, count: count * dim)
+        var t0 = start
+        while t0 <= position {
+            let t1 = min(position + 1, t0 + valueBlock)
+            for i in 0..<count {
+                let h = first + i
+                weightedSum(scratch + i * n - start, values + (h / group) * dim, t0, t1, stride, dim, output + h * dim)
+            }
+            t0 = t1
+        }
+        for i in 0..<count {
+            let o = output + (first + i) * dim
+            for d in 0..<dim { o[d] = o[d] / z[i] }
         }
     }
 
