@@ -1,5 +1,5 @@
-// End-to-end speed of the forward pass, the numbers the issue compares with llama.cpp
-// (Benchmarks/llamacpp_side.py): per model and thread count, one 128-token prefill in a single
+// End-to-end speed of the forward pass inside the test process (the comparison with llama.cpp is
+// Benchmarks/run, through `reprolm bench`): per model and thread count, one 128-token prefill in a single
 // forward call, then 128 single-token decode steps feeding back the argmax. Not a timed assertion.
 // Run: REPROLM_BENCH=1 swift test -c release --skip-build --scratch-path .build-speed --filter DecodeBenchmarks
 // Optional: REPROLM_BENCH_MODELS=smollm2-135m,gemma3-270m  REPROLM_BENCH_THREADS=1,2  REPROLM_BENCH_REPEAT=3
