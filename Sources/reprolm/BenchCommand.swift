@@ -35,6 +35,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Context tokens prefilled (untimed) before the measured prompt and decode.")
     var depth: Int = 0
 
+    @Option(name: .long, help: "Decoders: sequences decoding at once (each its own prompt and cache, batched by the scheduler as the daemon batches concurrent requests); decode_tps is then their total.")
+    var streams: Int = 1
+
     @Flag(name: .long, help: "Measure memory read bandwidth (GB/s over a 1 GiB buffer) instead of a model.")
     var memoryBandwidth = false
 
@@ -57,7 +60,7 @@ struct BenchCommand: AsyncParsableCommand {
         "Paris is the capital of France.",
     ]
 
-    /// The same text llamacpp_side.py repeats, so both engines see the same tokens.
+    /// The text prompts are cut from (repeated to the length asked).
     static let text = "The history of the printing press begins in the fifteenth century, when Johannes Gutenberg combined several existing technologies. "
 
     func run() async throws {
@@ -68,6 +71,7 @@ struct BenchCommand: AsyncParsableCommand {
         let loaded = try await registry.load(model)
         if loaded.encoder != nil { return try await benchEncoder(loaded) }
         guard let decoder = loaded.decoder else { throw ValidationError(loaded.decoderUnavailable ?? "no decoder") }
+        guard streams >= 1 else { throw ValidationError("--streams must be at least 1") }
         guard promptTokens >= 0, decodeTokens >= 0, depth >= 0, promptTokens + decodeTokens > 0,
               depth + promptTokens + decodeTokens + 1 <= decoder.config.contextLength else {
             throw ValidationError("--depth, --prompt-tokens and --decode-tokens must fit the context, and measure something")
@@ -79,6 +83,7 @@ struct BenchCommand: AsyncParsableCommand {
         // Warm-up: page the weights in, as llama-bench's warm-up run does.
         _ = try await scheduler.forward(decoder, ForwardItem(sequence: decoder.makeSequence(), tokens: tokens(8), logits: .last))
 
+        if streams > 1 { return try await benchStreams(decoder, scheduler, tokens) }
         let sequence = decoder.makeSequence()
         var context = tokens(depth)
         while !context.isEmpty {
@@ -109,6 +114,40 @@ struct BenchCommand: AsyncParsableCommand {
         report["file_mib"] = Double((try? FileManager.default.attributesOfItem(atPath: loaded.path)[.size] as? Int) ?? 0) / 1048576
         report["weight_bytes_per_token"] = Double(decoder.decodeWeightBytes)
         printReport(report, kernels: KernelSet.selected.name)
+    }
+
+    /// `streams` sequences, each prefilled with the prompt (untimed), then decoding `decodeTokens`
+    /// steps each, all at once: the scheduler batches their rows into shared forward passes.
+    func benchStreams(_ decoder: DecoderModel, _ scheduler: InferenceScheduler, _ tokens: (Int) -> [Int32]) async throws {
+        var sequences: [SequenceState] = []
+        var firsts: [Int32] = []
+        for s in 0..<streams {
+            let sequence = decoder.makeSequence()
+            // Distinct prompts (shifted by the stream's index), so the streams do not decode alike.
+            let prompt = Array(tokens(max(1, promptTokens) + s).dropFirst(s))
+            let logits = try await scheduler.forward(decoder, ForwardItem(sequence: sequence, tokens: prompt, logits: .last))
+            sequences.append(sequence)
+            firsts.append(logits.withUnsafeBufferPointer { TopTokens.argmax($0) } ?? 0)
+        }
+        let steps = decodeTokens
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (sequence, first) in zip(sequences, firsts) {
+                group.addTask {
+                    var next = first
+                    for _ in 0..<steps {
+                        let logits = try await scheduler.forward(decoder, ForwardItem(sequence: sequence, tokens: [next], logits: .last))
+                        next = logits.withUnsafeBufferPointer { TopTokens.argmax($0) } ?? 0
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        printReport(["decode_tps": Double(streams * steps) / seconds, "streams": Double(streams),
+                     "peak_rss_mib": Double(usage.ru_maxrss) / 1024], kernels: KernelSet.selected.name)
     }
 
     /// Reads a 1 GiB buffer (written first, so it is backed) with `threads` threads, a few times,
