@@ -6,6 +6,7 @@
 extern const rl_kernel_set rl_portable_set;
 #if defined(__x86_64__)
 extern const rl_kernel_set rl_avx2_set;
+extern const rl_kernel_set rl_avx512_set;
 extern const rl_kernel_set rl_avx512vnni_set;
 #include <cpuid.h>
 
@@ -25,14 +26,20 @@ static int has_avx2(void) {
     return (b >> 5) & 1;
 }
 
-static int has_avx512vnni(void) {
+static int has_avx512(void) {
     unsigned a, b, c, d;
     if (!has_avx2()) return 0;
     if ((xcr0() & 0xE6) != 0xE6) return 0;   // also opmask and all 32 ZMM registers saved
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
     const int f = (b >> 16) & 1, dq = (b >> 17) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1;
-    const int vnni = (c >> 11) & 1;
-    return f && dq && bw && vl && vnni;
+    return f && dq && bw && vl;
+}
+
+static int has_avx512vnni(void) {
+    unsigned a, b, c, d;
+    if (!has_avx512()) return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (c >> 11) & 1;
 }
 #endif
 
@@ -42,6 +49,7 @@ const rl_kernel_set *rl_kernel_set_named(const char *name) {
     if (strcmp(name, "portable") == 0) return &rl_portable_set;
 #if defined(__x86_64__)
     if (strcmp(name, "avx2") == 0) return &rl_avx2_set;
+    if (strcmp(name, "avx512") == 0) return &rl_avx512_set;
     if (strcmp(name, "avx512vnni") == 0) return &rl_avx512vnni_set;
 #endif
     return NULL;
@@ -51,6 +59,7 @@ int rl_cpu_supports(const char *name) {
     if (strcmp(name, "portable") == 0) return 1;
 #if defined(__x86_64__)
     if (strcmp(name, "avx2") == 0) return has_avx2();
+    if (strcmp(name, "avx512") == 0) return has_avx512();
     if (strcmp(name, "avx512vnni") == 0) return has_avx512vnni();
 #endif
     return 0;

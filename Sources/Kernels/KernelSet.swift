@@ -12,7 +12,7 @@ import Darwin
 
 /// A set of quantized-product kernels.
 public struct KernelSet: @unchecked Sendable, Equatable, CustomStringConvertible {
-    /// "reference", "portable", "avx2", "avx512vnni".
+    /// "reference", "portable", "avx2", "avx512", "avx512vnni".
     public let name: String
     /// The C set (nil for the Swift reference path).
     let cSet: UnsafePointer<rl_kernel_set>?
@@ -27,7 +27,7 @@ public struct KernelSet: @unchecked Sendable, Equatable, CustomStringConvertible
     /// Every set this build has, fastest last.
     public static let all: [KernelSet] = {
         var sets = [reference]
-        for name in ["portable", "avx2", "avx512vnni"] {
+        for name in ["portable", "avx2", "avx512", "avx512vnni"] {
             if let s = rl_kernel_set_named(name) { sets.append(KernelSet(name: name, cSet: s)) }
         }
         return sets

@@ -38,9 +38,9 @@
 //
 // KERNEL SETS. The quantized products have a Swift reference path (ReferenceDot.swift: the block
 // layouts decoded literally, BlockLayouts.swift, then order 2 element by element) and C kernel
-// sets (Sources/CKernels: "portable" plain C everywhere; "avx2" and "avx512vnni" on x86-64) chosen
-// at run time (KernelSet.swift). The C sets read the weights repacked into tiles of 8 rows
-// (Tiles.swift), one tile (two for avx512vnni) against up to four vectors at a time, each row's
+// sets (Sources/CKernels: "portable" plain C everywhere; "avx2", "avx512" and "avx512vnni" on
+// x86-64) chosen at run time (KernelSet.swift). The C sets read the weights repacked into tiles of 8
+// rows (Tiles.swift), one tile (two for the AVX-512 sets) against up to four vectors at a time, each row's
 // integer in its own SIMD lane: the same
 // exact integers and the same float steps lane by lane, so every set follows order 2 to the bit,
 // which the tests check against the reference for every set the machine can run. The float

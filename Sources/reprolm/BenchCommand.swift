@@ -41,7 +41,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Measure memory read bandwidth (GB/s over a 1 GiB buffer) instead of a model.")
     var memoryBandwidth = false
 
-    @Option(name: .long, help: "Kernel set (reference, portable, avx2, avx512vnni); default: the fastest this CPU runs.")
+    @Option(name: .long, help: "Kernel set (reference, portable, avx2, avx512, avx512vnni); default: the fastest this CPU runs.")
     var kernels: String?
 
     @Option(name: .long, help: "Encoder models: sentences per encode call.")

@@ -52,7 +52,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
-    @Option(name: .long, help: "Kernel set for the quantized products (reference, portable, avx2, avx512vnni); default: the fastest this CPU runs, or $REPROLM_KERNELS. Results are the same bits with every set.")
+    @Option(name: .long, help: "Kernel set for the quantized products (reference, portable, avx2, avx512, avx512vnni); default: the fastest this CPU runs, or $REPROLM_KERNELS. Results are the same bits with every set.")
     var kernels: String?
 
     static let defaultSocketMarker = "\u{0}default"
