@@ -37,11 +37,12 @@ struct BeamSearch {
         var clock = Stopwatch()
         let decoder = generator.decoder, tokenizer = generator.tokenizer
         let width = request.beams
-        let root = decoder.makeSequence()
+        let (root, cached) = generator.startSequence(for: request.prompt)
         var timings = GenerationTimings()
-        guard let first = try await generator.prefill(root, request.prompt) else {
+        guard let first = try await generator.prefill(root, Array(request.prompt[cached...])) else {
             return GenerationResult(text: "", tokens: [], finishReason: .cancelled, stopSequence: nil,
-                                    logprobs: request.logprobs ? [] : nil, promptTokens: request.prompt.count, timings: timings)
+                                    logprobs: request.logprobs ? [] : nil, promptTokens: request.prompt.count, timings: timings,
+                                    cachedPromptTokens: cached)
         }
         timings.prefillSeconds = clock.lap()
         var live = [Beam(sequence: root, text: TextAssembler(stops: request.stop), logits: first)]
@@ -107,7 +108,8 @@ struct BeamSearch {
         timings.decodeSeconds = clock.lap()
         guard var best = finished.first else {
             return GenerationResult(text: "", tokens: [], finishReason: reason, stopSequence: nil,
-                                    logprobs: request.logprobs ? [] : nil, promptTokens: request.prompt.count, timings: timings)
+                                    logprobs: request.logprobs ? [] : nil, promptTokens: request.prompt.count, timings: timings,
+                                    cachedPromptTokens: cached)
         }
         for h in finished.dropFirst() where h.rank > best.rank { best = h }
         // A cancelled search says so, even when a hypothesis that finished earlier wins.
@@ -115,6 +117,6 @@ struct BeamSearch {
         return GenerationResult(text: best.beam.text.text, tokens: best.beam.tokens, finishReason: best.reason,
                                 stopSequence: best.beam.text.matchedStop,
                                 logprobs: request.logprobs ? best.beam.choices : nil,
-                                promptTokens: request.prompt.count, timings: timings)
+                                promptTokens: request.prompt.count, timings: timings, cachedPromptTokens: cached)
     }
 }

@@ -66,4 +66,6 @@ public struct GenerationResult: Sendable {
     public var logprobs: [TokenChoice]?
     public var promptTokens: Int
     public var timings: GenerationTimings
+    /// Prompt tokens whose keys and values came from the model's prefix cache (not prefilled).
+    public var cachedPromptTokens = 0
 }

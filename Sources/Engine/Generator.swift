@@ -52,6 +52,13 @@ public struct Generator: Sendable {
         return logits
     }
 
+    /// A sequence for `prompt`: the longest prefix the model's prefix cache holds (none when it
+    /// holds none, or when `useCache` is false), and how many tokens that prefix covers.
+    func startSequence(for prompt: [Int32], useCache: Bool = true) -> (sequence: SequenceState, cached: Int) {
+        if useCache, let hit = model.prefixCache?.sequence(for: prompt) { return (hit.sequence, hit.reused) }
+        return (decoder.makeSequence(), 0)
+    }
+
     /// Generates for `request`; `onDelta` receives streamed text as it becomes safe to show.
     public func generate(_ request: GenerationRequest,
                          onDelta: @escaping @Sendable (GenerationDelta) -> Void = { _ in }) async throws -> GenerationResult {
@@ -66,11 +73,13 @@ public struct Generator: Sendable {
         }
 
         var clock = Stopwatch()
-        let sequence = decoder.makeSequence()
+        let (sequence, cached) = startSequence(for: request.prompt)
+        // The cache takes the sequence over when this request is done with it, whatever the end.
+        defer { model.prefixCache?.offer(sequence) }
         var result = GenerationResult(text: "", tokens: [], finishReason: .length, stopSequence: nil,
                                       logprobs: request.logprobs ? [] : nil, promptTokens: request.prompt.count,
-                                      timings: GenerationTimings())
-        guard var logits = try await prefill(sequence, request.prompt) else {
+                                      timings: GenerationTimings(), cachedPromptTokens: cached)
+        guard var logits = try await prefill(sequence, Array(request.prompt[cached...])) else {
             result.finishReason = .cancelled
             result.timings.prefillSeconds = clock.lap()
             return result

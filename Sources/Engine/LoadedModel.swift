@@ -42,6 +42,9 @@ public final class LoadedModel: @unchecked Sendable {
     public let decoder: DecoderModel?
     /// Why `decoder` is nil.
     public let decoderUnavailable: String?
+    /// The KV caches of finished requests, reused by requests that start with the same tokens
+    /// (decoders only).
+    public let prefixCache: PrefixCache?
     /// Encoder folders.
     public let encoder: EncoderModel?
     /// The GGUF's `tokenizer.chat_template`, parsed at load (nil: the file has none; a failure
@@ -49,7 +52,7 @@ public final class LoadedModel: @unchecked Sendable {
     public let chatTemplate: Result<ChatTemplate, Error>?
 
     init(name: String, path: String, sha256: String, gguf: GGUFModel, catalogued: Bool,
-         decoder: DecoderModel?, decoderUnavailable: String?) {
+         decoder: DecoderModel?, decoderUnavailable: String?, prefixCacheBytes: Int) {
         self.name = name
         self.path = path
         self.sha256 = sha256
@@ -58,6 +61,7 @@ public final class LoadedModel: @unchecked Sendable {
         self.catalogued = catalogued
         self.decoder = decoder
         self.decoderUnavailable = decoderUnavailable
+        self.prefixCache = decoder == nil ? nil : PrefixCache(budgetBytes: prefixCacheBytes)
         self.encoder = nil
         let source = try? gguf.file.metadata.string("tokenizer.chat_template")
         chatTemplate = source.map { s in Result { try ChatTemplate(source: s) } }
@@ -72,6 +76,7 @@ public final class LoadedModel: @unchecked Sendable {
         self.catalogued = catalogued
         self.decoder = nil
         self.decoderUnavailable = "\(name) is an encoder: it encodes, it does not generate or score"
+        self.prefixCache = nil
         self.encoder = encoder
         chatTemplate = nil
     }

@@ -38,8 +38,15 @@ public final class ModelRegistry: @unchecked Sendable {
     private var aliases: [String: String] = [:]  // alias -> model name
     private var loadsInFlight: [String: Task<LoadedModel, Error>] = [:]  // by catalogue name or path
 
-    public init(store: ModelStore, logger: Logger = Logger(label: "reprolm.models")) {
+    /// Bytes each decoder's prefix cache may hold (`reprolm serve --kv-cache-budget`).
+    public let prefixCacheBytes: Int
+    /// The default prefix cache budget per model: 256 MiB.
+    public static let defaultPrefixCacheBytes = 256 << 20
+
+    public init(store: ModelStore, prefixCacheBytes: Int = ModelRegistry.defaultPrefixCacheBytes,
+                logger: Logger = Logger(label: "reprolm.models")) {
         self.store = store
+        self.prefixCacheBytes = prefixCacheBytes
         self.logger = logger
     }
 
@@ -208,7 +215,8 @@ public final class ModelRegistry: @unchecked Sendable {
         }
         progress(LoadProgress(stage: "load", message: "loaded \(name)", done: 1, total: 1))
         return LoadedModel(name: name, path: path, sha256: sha, gguf: GGUFModel(file: file, tokenizer: tokenizer),
-                           catalogued: catalogueName != nil, decoder: decoder, decoderUnavailable: decoderUnavailable)
+                           catalogued: catalogueName != nil, decoder: decoder, decoderUnavailable: decoderUnavailable,
+                           prefixCacheBytes: prefixCacheBytes)
     }
 
     /// Drops a model (and its aliases). Requests running on it keep their reference and finish.

@@ -70,15 +70,20 @@ public final class SequenceState: @unchecked Sendable {
     }
 
     /// An independent copy (beam search forks a sequence).
-    public func copy() -> SequenceState {
+    public func copy() -> SequenceState { copy(prefix: length) }
+
+    /// An independent copy of the first `count` positions (a prefix cache hands out its entries'
+    /// prefixes this way).
+    public func copy(prefix count: Int) -> SequenceState {
+        let n = max(0, min(count, length))
         let c = SequenceState(layers: layers, kvDim: kvDim, contextLength: contextLength)
-        c.reserve(additional: max(length, 1))
+        c.reserve(additional: max(n, 1))
         for l in 0..<layers {
-            c.keys[l].update(from: keys[l], count: length * kvDim)
-            c.values[l].update(from: values[l], count: length * kvDim)
+            c.keys[l].update(from: keys[l], count: n * kvDim)
+            c.values[l].update(from: values[l], count: n * kvDim)
         }
-        c.length = length
-        c.tokens = tokens
+        c.length = n
+        c.tokens = Array(tokens.prefix(n))
         return c
     }
 }

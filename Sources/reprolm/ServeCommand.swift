@@ -52,6 +52,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(name: .long, help: ArgumentHelp("MiB of KV cache each model keeps from finished requests, so a request that starts with the same tokens prefills only the rest (0: keep none). Results are the same bits either way.", valueName: "MiB"))
+    var kvCacheBudget: Int = ModelRegistry.defaultPrefixCacheBytes >> 20
+
     @Option(name: .long, help: "Kernel set for the quantized products (reference, portable, avx2, avx512, avx512vnni); default: the fastest this CPU runs, or $REPROLM_KERNELS. Results are the same bits with every set.")
     var kernels: String?
 
@@ -85,7 +88,11 @@ struct Serve: AsyncParsableCommand {
         try selectKernels(kernels)
         logger.info("kernels \(KernelSet.selected.kernelClass) (this CPU runs \(KernelSet.supported.map(\.name).joined(separator: ", ")))")
 
-        let registry = ModelRegistry(store: ModelStore())
+        guard kvCacheBudget >= 0, kvCacheBudget <= 1 << 30 else {
+            logger.critical("--kv-cache-budget must be between 0 and \(1 << 30) MiB")
+            throw ExitCode(1)
+        }
+        let registry = ModelRegistry(store: ModelStore(), prefixCacheBytes: kvCacheBudget << 20)
         let receiptJournal: Journal?
         do {
             receiptJournal = noJournal ? nil : try Journal(path: journal ?? Journal.defaultPath())

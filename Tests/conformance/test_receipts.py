@@ -403,3 +403,43 @@ def run_clients(daemon, count, params_of):
         t.join(400)
     assert not failures, failures
     return results
+
+
+def test_a_prefix_cached_by_another_connection_gives_the_cold_digests(start_socket, workdir):
+    """Connection A sends a long prompt; connection B then sends it extended, which the daemon
+    answers from A's cached prefix (greedy, sampled and beam search, and a second chat turn).
+    Every output digest equals that of a daemon keeping no cache (--kv-cache-budget 0), and
+    each answer reproduces."""
+    context = "def parse(line):\n    fields = line.split(',')\n    return [f.strip() for f in fields]\n" * 12
+    follow_ups = [
+        {"prompt": context + "\n# Tests\n", "maxTokens": 12, "temperature": 0},
+        {"prompt": context + "\n# Usage\n", "maxTokens": 12, "temperature": 0.9, "seed": 5, "logprobs": True},
+        {"prompt": context + "\n# Notes\n", "maxTokens": 8, "beams": 3},
+    ]
+
+    def answers(label, *extra):
+        daemon = start_socket(*journal_args(workdir, f"{label}.jsonl")[1], *extra)
+        a, b = daemon.connect(), daemon.connect()
+        assert_result(a.call("generate", {"prompt": context, "maxTokens": 1, "temperature": 0}, id=1, timeout=120), 1)
+        out = [assert_result(b.call("generate", p, id=10 + i, timeout=120), 10 + i) for i, p in enumerate(follow_ups)]
+        # A second turn: the first follow-up's prompt and answer, then more.
+        turn = {"prompt": follow_ups[0]["prompt"] + out[0]["text"] + "\n# More tests\n", "maxTokens": 10, "temperature": 0}
+        out.append(assert_result(a.call("generate", turn, id=2, timeout=120), 2))
+        for i, r in enumerate(out):
+            replay = assert_result(b.call("reproduce", {"id": r["receipt"]["id"]}, id=100 + i, timeout=120), 100 + i)
+            assert replay["identical"] is True, replay
+        for c in (a, b):
+            c.finish()
+            c.close()
+        daemon.stop()
+        return [r["receipt"]["output"]["digest"] for r in out], [r["timings"]["cachedPromptTokens"] for r in out]
+
+    cached, reused = answers("cached")
+    cold, none = answers("cold", "--kv-cache-budget", "0")
+    assert cached == cold
+    assert none == [0, 0, 0, 0]
+    # The follow-ups reuse the whole context (all but its last token when the context's last
+    # token merges with what follows); the second turn reuses the first follow-up and its answer.
+    context_tokens = reused[0]
+    assert all(n >= context_tokens - 1 > 100 for n in reused[:3]), reused
+    assert reused[3] > reused[0], reused

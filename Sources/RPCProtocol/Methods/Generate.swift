@@ -244,6 +244,8 @@ public struct GenerateResult: Sendable {
     /// For a session seed: the session's commitment and this request's index in it.
     public var seedCommitment: String?
     public var seedIndex: UInt64?
+    /// Prompt tokens whose keys and values came from the daemon's prefix cache (not prefilled).
+    public var cachedPromptTokens = 0
 
     public init(model: String, text: String, tokens: [Int32], finishReason: String, stopSequence: String?,
                 logprobs: [TokenEntry]?, promptTokens: Int, prefillSeconds: Double, decodeSeconds: Double,
@@ -276,7 +278,8 @@ public struct GenerateResult: Sendable {
             "timings": [
                 "prefillMs": .double(prefillSeconds * 1000),
                 "decodeMs": .double(decodeSeconds * 1000),
-                "prefillTokensPerSecond": prefillSeconds > 0 ? .double(Double(promptTokens) / prefillSeconds) : .null,
+                "prefillTokensPerSecond": prefillSeconds > 0 ? .double(Double(promptTokens - cachedPromptTokens) / prefillSeconds) : .null,
+                "cachedPromptTokens": JSONValue(cachedPromptTokens),
                 "decodeTokensPerSecond": decodeSeconds > 0 && decodeSteps > 0 ? .double(Double(decodeSteps) / decodeSeconds) : .null,
             ],
             "seed": .int(Int64(bitPattern: seed)),

@@ -64,6 +64,7 @@ public enum GenerationHandlers {
                                   logprobs: result.logprobs?.map { entry($0, tokenizer, top: top) }, promptTokens: result.promptTokens,
                                   prefillSeconds: result.timings.prefillSeconds, decodeSeconds: result.timings.decodeSeconds,
                                   seed: seed.value, seedSource: seed.source)
+        json.cachedPromptTokens = result.cachedPromptTokens
         if case let .session(_, commitment, index) = seed {
             json.seedCommitment = commitment
             json.seedIndex = index
