@@ -1,7 +1,8 @@
 // The decode loop of `generate` for greedy decoding and seeded sampling: prefill the prompt in
-// chunks, then one token per step until an end-of-generation token, a stop string, maxTokens or
-// cancellation. Every step goes through the scheduler, batched with other requests' steps, which
-// never changes its result. Beam search is in BeamSearch.swift.
+// chunks (after the longest prefix of it the model's PrefixCache holds), then one token per step
+// until an end-of-generation token, a stop string, maxTokens or cancellation. Every step goes
+// through the scheduler, batched with other requests' steps, which never changes its result.
+// Beam search is in BeamSearch.swift.
 import Dispatch
 import Models
 import Sampling
@@ -52,10 +53,10 @@ public struct Generator: Sendable {
         return logits
     }
 
-    /// A sequence for `prompt`: the longest prefix the model's prefix cache holds (none when it
-    /// holds none, or when `useCache` is false), and how many tokens that prefix covers.
-    func startSequence(for prompt: [Int32], useCache: Bool = true) -> (sequence: SequenceState, cached: Int) {
-        if useCache, let hit = model.prefixCache?.sequence(for: prompt) { return (hit.sequence, hit.reused) }
+    /// A sequence for `prompt`: a copy of the longest prefix of it the model's prefix cache holds
+    /// (an empty sequence when it holds none), and how many tokens that prefix covers.
+    func startSequence(for prompt: [Int32]) -> (sequence: SequenceState, cached: Int) {
+        if let hit = model.prefixCache?.sequence(for: prompt) { return (hit.sequence, hit.reused) }
         return (decoder.makeSequence(), 0)
     }
 

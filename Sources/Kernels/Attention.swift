@@ -40,7 +40,7 @@ public struct AttentionShape: Sendable {
 /// Attention for one query position.
 public enum Attention {
     /// Keys per block of the weighted value sum: the block's value rows stay in L1 while every
-    /// query head of their KV head reads them.
+    /// query head of the range reads them.
     static let valueBlock = 64
 
     /// Floats of `scratch` that `attend` needs for `heads` query heads at `position`.
