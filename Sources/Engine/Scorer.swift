@@ -1,6 +1,7 @@
 // `score`: the log-probability of each token given every token before it, under the model's own
 // distribution. The first token has no context and so no logprob; with a context, only the
-// continuation's tokens are scored (each still conditioned on everything before it).
+// continuation's tokens are scored (each still conditioned on everything before it). A context
+// the model's prefix cache holds is not run again: its rows' logits are not needed.
 import Models
 import Sampling
 
@@ -32,6 +33,8 @@ public struct ScoreResult: Sendable {
     /// sum / count, and e^(−mean); nil when nothing was scored.
     public var mean: Double?
     public var perplexity: Double?
+    /// Leading tokens whose keys and values came from the model's prefix cache.
+    public var cachedTokens = 0
 }
 
 public struct Scorer: Sendable {
@@ -56,12 +59,14 @@ public struct Scorer: Sendable {
         let decoder = generator.decoder
         let vocabulary = decoder.config.vocabulary
         let tokens = request.tokens
-        let sequence = decoder.makeSequence()
+        // Only rows before firstScored − 1 may come from the cache (their logits are not needed).
+        let (sequence, cached) = generator.startSequence(for: Array(tokens.prefix(request.firstScored)))
+        defer { generator.model.prefixCache?.offer(sequence) }
         var scored = (0..<min(request.firstScored, tokens.count)).map { ScoredToken(token: tokens[$0], logprob: nil, top: []) }
         var sum = 0.0
         // Row i's logits predict token i + 1; rows before firstScored − 1 only fill the cache.
         let inputs = Array(tokens.dropLast())
-        var start = 0
+        var start = cached
         while start < inputs.count {
             try Task.checkCancellation()
             let end = min(inputs.count, start + Self.chunk)
@@ -84,6 +89,7 @@ public struct Scorer: Sendable {
         }
         let count = scored.count - min(request.firstScored, tokens.count)
         let mean = count > 0 ? sum / Double(count) : nil
-        return ScoreResult(tokens: scored, sum: sum, count: count, mean: mean, perplexity: mean.map { ReproMath.exp(-$0) })
+        return ScoreResult(tokens: scored, sum: sum, count: count, mean: mean, perplexity: mean.map { ReproMath.exp(-$0) },
+                           cachedTokens: cached)
     }
 }

@@ -105,6 +105,21 @@ final class PrefixCacheTests: XCTestCase {
         assertSame(afterEviction, try await cold.generate(sampled(a + tokens(tiny, 4))), "after eviction")
     }
 
+    /// `score` of a continuation after a context another request left in the cache.
+    func testScoreAfterACachedContext() async throws {
+        let (warm, cold) = try await generators("gemma3-270m")
+        let context = tokens(warm, 170, offset: 5), continuation = tokens(warm, 20, offset: 11)
+        _ = try await warm.generate(greedyRequest(context, maxTokens: 3))
+        let request = ScoreRequest(tokens: context + continuation, firstScored: context.count, topLogprobs: 2)
+        let hit = try await Scorer(generator: warm).score(request)
+        let coldScore = try await Scorer(generator: cold).score(request)
+        XCTAssertEqual(hit.cachedTokens, context.count - 1)
+        XCTAssertEqual(coldScore.cachedTokens, 0)
+        XCTAssertEqual(hit.tokens.map { $0.logprob?.bitPattern }, coldScore.tokens.map { $0.logprob?.bitPattern })
+        XCTAssertEqual(hit.tokens.map { $0.top.map(\.logprob.bitPattern) }, coldScore.tokens.map { $0.top.map(\.logprob.bitPattern) })
+        XCTAssertEqual(hit.sum.bitPattern, coldScore.sum.bitPattern)
+    }
+
     func testCommonPrefix() {
         XCTAssertEqual(PrefixCache.commonPrefix([1, 2, 3], [1, 2, 4], limit: 10), 2)
         XCTAssertEqual(PrefixCache.commonPrefix([1, 2, 3], [1, 2, 3], limit: 2), 2)

@@ -407,7 +407,8 @@ def run_clients(daemon, count, params_of):
 
 def test_a_prefix_cached_by_another_connection_gives_the_cold_digests(start_socket, workdir):
     """Connection A sends a long prompt; connection B then sends it extended, which the daemon
-    answers from A's cached prefix (greedy, sampled and beam search, and a second chat turn).
+    answers from A's cached prefix (greedy, sampled and beam search, a second chat turn, and a
+    score of a continuation of the context).
     Every output digest equals that of a daemon keeping no cache (--kv-cache-budget 0), and
     each answer reproduces."""
     context = "def parse(line):\n    fields = line.split(',')\n    return [f.strip() for f in fields]\n" * 12
@@ -425,6 +426,8 @@ def test_a_prefix_cached_by_another_connection_gives_the_cold_digests(start_sock
         # A second turn: the first follow-up's prompt and answer, then more.
         turn = {"prompt": follow_ups[0]["prompt"] + out[0]["text"] + "\n# More tests\n", "maxTokens": 10, "temperature": 0}
         out.append(assert_result(a.call("generate", turn, id=2, timeout=120), 2))
+        scored = {"context": context, "continuation": "\n# Done", "topLogprobs": 2}
+        out.append(assert_result(b.call("score", scored, id=3, timeout=120), 3))
         for i, r in enumerate(out):
             replay = assert_result(b.call("reproduce", {"id": r["receipt"]["id"]}, id=100 + i, timeout=120), 100 + i)
             assert replay["identical"] is True, replay
@@ -432,7 +435,7 @@ def test_a_prefix_cached_by_another_connection_gives_the_cold_digests(start_sock
             c.finish()
             c.close()
         daemon.stop()
-        return [r["receipt"]["output"]["digest"] for r in out], [r["timings"]["cachedPromptTokens"] for r in out]
+        return [r["receipt"]["output"]["digest"] for r in out], [r["timings"]["cachedPromptTokens"] for r in out[:4]]
 
     cached, reused = answers("cached")
     cold, none = answers("cold", "--kv-cache-budget", "0")
