@@ -32,6 +32,8 @@ public final class Daemon: @unchecked Sendable {
 
     private let lock = NSLock()
     private var shuttingDown = false
+    /// The counters `stats` reports.
+    let stats = DaemonStats()
     private var inFlight = 0
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
     private var connections: [ObjectIdentifier: WeakConnection] = [:]
@@ -83,6 +85,13 @@ public final class Daemon: @unchecked Sendable {
                            data: ["limit": .int(Int64(maxRequestsInFlight))])
         }
         inFlight += 1
+    }
+
+    /// Requests holding a slot now.
+    var requestsInFlight: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return inFlight
     }
 
     func releaseSlot() {

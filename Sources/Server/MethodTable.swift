@@ -52,6 +52,7 @@ public enum MethodTable {
         MethodEntry(name: SetSeedParams.method, kind: .immediate(SeedHandlers.setSeed)),
         MethodEntry(name: ReproduceParams.method, kind: .request(.freestanding, ReceiptHandlers.reproduce)),
         MethodEntry(name: ReceiptsGetParams.method, kind: .request(.freestanding, ReceiptHandlers.get)),
+        MethodEntry(name: StatsParams.method, kind: .request(.freestanding, StatsHandlers.stats)),
     ]
 
     /// Methods whose requests without `seed` take the session's next derived seed on arrival.

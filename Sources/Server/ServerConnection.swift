@@ -148,29 +148,41 @@ public final class ServerConnection: @unchecked Sendable {
             guard let entry = MethodTable.byName[method] else {
                 return Task { RPCOutgoing.error(id: id, .methodNotFound(method)) }
             }
-            switch entry.kind {
-            case .notification:
-                return Task { RPCOutgoing.error(id: id, .invalidRequest("\(method) is a notification and takes no id")) }
-            case .immediate(let handle):
-                let ctx = RequestContext(daemon: daemon, connection: self, id: id, isNotification: false)
-                do {
-                    switch try handle(ctx, params) {
-                    case .value(let v):
-                        return Task { RPCOutgoing.result(id: id, v) }
-                    case .later(let rest):
-                        return Task {
-                            do { return RPCOutgoing.result(id: id, try await rest()) } catch {
-                                return RPCOutgoing.error(id: id, ErrorMapping.rpcError(error))
-                            }
+            // Counted for `stats` when answered, by method and outcome.
+            let work = dispatchRequest(entry, id, method, params)
+            let stats = daemon.stats
+            return Task {
+                let reply = await work.value
+                stats.answered(method, reply)
+                return reply
+            }
+        }
+    }
+
+    /// Starts a request's work (the method is in the table).
+    private func dispatchRequest(_ entry: MethodEntry, _ id: RPCID, _ method: String, _ params: JSONValue?) -> Work {
+        switch entry.kind {
+        case .notification:
+            return Task { RPCOutgoing.error(id: id, .invalidRequest("\(method) is a notification and takes no id")) }
+        case .immediate(let handle):
+            let ctx = RequestContext(daemon: daemon, connection: self, id: id, isNotification: false)
+            do {
+                switch try handle(ctx, params) {
+                case .value(let v):
+                    return Task { RPCOutgoing.result(id: id, v) }
+                case .later(let rest):
+                    return Task {
+                        do { return RPCOutgoing.result(id: id, try await rest()) } catch {
+                            return RPCOutgoing.error(id: id, ErrorMapping.rpcError(error))
                         }
                     }
-                } catch {
-                    return Task { RPCOutgoing.error(id: id, ErrorMapping.rpcError(error)) }
                 }
-            case .request(let ordering, let handle):
-                let seed = sessionSeed(method, params)
-                return schedule(id: id, ordering: ordering, sessionSeed: seed) { ctx in try await handle(ctx, params) }
+            } catch {
+                return Task { RPCOutgoing.error(id: id, ErrorMapping.rpcError(error)) }
             }
+        case .request(let ordering, let handle):
+            let seed = sessionSeed(method, params)
+            return schedule(id: id, ordering: ordering, sessionSeed: seed) { ctx in try await handle(ctx, params) }
         }
     }
 

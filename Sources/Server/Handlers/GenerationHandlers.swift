@@ -18,6 +18,10 @@ public enum GenerationHandlers {
             guard stream else { return }
             ctx.notify(StreamNotification(requestID: ctx.id, text: delta.text, tokens: delta.tokens, logprobs: delta.logprobs).json)
         }
+        let usage = answer.result["usage"], timings = answer.result["timings"]
+        ctx.daemon.stats.tokens(prompt: Int(usage?["promptTokens"]?.int64Value ?? 0),
+                                cached: Int(timings?["cachedPromptTokens"]?.int64Value ?? 0),
+                                completion: Int(usage?["completionTokens"]?.int64Value ?? 0))
         return try await ctx.daemon.seal(answer)
     }
 

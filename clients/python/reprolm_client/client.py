@@ -514,6 +514,11 @@ class Client:
         """Notification: cancels a request of this connection still in flight."""
         self.notify("$/cancelRequest", {"id": request_id})
 
+    def stats(self) -> Dict[str, Any]:
+        """What the daemon has done since it started and holds now: requests by method and
+        outcome, tokens, requests in flight, each loaded model's weights and prefix cache."""
+        return self.call("stats")
+
     def list_models(self) -> List[Dict[str, Any]]:
         """Every model the daemon knows (catalogued or loaded)."""
         return self.call("models/list")["models"]

@@ -30,7 +30,7 @@ def test_initialize_reports_methods_and_framings(client):
     assert info["serverInfo"]["name"] == "reprolm"
     for method in ("initialize", "shutdown", "exit", "$/cancelRequest", "models/list",
                    "models/load", "models/unload", "tokenize", "detokenize", "generate", "score",
-                   "encode", "setSeed", "reproduce", "receipts/get"):
+                   "encode", "setSeed", "reproduce", "receipts/get", "stats"):
         assert method in info["capabilities"]["methods"]
     assert set(info["capabilities"]["framings"]) == {"content-length", "newline"}
 
@@ -200,6 +200,25 @@ def test_without_a_journal_receipts_cannot_be_looked_up(spawn):
     assert caught.value.path == "params.id"
     replay = c.reproduce(receipt=result["receipt"])
     assert replay["identical"] is True and replay["journal"] == "disabled"
+
+
+def test_stats_counts_requests_tokens_and_prefix_cache_hits(spawn):
+    with spawn() as c:
+        prompt = "A long shared context about rivers and bridges. " * 8
+        first = c.generate(prompt, max_tokens=4, temperature=0)
+        second = c.generate(prompt + "And then", max_tokens=4, temperature=0)
+        with pytest.raises(InvalidParams):
+            c.call("tokenize", {"text": "x", "bogus": 1})
+        stats = c.stats()
+    assert second["timings"]["cachedPromptTokens"] > first["usage"]["promptTokens"] // 2
+    assert stats["requests"]["generate"] == {"ok": 2}
+    assert stats["requests"]["tokenize"] == {"-32602": 1}
+    assert stats["tokens"]["completion"] == len(first["tokens"]) + len(second["tokens"])
+    assert stats["tokens"]["cachedPrompt"] == second["timings"]["cachedPromptTokens"]
+    assert stats["inFlight"] == 1 and stats["uptimeSeconds"] > 0
+    [model] = stats["models"]
+    assert model["name"] == "smollm2-135m" and model["weightBytes"] > 50_000_000
+    assert model["prefixCache"]["hits"] == 1 and model["prefixCache"]["entries"] >= 1
 
 
 def test_list_models_names_the_default(client):
