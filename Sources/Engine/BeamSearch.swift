@@ -38,6 +38,9 @@ struct BeamSearch {
         let decoder = generator.decoder, tokenizer = generator.tokenizer
         let width = request.beams
         let (root, cached) = generator.startSequence(for: request.prompt)
+        // Back to the prefix cache at the end: whichever beams extended it, its tokens and cache
+        // still agree (a sequence only ever holds what was run in it).
+        defer { generator.model.prefixCache?.offer(root) }
         var timings = GenerationTimings()
         guard let first = try await generator.prefill(root, Array(request.prompt[cached...])) else {
             return GenerationResult(text: "", tokens: [], finishReason: .cancelled, stopSequence: nil,

@@ -8,7 +8,9 @@
 // request is always run, because its logits are not cached. Receipts never mention the cache.
 //
 // Shared by every connection; bounded by a byte budget (the entries' KV capacity), least recently
-// used out first. An entry whose tokens another entry extends is dropped for it.
+// used out first. An entry whose tokens another entry extends is dropped for it. A request that
+// extends (nearly) a whole entry takes the entry itself (no copy of its cache) and offers it back
+// when done; meanwhile a concurrent request for the same prefix computes it afresh, same bits.
 import Foundation
 import Models
 
@@ -25,8 +27,17 @@ public final class PrefixCache: @unchecked Sendable {
         self.budgetBytes = max(0, budgetBytes)
     }
 
-    /// A new sequence holding the longest cached prefix of `tokens` (at most all but the last
-    /// token), and how many tokens it holds; nil when nothing useful is cached.
+    /// Tokens at the end of an entry a request may drop by taking the entry over rather than
+    /// copying its prefix: an editor's next request usually re-tokenizes the context's last few
+    /// tokens differently, and copying a long cache (and faulting its fresh pages in) costs more
+    /// than re-running a few tokens later.
+    static let tailGivenUp = 64
+
+    /// A sequence holding the longest cached prefix of `tokens` (at most all but the last token),
+    /// and how many tokens it holds; nil when nothing useful is cached. When `tokens` extend all
+    /// of an entry but at most `tailGivenUp` tokens (an editor's next request, a chat's next
+    /// turn), the entry itself is handed over, cut to the prefix, leaving the cache until the
+    /// request offers it back extended: no copy. Otherwise the prefix is copied and the entry stays.
     public func sequence(for tokens: [Int32]) -> (sequence: SequenceState, reused: Int)? {
         lock.lock()
         defer { lock.unlock() }
@@ -38,9 +49,13 @@ public final class PrefixCache: @unchecked Sendable {
         }
         guard let best else { return nil }
         let entry = entries.remove(at: best.index)
-        entries.append(entry)
         counters.hits += 1
         counters.tokensReused += best.length
+        if entry.length - best.length <= Self.tailGivenUp {
+            entry.truncate(to: best.length)
+            return (entry, best.length)
+        }
+        entries.append(entry)
         return (entry.copy(prefix: best.length), best.length)
     }
 

@@ -120,6 +120,25 @@ final class PrefixCacheTests: XCTestCase {
         XCTAssertEqual(hit.sum.bitPattern, coldScore.sum.bitPattern)
     }
 
+    /// A request sharing only the start of a long entry copies that prefix; the entry stays for
+    /// the next request that extends it (taken over, not copied, since it covers the entry).
+    func testShortSharedPrefixIsCopiedAndTheEntryStays() async throws {
+        guard let path = TestModels.path("smollm2-135m") else { throw XCTSkip("run `reprolm pull smollm2-135m` first") }
+        let model = try await ModelRegistry(store: ModelStore(root: TestModels.cacheRoot), prefixCacheBytes: 64 << 20).load(path)
+        let warm = try Generator(model: model, scheduler: Self.scheduler)
+        let (_, cold) = try await generators("smollm2-135m")
+        let long = tokens(warm, 300)
+        _ = try await warm.generate(greedyRequest(long, maxTokens: 1))
+        let branch = Array(long.prefix(100)) + tokens(warm, 20, offset: 9)
+        let copied = try await warm.generate(sampled(branch))
+        XCTAssertEqual(copied.cachedPromptTokens, 100)
+        assertSame(copied, try await cold.generate(sampled(branch)), "copied prefix")
+        let extended = try await warm.generate(sampled(long + tokens(warm, 6, offset: 2)))
+        XCTAssertEqual(extended.cachedPromptTokens, 300, "the long entry is still cached whole")
+        assertSame(extended, try await cold.generate(sampled(long + tokens(warm, 6, offset: 2))), "taken-over entry")
+        XCTAssertEqual(model.prefixCache!.stats.hits, 2)
+    }
+
     func testCommonPrefix() {
         XCTAssertEqual(PrefixCache.commonPrefix([1, 2, 3], [1, 2, 4], limit: 10), 2)
         XCTAssertEqual(PrefixCache.commonPrefix([1, 2, 3], [1, 2, 3], limit: 2), 2)
