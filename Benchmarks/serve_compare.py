@@ -140,14 +140,14 @@ def aggregate(server, streams, tokens):
 
 
 def repeated_context(server):
-    context = code_context(95)   # about 2,000 tokens
+    context = code_context(62)   # about 2,000 tokens (SmolLM2; 32 per function)
     _, cold = server.generate(context, 1, 0, 1)
     _, again = server.generate(context + "def main():\n", 1, 0, 1)
     return cold, again
 
 
 def first_token_during_prefill(server):
-    long_prompt = code_context(190)   # about 4,000 tokens
+    long_prompt = code_context(125)   # about 4,000 tokens
     worker = threading.Thread(target=server.generate, args=(long_prompt + "# end\n", 1, 0, 2))
     worker.start()
     time.sleep(0.3)
