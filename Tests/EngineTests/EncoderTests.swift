@@ -27,7 +27,7 @@ final class EncoderTests: XCTestCase {
     }
 
     /// MiniLM (mean pooling, normalised) against the numpy reference: tokens exactly, each vector
-    /// within cosine 0.9999, and MODELS.md's figures.
+    /// within cosine 0.9999, and the reference figures measured with sentence-transformers.
     func testMiniLMMatchesTheNumpyReference() async throws {
         let model = try await EngineFixtures.model("minilm-l6")
         let encoder = try Encoder(model: model, scheduler: InferenceScheduler(threads: 2))
@@ -50,7 +50,7 @@ final class EncoderTests: XCTestCase {
             XCTAssertGreaterThan(cos, 0.9999, c.text)
         }
         print("MiniLM vs numpy float64 over \(cases.count) sentences: lowest cosine \(worst)")
-        // MODELS.md: 0.755, -0.105, and the first five dims of "A man is eating food.".
+        // Reference figures (sentence-transformers): 0.755, -0.105, and the first five dims of "A man is eating food.".
         func dot(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0) { $0 + Double($1.0) * Double($1.1) } }
         XCTAssertEqual(dot(vectors[0], vectors[1]), 0.755, accuracy: 0.0005)
         XCTAssertEqual(dot(vectors[0], vectors[2]), -0.105, accuracy: 0.0005)

@@ -6,7 +6,7 @@ import XCTest
 import ModelFiles
 
 final class GGMLTypeTests: XCTestCase {
-    /// The quant types the project serves (DESIGN.md): id, name, elements per block, bytes per block.
+    /// The quant types the project serves (docs/modules.md, Kernels): id, name, elements per block, bytes per block.
     func testServedTypesArePinned() {
         let pins: [(GGMLType, UInt32, String, Int, Int)] = [
             (.f32, 0, "F32", 1, 4),

@@ -1,4 +1,4 @@
-// The reader against the real model files the project serves (MODELS.md). Skipped when a file is
+// The reader against the real model files the project serves (the catalogue). Skipped when a file is
 // absent; CI pulls them first.
 //
 // Expected numbers come from the reference reader, the `gguf` Python package 0.19.0

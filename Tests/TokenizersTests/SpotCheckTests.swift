@@ -1,4 +1,4 @@
-// The reference ids of MODELS.md, and the vocabulary facts each model's chat use depends on.
+// Reference ids measured with llama.cpp and Hugging Face `tokenizers`, and the vocabulary facts each model's chat use depends on.
 
 import Tokenizers
 import XCTest

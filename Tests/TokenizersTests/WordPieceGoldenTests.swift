@@ -91,7 +91,7 @@ final class WordPieceGoldenTests: XCTestCase {
         }
     }
 
-    /// MODELS.md's spot check.
+    /// The spot check measured with Hugging Face `tokenizers`.
     func testSpotCheck() throws {
         let tokenizer = try WordPieceTokenizer(tokenizerJSON: try Self.folder() + "/tokenizer.json", maxLength: 512)
         XCTAssertEqual(tokenizer.encode("Hello world, this is a test."),
