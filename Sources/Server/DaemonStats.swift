@@ -7,7 +7,7 @@ final class DaemonStats: @unchecked Sendable {
     let started = Date()
     private let lock = NSLock()
     private var requests: [String: [String: Int]] = [:]
-    private(set) var promptTokens = 0, cachedPromptTokens = 0, completionTokens = 0
+    private var promptTokens = 0, cachedPromptTokens = 0, completionTokens = 0
 
     /// Counts an answered request: outcome "ok", or the error's code.
     func answered(_ method: String, _ reply: JSONValue?) {
