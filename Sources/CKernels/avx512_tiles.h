@@ -14,8 +14,21 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-/// The two tiles a pass reads (t1 == t0 for an unpaired last tile).
-typedef struct { const uint8_t *t0, *t1; } pair;
+/// The two tiles a pass reads (t1 == t0 for an unpaired last tile), and the tiles after them:
+/// `ahead` (NULL: none, or already asked for) holds `span` bytes per block of the pass, asked
+/// for block by block as the pass goes.
+typedef struct { const uint8_t *t0, *t1, *ahead; int64_t span; } pair;
+
+#ifndef PREFETCH_PASSES
+#define PREFETCH_PASSES 2
+#endif
+
+/// Asks for block b's share of the tiles ahead. With several vectors a pass computes long enough
+/// between its loads that the hardware prefetchers fall behind the stream of tiles.
+INLINE void prefetchAhead(pair p, int64_t b) {
+    if (!p.ahead) return;
+    for (int64_t o = 0; o < p.span; o += 64) _mm_prefetch((const char *)(p.ahead + b * p.span + o), _MM_HINT_T0);
+}
 
 /// 32 bytes at `offset` of both tiles' blocks: tile t in the low half, tile t + 1 in the high.
 INLINE __m512i load2(pair p, int64_t offset) {
@@ -82,6 +95,7 @@ INLINE void tile32(const int32_t format, const int nv, pair p, int64_t blocks, c
     }
     for (int64_t b = 0; b < blocks; b++) {
         const int64_t blk = b * tb;
+        prefetchAhead(p, b);
         // Two chains of sums per vector (even and odd quad vectors), so that a single vector's
         // dot-product latency overlaps; integers add exactly in any order.
         __m512i dot[4], odd[4];
@@ -158,6 +172,7 @@ INLINE void tileK(const int32_t format, const int nv, pair p, int64_t blocks, co
     }
     for (int64_t b = 0; b < blocks; b++) {
         const int64_t blk = b * tb;
+        prefetchAhead(p, b);
         __m512i dot[4], mins[4];
         for (int v = 0; v < nv; v++) dot[v] = mins[v] = _mm512_setzero_si512();
         for (int j = 0; j < 8; j++) {
@@ -212,6 +227,7 @@ INLINE void tile6K(const int nv, pair p, int64_t blocks, const rl_activations *a
     }
     for (int64_t b = 0; b < blocks; b++) {
         const int64_t blk = b * TB_Q6_K;
+        prefetchAhead(p, b);
         __m512i dot[4], corr[4];
         for (int v = 0; v < nv; v++) dot[v] = corr[v] = _mm512_setzero_si512();
         for (int c = 0; c < 8; c++) {
@@ -281,12 +297,14 @@ INLINE void tile6K(const int nv, pair p, int64_t blocks, const rl_activations *a
         const int64_t step = vectors >= PAIR_FROM_VECTORS ? 2 : 1;                                             \
         for (int64_t t = t0; t < t1; t += step) {                                                              \
             const int paired = step == 2 && t + 1 < t1;                                                        \
-            pair p = {tiles + t * tile_bytes, tiles + (t + paired) * tile_bytes};                              \
+            const int64_t far = t + PREFETCH_PASSES * step;                                                    \
+            pair p = {tiles + t * tile_bytes, tiles + (t + paired) * tile_bytes,                               \
+                      far + step <= t1 ? tiles + far * tile_bytes : NULL, step * tile_bytes / blocks}; \
             float *o = out + t * RL_TILE_ROWS;                                                                 \
             int64_t left = rows - t * RL_TILE_ROWS, most = paired ? 2 * RL_TILE_ROWS : RL_TILE_ROWS;          \
             int valid = left < most ? (int)left : (int)most;                                                   \
             int64_t v = 0;                                                                                     \
-            for (; v + 4 <= vectors; v += 4) call(4);                                                          \
+            for (; v + 4 <= vectors; v += 4, p.ahead = NULL) call(4);                                          \
             switch (vectors - v) {                                                                             \
             case 3: call(3); break;                                                                            \
             case 2: call(2); break;                                                                            \

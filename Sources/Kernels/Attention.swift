@@ -107,13 +107,26 @@ public enum Attention {
         let group = shape.heads / shape.kvHeads
         let dim = shape.headDimension, stride = shape.kvStride
         let first = heads.lowerBound, count = heads.count
-        // Scores, every head of the range per key.
-        for t in start...position {
+        // Scores, every head of the range per block of 16 keys (the block stays in L1 while the
+        // heads read it), then the keys left over one by one.
+        let scale = SIMD16<Float>(repeating: shape.scale)
+        var t = start
+        while t + 16 <= position + 1 {
+            let k = keys + t * stride
+            for i in 0..<count {
+                let h = first + i
+                let s = FloatDot.dotVector16(query + h * dim, k + (h / group) * dim, stride: stride, count: dim) * scale
+                UnsafeMutableRawPointer(scratch + i * n + t - start).storeBytes(of: s, as: SIMD16<Float>.self)
+            }
+            t += 16
+        }
+        while t <= position {
             let k = keys + t * stride
             for i in 0..<count {
                 let h = first + i
                 scratch[i * n + t - start] = FloatDot.dotVector(query + h * dim, k + (h / group) * dim, dim) * shape.scale
             }
+            t += 1
         }
         var z = [Float](repeating: 0, count: count)
         for i in 0..<count { z[i] = softmaxNumerators(scratch + i * n, start: start, count: n) }

@@ -74,6 +74,51 @@ public enum FloatDot {
         return tree(acc)
     }
 
+    /// Lane j: dot(a, b + j * stride) over `count` elements, a multiple of 16, for j in 0..<16:
+    /// sixteen dotVector results at once. The sixteen trees are interleaved (a transpose as it
+    /// reduces: each step adds two registers' halves into one register for two vectors), so each
+    /// step is one add per two vectors instead of a horizontal reduction per vector; every lane
+    /// still adds exactly the pairs `tree` adds, in the same order.
+    @inline(__always)
+    static func dotVector16(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, stride: Int, count: Int) -> SIMD16<Float> {
+        @inline(__always) func lanes(_ j: Int) -> SIMD16<Float> {
+            var acc = SIMD16<Float>()
+            var k = 0
+            while k < count {
+                acc.addProduct(UnsafeRawPointer(a + k).loadUnaligned(as: SIMD16<Float>.self),
+                               UnsafeRawPointer(b + j * stride + k).loadUnaligned(as: SIMD16<Float>.self))
+                k += 16
+            }
+            return acc
+        }
+        // Step 1 (lane i += lane i + 8): [x_j, x_j+1] → 8 lanes each.
+        @inline(__always) func halves(_ j: Int) -> SIMD16<Float> {
+            let x = lanes(j), y = lanes(j + 1)
+            return SIMD16(lowHalf: x.lowHalf, highHalf: y.lowHalf) + SIMD16(lowHalf: x.highHalf, highHalf: y.highHalf)
+        }
+        // Step 2 (i += i + 4): four vectors' 8-lane partials → 4 lanes each.
+        @inline(__always) func quarters(_ j: Int) -> SIMD16<Float> {
+            let x = halves(j), y = halves(j + 2)
+            let low = SIMD16(lowHalf: SIMD8(lowHalf: x.lowHalf.lowHalf, highHalf: x.highHalf.lowHalf),
+                             highHalf: SIMD8(lowHalf: y.lowHalf.lowHalf, highHalf: y.highHalf.lowHalf))
+            let high = SIMD16(lowHalf: SIMD8(lowHalf: x.lowHalf.highHalf, highHalf: x.highHalf.highHalf),
+                              highHalf: SIMD8(lowHalf: y.lowHalf.highHalf, highHalf: y.highHalf.highHalf))
+            return low + high
+        }
+        // Step 3 (i += i + 2): eight vectors' 4-lane partials → 2 lanes each (pairs of lanes move
+        // together, as 64-bit units).
+        @inline(__always) func eighths(_ j: Int) -> SIMD16<Float> {
+            let x = unsafeBitCast(quarters(j), to: SIMD8<UInt64>.self)
+            let y = unsafeBitCast(quarters(j + 4), to: SIMD8<UInt64>.self)
+            let low = unsafeBitCast(SIMD8(lowHalf: x.evenHalf, highHalf: y.evenHalf), to: SIMD16<Float>.self)
+            let high = unsafeBitCast(SIMD8(lowHalf: x.oddHalf, highHalf: y.oddHalf), to: SIMD16<Float>.self)
+            return low + high
+        }
+        // Step 4 (lane 0 + lane 1): sixteen vectors' pairs → one sum each, in order j.
+        let x = eighths(0), y = eighths(8)
+        return SIMD16(lowHalf: x.evenHalf, highHalf: y.evenHalf) + SIMD16(lowHalf: x.oddHalf, highHalf: y.oddHalf)
+    }
+
     /// The halving tree over 16 lanes, written out so the compiler cannot choose the order.
     @inline(__always)
     static func tree(_ v: SIMD16<Float>) -> Float {

@@ -2,6 +2,7 @@
 // GFLOP/s per format, for one vector (decode) and 64 vectors (prefill or batched decode), at 1
 // and 2 threads, on the shapes of SmolLM2-135M and Qwen2.5-0.5B. Not a timed assertion.
 // Run: REPROLM_BENCH=1 swift test --scratch-path .build-kernels -c release --filter KernelBenchmarks
+// (REPROLM_BENCH_FORMATS=q4_1,q8_0 and REPROLM_BENCH_VECTORS=1,2,4,8 narrow it).
 // One-vector runs cycle through copies of the matrix larger than the caches, so they read from
 // memory as decode does; 64-vector runs are compute-bound.
 import XCTest
@@ -17,6 +18,9 @@ final class KernelBenchmarks: XCTestCase {
         let formats: [WeightFormat] = ProcessInfo.processInfo.environment["REPROLM_BENCH_FORMATS"].map {
             $0.split(separator: ",").compactMap { name in WeightFormat.allCases.first { "\($0)" == name } }
         } ?? [.q4_1, .q4_0, .q5_0, .q8_0, .q4_K, .q5_K, .q6_K, .f16, .f32]
+        let vectorCounts = ProcessInfo.processInfo.environment["REPROLM_BENCH_VECTORS"].map {
+            $0.split(separator: ",").compactMap { Int($0) }
+        } ?? [1, 64]
         let pools = [ThreadPool(threads: 1), ThreadPool(threads: 2)]
         var rng = SplitMix(99)
         print("format  rows x cols    vectors threads      µs/call    GB/s  GFLOP/s")
@@ -30,9 +34,9 @@ final class KernelBenchmarks: XCTestCase {
                 for c in 0..<copies { block.withUnsafeBytes { storage.advanced(by: c * bytes).copyMemory(from: $0.baseAddress!, byteCount: bytes) } }
                 let matrices = try (0..<copies).map {
                     try QuantizedMatrix(format: format, rows: rows, columns: columns,
-                                        bytes: UnsafeRawBufferPointer(start: storage + $0 * bytes, count: bytes))
+                                        bytes: UnsafeRawBufferPointer(start: storage + $0 * bytes, count: bytes)).tiled()
                 }
-                for vectors in [1, 64] {
+                for vectors in vectorCounts {
                     let x = (0..<(vectors * columns)).map { _ in rng.uniform(-1, 1) }
                     var out = [Float](repeating: 0, count: vectors * rows)
                     let input = QuantizedActivations()

@@ -66,12 +66,12 @@ final class NormsTests: XCTestCase {
         var rng = SplitMix(13)
         for (heads, kv, dim, window) in [(9, 3, 64, nil), (4, 1, 256, 5), (14, 2, 64, nil), (2, 2, 24, 3)] as [(Int, Int, Int, Int?)] {
             let shape = try AttentionShape(heads: heads, kvHeads: kv, headDimension: dim, window: window, scale: 1 / Float(dim).squareRoot())
-            let positions = 40
+            let positions = 100
             let keys = (0..<(positions * shape.kvStride)).map { _ in rng.uniform(-2, 2) }
             let values = (0..<(positions * shape.kvStride)).map { _ in rng.uniform(-2, 2) }
             let q = (0..<(heads * dim)).map { _ in rng.uniform(-2, 2) }
             var scratch = [Float](repeating: 0, count: Attention.scratchCount(position: positions, heads: heads))
-            for p in [0, 1, 20, 39] {
+            for p in [0, 1, 15, 16, 20, 39, 99] {
                 var o1 = [Float](repeating: 0, count: heads * dim), o2 = o1
                 Attention.attend(query: q, keys: keys, values: values, position: p, shape: shape, output: &o1, scratch: &scratch)
                 Attention.attend(query: q, keys: keys, values: values, position: p, shape: shape, output: &o2, scratch: &scratch, path: .reference)
