@@ -22,6 +22,9 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case tokenOutOfRange(index: Int, token: Int32, vocabulary: Int)
     /// The model produced no finite logit (a broken model file).
     case nonFiniteLogits(model: String)
+    /// `--memory-budget`: what was asked (a model's weights, or a request's KV cache on top of
+    /// its model's weights) can never fit the budget, whatever else is unloaded or finishes.
+    case exceedsMemoryBudget(what: String, neededBytes: Int, budgetBytes: Int)
 
     public var description: String {
         switch self {
@@ -48,6 +51,14 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             return "\(token) is not a token id of this model (vocabulary size \(vocabulary))"
         case let .nonFiniteLogits(model):
             return "model '\(model)' produced no finite logit; the model file is likely corrupt"
+        case let .exceedsMemoryBudget(what, needed, budget):
+            return "\(what) needs \(mib(needed)) but the memory budget is \(mib(budget)) (--memory-budget): it can never fit"
         }
     }
+}
+
+/// Bytes as MiB with one decimal, for messages.
+func mib(_ bytes: Int) -> String {
+    let tenths = (bytes * 10 + (1 << 19)) >> 20
+    return "\(tenths / 10).\(tenths % 10) MiB"
 }

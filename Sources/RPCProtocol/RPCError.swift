@@ -21,6 +21,8 @@ public enum RPCErrorCode: Int64, Sendable, CaseIterable {
     case modelMismatch = -32006
     /// `receipts/get`, `reproduce {id}`: no receipt with this id in the journal.
     case receiptNotFound = -32007
+    /// `--memory-budget`: the model, or the request's KV cache with its model, can never fit.
+    case exceedsMemoryBudget = -32008
 }
 
 /// A JSON-RPC error object: `{code, message, data?}`.

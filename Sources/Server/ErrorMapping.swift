@@ -36,6 +36,9 @@ enum ErrorMapping {
                 return .invalidParams(path: "params.tokens[\(index)]", e.description)
             case .nonFiniteLogits:
                 return .internalError(e.description)
+            case let .exceedsMemoryBudget(_, needed, budget):
+                return RPCError(.exceedsMemoryBudget, e.description,
+                                data: ["neededBytes": JSONValue(needed), "budgetBytes": JSONValue(budget)])
             }
         case let e as ModelStoreError:
             return RPCError(.modelLoadFailed, "\(e)")

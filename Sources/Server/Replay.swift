@@ -11,10 +11,11 @@ enum Replay {
 
     /// Runs the receipt's request on `model`; returns the replay's output record. A problem with
     /// the request is reported at its place in the receipt (`params.receipt.request.tokens[3]`).
-    static func run(_ r: ParsedReceipt, model: LoadedModel, scheduler: InferenceScheduler, path: String) async throws -> [String: JSONValue] {
+    static func run(_ r: ParsedReceipt, model: LoadedModel, scheduler: InferenceScheduler, path: String,
+                    lease: ModelLease? = nil) async throws -> [String: JSONValue] {
         try checkShape(r, path: path)
         do {
-            return try await replay(r, model: model, scheduler: scheduler, path: path)
+            return try await replay(r, model: model, scheduler: scheduler, path: path, lease: lease)
         } catch let e as JSONFieldError where !e.path.hasPrefix(path) && (e.path == "params" || e.path.hasPrefix("params.")) {
             throw JSONFieldError(path: "\(path).request" + e.path.dropFirst("params".count), message: e.message)
         } catch let EngineError.tokenOutOfRange(index, token, vocabulary) {
@@ -28,7 +29,8 @@ enum Replay {
         }
     }
 
-    private static func replay(_ r: ParsedReceipt, model: LoadedModel, scheduler: InferenceScheduler, path: String) async throws -> [String: JSONValue] {
+    private static func replay(_ r: ParsedReceipt, model: LoadedModel, scheduler: InferenceScheduler, path: String,
+                               lease: ModelLease?) async throws -> [String: JSONValue] {
         switch r.method {
         case GenerateParams.method:
             var request = r.request
@@ -39,13 +41,13 @@ enum Replay {
             }
             let p = try GenerateParams(.object(request))
             guard let seed = p.seed else { throw JSONFieldError(path: "params.seed", message: "is required to replay a generation") }
-            var out = try await GenerationHandlers.run(p, model: model, scheduler: scheduler, seed: .request(seed)) { _ in }.output
+            var out = try await GenerationHandlers.run(p, model: model, scheduler: scheduler, seed: .request(seed), lease: lease) { _ in }.output
             if let n = cutAt { out = truncated(out, to: n) }
             return out
         case ScoreParams.method:
-            return try await GenerationHandlers.run(try ScoreParams(.object(r.request)), model: model, scheduler: scheduler).output
+            return try await GenerationHandlers.run(try ScoreParams(.object(r.request)), model: model, scheduler: scheduler, lease: lease).output
         case EncodeParams.method:
-            return try await EncodeHandlers.run(try EncodeParams(.object(r.request)), model: model, scheduler: scheduler).output
+            return try await EncodeHandlers.run(try EncodeParams(.object(r.request)), model: model, scheduler: scheduler, lease: lease).output
         default:  // checkShape, which runs first, admits only `methods`
             throw JSONFieldError(path: "\(path).method", message: "is \(r.method): it cannot be replayed")
         }

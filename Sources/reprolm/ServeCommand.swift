@@ -8,6 +8,7 @@ import Kernels
 import Logging
 import ModelStore
 import Receipts
+import RPCProtocol
 import RPCTransport
 import Server
 
@@ -55,6 +56,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("MiB of KV cache each model keeps from finished requests, so a request that starts with the same tokens prefills only the rest (0: keep none). Results are the same bits either way.", valueName: "MiB"))
     var kvCacheBudget: Int = ModelRegistry.defaultPrefixCacheBytes >> 20
 
+    @Option(name: .long, help: ArgumentHelp("MiB that loaded models' weights plus KV caches may take (running requests' reservations and prefix caches). Idle models are unloaded to make room, least recently used first; requests wait for room held by running ones; what can never fit is refused (-32008). Default: no budget.", valueName: "MiB"))
+    var memoryBudget: Int?
+
+    @Option(name: .long, help: ArgumentHelp("How long a model loaded on demand by a request (one that names a model not loaded) stays loaded once idle: seconds or a duration (\"90s\", \"5m\", \"1h\"; \"-1\": until unloaded). Models loaded at start-up or by models/load stay until unloaded unless given a keepAlive.", valueName: "duration"))
+    var keepAlive: String = "5m"
+
     @Option(name: .long, help: "Kernel set for the quantized products (reference, portable, avx2, avx512, avx512vnni); default: the fastest this CPU runs, or $REPROLM_KERNELS. Results are the same bits with every set.")
     var kernels: String?
 
@@ -92,7 +99,16 @@ struct Serve: AsyncParsableCommand {
             logger.critical("--kv-cache-budget must be between 0 and \(1 << 30) MiB")
             throw ExitCode(1)
         }
-        let registry = ModelRegistry(store: ModelStore(), prefixCacheBytes: kvCacheBudget << 20)
+        if let memoryBudget, memoryBudget < 1 || memoryBudget > 1 << 24 {
+            logger.critical("--memory-budget must be between 1 and \(1 << 24) MiB")
+            throw ExitCode(1)
+        }
+        guard let keepAliveSeconds = KeepAlive.seconds(keepAlive) else {
+            logger.critical("--keep-alive must be seconds or a duration such as 90s, 5m, 1h30m or -1, not '\(keepAlive)'")
+            throw ExitCode(1)
+        }
+        let registry = ModelRegistry(store: ModelStore(), prefixCacheBytes: kvCacheBudget << 20,
+                                     memoryBudgetBytes: memoryBudget.map { $0 << 20 }, defaultKeepAlive: keepAliveSeconds)
         let receiptJournal: Journal?
         do {
             receiptJournal = noJournal ? nil : try Journal(path: journal ?? Journal.defaultPath())

@@ -157,3 +157,35 @@ def test_a_vanished_socket_client_stops_its_generation(start_socket):
         time.sleep(0.05)
     other.finish()
     other.close()
+
+
+def test_a_short_request_is_answered_while_a_long_prompt_prefills(start_socket):
+    """A prompt of about 4,000 tokens is prefilled in chunks of 128 tokens, each batched with the
+    other requests' steps: a short request sent on another connection meanwhile is answered long
+    before the long prompt's first token (steps are taken oldest first, one per request at a time,
+    so no request starves), and both answer the same tokens as alone."""
+    daemon = start_socket("--no-journal")
+    long_conn, short_conn = daemon.connect(), daemon.connect()
+    long_params = {"prompt": "The quick brown fox jumps over the lazy dog. " * 400, "maxTokens": 2, "temperature": 0}
+    short_params = {"prompt": "Hello, my name is", "maxTokens": 8, "temperature": 0}
+    start = time.monotonic()
+    long_conn.send(wire.request("generate", long_params, id=1))
+    time.sleep(0.3)  # the long prefill is under way
+    sent = time.monotonic()
+    short = assert_result(short_conn.call("generate", short_params, id=2, timeout=300), 2)
+    short_seconds = time.monotonic() - sent
+    long_conn._pump(0)
+    assert not any(isinstance(f.json, dict) and f.json.get("id") == 1 for f in long_conn.frames), \
+        "the long prompt finished first: the short request waited for its whole prefill"
+    long = assert_result(long_conn.reply_to(1, timeout=300).json, 1)
+    long_seconds = time.monotonic() - start
+    assert long["usage"]["promptTokens"] > 3500 and short_seconds * 4 < long_seconds, (short_seconds, long_seconds)
+    print(f"short request answered in {short_seconds:.3f} s during a {long['usage']['promptTokens']}-token "
+          f"prefill of {long_seconds:.2f} s")
+    # The same requests alone.
+    alone_short = assert_result(short_conn.call("generate", short_params, id=3, timeout=300), 3)
+    alone_long = assert_result(short_conn.call("generate", {**long_params, "prompt": long_params["prompt"]}, id=4, timeout=300), 4)
+    assert short["tokens"] == alone_short["tokens"] and long["tokens"] == alone_long["tokens"]
+    for c in (long_conn, short_conn):
+        c.close()
+    daemon.stop()

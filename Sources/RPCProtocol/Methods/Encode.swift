@@ -17,6 +17,8 @@ public struct EncodeParams: Sendable {
     }
 
     public let model: String?
+    /// Seconds the model stays loaded once idle (KeepAlive.swift).
+    public let keepAlive: Double?
     public let input: Input
     /// `input` was an array (so problems are reported at `params.input[i]`, not `params.input`).
     public let inputIsList: Bool
@@ -30,6 +32,7 @@ public struct EncodeParams: Sendable {
     public init(_ params: JSONValue?) throws {
         var r = try JSONObjectReader(params, path: "params")
         model = try r.optionalString("model", maxBytes: 4096)
+        keepAlive = try KeepAlive.read(&r, path: "params")
         let inputPath = r.fieldPath("input")
         let texts: [String]?
         let raw = r.value("input")

@@ -92,6 +92,8 @@ public struct GenerateParams: Sendable {
     public static let maxTopLogprobs = 20
 
     public let model: String?
+    /// Seconds the model stays loaded once idle (KeepAlive.swift).
+    public let keepAlive: Double?
     public let prompt: PromptInput
     public let maxTokens: Int
     public let stop: [String]
@@ -117,6 +119,7 @@ public struct GenerateParams: Sendable {
     public init(_ params: JSONValue?) throws {
         var r = try JSONObjectReader(params, path: "params")
         model = try r.optionalString("model", maxBytes: 4096)
+        keepAlive = try KeepAlive.read(&r, path: "params")
         prompt = try PromptInput.readMessages(&r) ?? PromptInput.read(&r, textKey: "prompt")
         maxTokens = Int(try r.optionalInt("maxTokens", in: 1...1_048_576) ?? Int64(Self.defaultMaxTokens))
         stop = try Self.readStops(&r)

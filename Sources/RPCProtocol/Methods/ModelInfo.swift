@@ -27,6 +27,13 @@ public struct ModelInfo: Sendable, Equatable {
     public var contextLength: Int?
     public var vocabularySize: Int?
     public var catalogued: Bool
+    /// Loaded models: bytes charged for the weights, KV bytes (prefix cache and running requests'
+    /// reservations), requests using it, last use and when it unloads if still idle (ISO 8601).
+    public var residentBytes: Int? = nil
+    public var kvBytes: Int? = nil
+    public var activeRequests: Int? = nil
+    public var lastUsed: String? = nil
+    public var unloadsAt: String? = nil
 
     public init(name: String, aliases: [String] = [], path: String? = nil, loaded: Bool, isDefault: Bool = false,
                 architecture: String? = nil, parameterCount: Int? = nil, quantTypes: [QuantType] = [],
@@ -64,6 +71,11 @@ public struct ModelInfo: Sendable, Equatable {
             "sha256": opt(sha256),
             "contextLength": opt(contextLength),
             "vocabularySize": opt(vocabularySize),
+            "residentBytes": opt(residentBytes),
+            "kvBytes": opt(kvBytes),
+            "activeRequests": opt(activeRequests),
+            "lastUsed": opt(lastUsed),
+            "unloadsAt": opt(unloadsAt),
         ]
     }
 }

@@ -17,11 +17,14 @@ public struct ModelsLoadParams: Sendable {
     public static let method = "models/load"
     public let model: String
     public let alias: String?
+    /// Seconds the model stays loaded once idle (KeepAlive.swift); absent: until unloaded.
+    public let keepAlive: Double?
 
     public init(_ params: JSONValue?) throws {
         var r = try JSONObjectReader(params, path: "params")
         model = try r.string("model", maxBytes: 4096)
         alias = try r.optionalString("alias", maxBytes: 256)
+        keepAlive = try KeepAlive.read(&r, path: "params")
         if let alias, alias.isEmpty { throw JSONFieldError(path: "params.alias", message: "must not be empty") }
         if model.isEmpty { throw JSONFieldError(path: "params.model", message: "must not be empty") }
         try r.finish()

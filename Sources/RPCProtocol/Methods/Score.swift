@@ -13,6 +13,8 @@ public struct ScoreParams: Sendable {
     }
 
     public let model: String?
+    /// Seconds the model stays loaded once idle (KeepAlive.swift).
+    public let keepAlive: Double?
     public let input: Input
     /// With `tokens`: the index of the first token scored (default 1). A receipt's canonical
     /// request states a context/continuation split this way.
@@ -22,6 +24,7 @@ public struct ScoreParams: Sendable {
     public init(_ params: JSONValue?) throws {
         var r = try JSONObjectReader(params, path: "params")
         model = try r.optionalString("model", maxBytes: 4096)
+        keepAlive = try KeepAlive.read(&r, path: "params")
         if r.contains("context") || r.contains("continuation") {
             for key in ["text", "tokens"] where r.contains(key) {
                 throw JSONFieldError(path: r.fieldPath(key), message: "cannot be given together with context and continuation")

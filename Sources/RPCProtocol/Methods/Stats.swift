@@ -10,10 +10,13 @@ public struct StatsParams: Sendable {
 
     /// The result. `requests`: answered requests by method, then by outcome ("ok" or the error
     /// code); `inFlight`: requests running or waiting over every connection; `tokens`: prompt
-    /// tokens (cached ones included), of which cached, and generated, over every generate.
+    /// tokens (cached ones included), of which cached, and generated, over every generate;
+    /// `memory`: `--memory-budget` (null: none), the bytes charged against it now (weights,
+    /// loads in progress, running requests' KV reservations, prefix caches), the requests and
+    /// loads waiting for room now and how many have waited so far.
     public static func result(uptimeSeconds: Double, engine: EngineInfo, requests: [String: [String: Int]], inFlight: Int,
                               promptTokens: Int, cachedPromptTokens: Int, completionTokens: Int,
-                              models: [JSONValue]) -> JSONValue {
+                              models: [JSONValue], memory: (budgetBytes: Int?, chargedBytes: Int, waiting: Int, waited: Int)) -> JSONValue {
         [
             "uptimeSeconds": .double(uptimeSeconds),
             "engine": engine.json,
@@ -22,6 +25,8 @@ public struct StatsParams: Sendable {
             "tokens": ["prompt": JSONValue(promptTokens), "cachedPrompt": JSONValue(cachedPromptTokens),
                        "completion": JSONValue(completionTokens)],
             "models": .array(models),
+            "memory": ["budgetBytes": memory.budgetBytes.map { JSONValue($0) } ?? .null, "chargedBytes": JSONValue(memory.chargedBytes),
+                       "waiting": JSONValue(memory.waiting), "waited": JSONValue(memory.waited)],
         ]
     }
 

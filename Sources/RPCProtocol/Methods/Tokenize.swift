@@ -5,6 +5,8 @@ import ReproJSON
 public struct TokenizeParams: Sendable {
     public static let method = "tokenize"
     public let model: String?
+    /// Seconds the model stays loaded once idle (KeepAlive.swift).
+    public let keepAlive: Double?
     public let text: String
     /// Add BOS/EOS as the model file says (default true, as the model would see a prompt).
     public let addSpecial: Bool
@@ -15,6 +17,7 @@ public struct TokenizeParams: Sendable {
     public init(_ params: JSONValue?) throws {
         var r = try JSONObjectReader(params, path: "params")
         model = try r.optionalString("model", maxBytes: 4096)
+        keepAlive = try KeepAlive.read(&r, path: "params")
         text = try r.string("text")
         addSpecial = try r.optionalBool("addSpecial") ?? true
         parseSpecial = try r.optionalBool("parseSpecial") ?? false
@@ -38,12 +41,15 @@ public struct DetokenizeParams: Sendable {
     public static let method = "detokenize"
     public static let maxTokens = 1 << 22
     public let model: String?
+    /// Seconds the model stays loaded once idle (KeepAlive.swift).
+    public let keepAlive: Double?
     public let tokens: [Int32]
     public let skipSpecial: Bool
 
     public init(_ params: JSONValue?) throws {
         var r = try JSONObjectReader(params, path: "params")
         model = try r.optionalString("model", maxBytes: 4096)
+        keepAlive = try KeepAlive.read(&r, path: "params")
         guard let ids = try r.optionalIntArray("tokens", in: 0...Int64(Int32.max), maxCount: Self.maxTokens) else {
             throw JSONFieldError(path: "params.tokens", message: "is required")
         }

@@ -10,11 +10,12 @@ import RPCProtocol
 enum EncodeHandlers {
     @Sendable static func encode(_ ctx: RequestContext, _ params: JSONValue?) async throws -> JSONValue {
         let p = try EncodeParams(params)
-        let model = try ctx.daemon.registry.resolve(p.model)
-        return try await ctx.daemon.seal(try await run(p, model: model, scheduler: ctx.daemon.scheduler))
+        let lease = try await ctx.daemon.registry.acquire(p.model, keepAlive: p.keepAlive) { ctx.progress($0) }
+        defer { lease.release() }
+        return try await ctx.daemon.seal(try await run(p, model: lease.model, scheduler: ctx.daemon.scheduler, lease: lease))
     }
 
-    static func run(_ p: EncodeParams, model: LoadedModel, scheduler: InferenceScheduler) async throws -> Answer {
+    static func run(_ p: EncodeParams, model: LoadedModel, scheduler: InferenceScheduler, lease: ModelLease? = nil) async throws -> Answer {
         let encoder = try Encoder(model: model, scheduler: scheduler)
         let defaults = model.encoder.map { (pooling: $0.pooling, normalize: $0.normalize) } ?? (pooling: .mean, normalize: true)
         let pooling = p.pooling ?? EncodeParams.Pooling(rawValue: defaults.pooling.rawValue)!
@@ -55,6 +56,8 @@ enum EncodeHandlers {
             }
         }
         let request = EncodeRequest(inputs: inputs, pooling: Pooling(rawValue: pooling.rawValue)!, normalize: normalize)
+        // A decoder runs the inputs one after another, each in its own KV cache.
+        try await lease?.reserveKV(positions: inputs.map(\.count).max() ?? 0)
         let vectors = try await encoder.encode(request)
         let result = EncodeParams.result(model: model.name, vectors: vectors, dimensions: encoder.dimensions, pooling: pooling,
                                          normalize: normalize, tokenCounts: inputs.map(\.count), truncated: truncated)

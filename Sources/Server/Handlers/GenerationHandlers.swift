@@ -13,8 +13,9 @@ public enum GenerationHandlers {
         let stream = p.stream && !ctx.isNotification
         // The session's seed index was taken when the request arrived (ServerConnection).
         let seed = p.seed.map(SeedUse.request) ?? ctx.sessionSeed ?? SeedUse.drawEntropy()
-        let model = try ctx.daemon.registry.resolve(p.model)
-        let answer = try await run(p, model: model, scheduler: ctx.daemon.scheduler, seed: seed) { delta in
+        let lease = try await ctx.daemon.registry.acquire(p.model, keepAlive: p.keepAlive) { ctx.progress($0) }
+        defer { lease.release() }
+        let answer = try await run(p, model: lease.model, scheduler: ctx.daemon.scheduler, seed: seed, lease: lease) { delta in
             guard stream else { return }
             ctx.notify(StreamNotification(requestID: ctx.id, text: delta.text, tokens: delta.tokens, logprobs: delta.logprobs).json)
         }
@@ -40,14 +41,18 @@ public enum GenerationHandlers {
             .unjournaledJSON()
     }
 
-    /// Runs `generate` on `model` with `seed` (p.seed, if any, is already in `seed`).
+    /// Runs `generate` on `model` with `seed` (p.seed, if any, is already in `seed`); with a
+    /// lease, its KV cache is first reserved under the memory budget.
     static func run(_ p: GenerateParams, model: LoadedModel, scheduler: InferenceScheduler, seed: SeedUse,
-                    onDelta: @escaping @Sendable (StreamedText) -> Void) async throws -> Answer {
+                    lease: ModelLease? = nil, onDelta: @escaping @Sendable (StreamedText) -> Void) async throws -> Answer {
         let generator = try Generator(model: model, scheduler: scheduler)
         let prompt = try tokens(of: p.prompt, model)
         // The engine checks the vocabulary and the context before any work; an empty prompt is
         // refused here, where the parameter's path is known.
         if prompt.isEmpty { throw JSONFieldError(path: p.prompt.path(textKey: "prompt"), message: "gives no tokens: there is nothing to condition on") }
+        try generator.checkFits(promptTokens: prompt.count, maxTokens: p.maxTokens)
+        // Beam search holds a sequence per beam besides the prompt's.
+        try await lease?.reserveKV(positions: prompt.count + p.maxTokens, sequences: p.beams > 1 ? p.beams + 1 : 1)
 
         var request = GenerationRequest(prompt: prompt, maxTokens: p.maxTokens, seed: seed.value)
         request.stop = p.stop
@@ -80,7 +85,9 @@ public enum GenerationHandlers {
 
     @Sendable static func score(_ ctx: RequestContext, _ params: JSONValue?) async throws -> JSONValue {
         let p = try ScoreParams(params)
-        let answer = try await run(p, model: try ctx.daemon.registry.resolve(p.model), scheduler: ctx.daemon.scheduler)
+        let lease = try await ctx.daemon.registry.acquire(p.model, keepAlive: p.keepAlive) { ctx.progress($0) }
+        defer { lease.release() }
+        let answer = try await run(p, model: lease.model, scheduler: ctx.daemon.scheduler, lease: lease)
         return try await ctx.daemon.seal(answer)
     }
 
@@ -89,7 +96,7 @@ public enum GenerationHandlers {
         try await run(p, model: try registry.resolve(p.model), scheduler: scheduler).unjournaledJSON()
     }
 
-    static func run(_ p: ScoreParams, model: LoadedModel, scheduler: InferenceScheduler) async throws -> Answer {
+    static func run(_ p: ScoreParams, model: LoadedModel, scheduler: InferenceScheduler, lease: ModelLease? = nil) async throws -> Answer {
         let scorer = Scorer(generator: try Generator(model: model, scheduler: scheduler))
         var request: ScoreRequest
         switch p.input {
@@ -109,6 +116,8 @@ public enum GenerationHandlers {
             request = ScoreRequest(tokens: head + tail, firstScored: max(1, head.count))
         }
         request.topLogprobs = p.topLogprobs
+        try scorer.checkFits(request)
+        try await lease?.reserveKV(positions: request.tokens.count)
         let result = try await scorer.score(request)
         let tokenizer = model.tokenizer
         let entries = result.tokens.map { t in

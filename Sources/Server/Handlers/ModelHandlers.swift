@@ -1,5 +1,6 @@
 // models/list, models/load, models/unload.
 import Engine
+import Receipts
 import ReproJSON
 import RPCProtocol
 
@@ -26,6 +27,13 @@ enum ModelHandlers {
             info.contextLength = m.contextLength
             info.vocabularySize = m.tokenizer.vocabularySize
         }
+        if let r = l.residency {
+            info.residentBytes = r.residentBytes
+            info.kvBytes = r.kvBytes
+            info.activeRequests = r.activeRequests
+            info.lastUsed = r.lastUsed.map(Receipt.timestamp)
+            info.unloadsAt = r.unloadsAt.map(Receipt.timestamp)
+        }
         return info
     }
 
@@ -36,7 +44,7 @@ enum ModelHandlers {
 
     @Sendable static func load(_ ctx: RequestContext, _ params: JSONValue?) async throws -> JSONValue {
         let p = try ModelsLoadParams(params)
-        let model = try await ctx.daemon.registry.load(p.model, alias: p.alias) { ctx.progress($0) }
+        let model = try await ctx.daemon.registry.load(p.model, alias: p.alias, keepAlive: p.keepAlive ?? .infinity) { ctx.progress($0) }
         return info(ctx.daemon.registry.listing(of: model)).json
     }
 

@@ -41,7 +41,9 @@ enum ReceiptHandlers {
         }
         let receipt = try ParsedReceipt(receiptJSON, path: path)
         let model = try await modelFor(receipt, registry: daemon.registry, path: path)
-        let replay = try await Replay.run(receipt, model: model, scheduler: daemon.scheduler, path: path)
+        let lease = daemon.registry.lease(model)
+        defer { lease?.release() }
+        let replay = try await Replay.run(receipt, model: model, scheduler: daemon.scheduler, path: path, lease: lease)
         let comparison = try Replay.compare(receipt, replay)
         if let journal = daemon.journal {
             _ = try await journal.append(.replay(of: receipt.id, identical: comparison.identical, digest: comparison.actualDigest,

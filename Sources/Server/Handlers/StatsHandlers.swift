@@ -19,6 +19,7 @@ enum StatsHandlers {
         return StatsParams.result(uptimeSeconds: Date().timeIntervalSince(daemon.stats.started), engine: Daemon.engineInfo,
                                   requests: counted.requests, inFlight: daemon.requestsInFlight,
                                   promptTokens: counted.prompt, cachedPromptTokens: counted.cached,
-                                  completionTokens: counted.completion, models: models)
+                                  completionTokens: counted.completion, models: models,
+                                  memory: daemon.registry.memory)
     }
 }

@@ -6,7 +6,9 @@ import RPCProtocol
 enum TokenizerHandlers {
     @Sendable static func tokenize(_ ctx: RequestContext, _ params: JSONValue?) async throws -> JSONValue {
         let p = try TokenizeParams(params)
-        let model = try ctx.daemon.registry.resolve(p.model)
+        let lease = try await ctx.daemon.registry.acquire(p.model, keepAlive: p.keepAlive) { ctx.progress($0) }
+        defer { lease.release() }
+        let model = lease.model
         let tokens = model.tokenizer.encode(p.text, addSpecial: p.addSpecial, parseSpecial: p.parseSpecial)
         let pieces = tokens.map { model.tokenizer.piece($0) ?? [] }
         return TokenizeParams.result(model: model.name, tokens: tokens, pieces: pieces)
@@ -14,7 +16,9 @@ enum TokenizerHandlers {
 
     @Sendable static func detokenize(_ ctx: RequestContext, _ params: JSONValue?) async throws -> JSONValue {
         let p = try DetokenizeParams(params)
-        let model = try ctx.daemon.registry.resolve(p.model)
+        let lease = try await ctx.daemon.registry.acquire(p.model, keepAlive: p.keepAlive) { ctx.progress($0) }
+        defer { lease.release() }
+        let model = lease.model
         let vocab = model.tokenizer.vocabularySize
         if let bad = p.tokens.firstIndex(where: { Int($0) >= vocab }) {
             throw RPCError.invalidParams(path: "params.tokens[\(bad)]", "is not a token id of \(model.name) (vocabulary size \(vocab))")

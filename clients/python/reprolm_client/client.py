@@ -525,21 +525,26 @@ class Client:
 
     def load_model(self, model: str, alias: Optional[str] = None,
                    on_progress: Optional[Callable[[Dict[str, Any]], None]] = None,
-                   timeout: Optional[float] = None) -> Dict[str, Any]:
+                   timeout: Optional[float] = None,
+                   keep_alive: Union[float, str, None] = None) -> Dict[str, Any]:
         """Loads a model (catalogue name, alias or GGUF path); ``on_progress`` gets each
-        ``$/progress`` params object of this load."""
-        return self.call("models/load", _compact({"model": model, "alias": alias}),
+        ``$/progress`` params object of this load. ``keep_alive`` (seconds or a duration such
+        as ``"5m"``; 0: unload once idle; negative: never) bounds how long it stays loaded
+        once idle; without it the model stays until ``unload_model``. Every method that takes
+        ``model`` also takes ``keep_alive`` and loads a model it names on demand."""
+        return self.call("models/load", _compact({"model": model, "alias": alias, "keepAlive": keep_alive}),
                          timeout=timeout, on_progress=on_progress)
 
     def unload_model(self, model: str) -> Dict[str, Any]:
         return self.call("models/unload", {"model": model})
 
     def tokenize(self, text: str, model: Optional[str] = None, add_special: Optional[bool] = None,
-                 parse_special: Optional[bool] = None) -> Dict[str, Any]:
+                 parse_special: Optional[bool] = None,
+                 keep_alive: Union[float, str, None] = None) -> Dict[str, Any]:
         """Returns ``{model, tokens, pieces, pieceBytes}``."""
         return self.call("tokenize", _compact({"text": text, "model": model,
                                                "addSpecial": add_special,
-                                               "parseSpecial": parse_special}))
+                                               "parseSpecial": parse_special, "keepAlive": keep_alive}))
 
     def detokenize(self, tokens: Sequence[int], model: Optional[str] = None,
                    skip_special: Optional[bool] = None) -> Dict[str, Any]:
@@ -560,6 +565,7 @@ class Client:
                  logprobs: Optional[bool] = None, top_logprobs: Optional[int] = None,
                  stream: Optional[bool] = None, add_special: Optional[bool] = None,
                  parse_special: Optional[bool] = None, on_stream: Optional[ParamsHook] = None,
+                 keep_alive: Union[float, str, None] = None,
                  timeout: Optional[float] = None) -> Dict[str, Any]:
         """Continues ``prompt`` (or ``tokens``, or the conversation ``messages``); returns
         ``{model, text, tokens, finishReason, stopSequence, logprobs?, usage, timings, seed,
@@ -593,7 +599,8 @@ class Client:
               context: Optional[str] = None, continuation: Optional[str] = None,
               model: Optional[str] = None, top_logprobs: Optional[int] = None,
               add_special: Optional[bool] = None, parse_special: Optional[bool] = None,
-              score_from: Optional[int] = None, timeout: Optional[float] = None) -> Dict[str, Any]:
+              score_from: Optional[int] = None, keep_alive: Union[float, str, None] = None,
+              timeout: Optional[float] = None) -> Dict[str, Any]:
         """The logprob of each token of ``text`` (or ``tokens``, or ``continuation`` after
         ``context``); returns ``{model, tokens, contextTokens, scoredTokens, sum, mean,
         perplexity, receipt}``. ``score_from`` (only with ``tokens``) is the index of the first
@@ -601,13 +608,15 @@ class Client:
         return self.call("score", _compact({
             "text": text, "tokens": None if tokens is None else list(tokens), "context": context,
             "continuation": continuation, "model": model, "topLogprobs": top_logprobs,
-            "addSpecial": add_special, "parseSpecial": parse_special, "scoreFrom": score_from}),
+            "addSpecial": add_special, "parseSpecial": parse_special, "scoreFrom": score_from,
+            "keepAlive": keep_alive}),
             timeout=timeout)
 
     def encode(self, input: Union[str, Sequence[str], None] = None,
                tokens: Optional[Sequence[Sequence[int]]] = None, model: Optional[str] = None,
                pooling: Optional[str] = None, normalize: Optional[bool] = None,
                truncate: Optional[bool] = None, add_special: Optional[bool] = None,
+               keep_alive: Union[float, str, None] = None,
                timeout: Optional[float] = None) -> Dict[str, Any]:
         """Embeddings (``encode``) of ``input`` (a text or a list of texts) or of ``tokens`` (a
         list of token-id lists); returns ``{model, embeddings, dimensions, pooling, normalize,
@@ -626,7 +635,7 @@ class Client:
         return self.call("encode", _compact({
             "input": input, "tokens": None if tokens is None else [list(t) for t in tokens],
             "model": model, "pooling": pooling, "normalize": normalize, "truncate": truncate,
-            "addSpecial": add_special}), timeout=timeout)
+            "addSpecial": add_special, "keepAlive": keep_alive}), timeout=timeout)
 
     def set_seed(self, seed: Union[int, str, None] = None) -> Dict[str, Any]:
         """Sets this connection's session seed (``setSeed``): an integer (any signed 64-bit
@@ -712,7 +721,7 @@ class GenerationStream:
 
 _GENERATE_OPTIONS = {
     "tokens": "tokens", "messages": "messages", "add_generation_prompt": "addGenerationPrompt",
-    "model": "model", "max_tokens": "maxTokens", "stop": "stop",
+    "model": "model", "keep_alive": "keepAlive", "max_tokens": "maxTokens", "stop": "stop",
     "temperature": "temperature", "top_k": "topK", "top_p": "topP", "min_p": "minP",
     "repeat_penalty": "repeatPenalty", "presence_penalty": "presencePenalty",
     "frequency_penalty": "frequencyPenalty", "penalty_last_n": "penaltyLastN", "beams": "beams",

@@ -24,6 +24,7 @@ __all__ = [
     "ShuttingDown",
     "ModelMismatch",
     "ReceiptNotFound",
+    "ExceedsMemoryBudget",
     "ConnectionClosed",
     "ProtocolError",
     "ERROR_CLASSES",
@@ -145,6 +146,12 @@ class ReceiptNotFound(ReprolmError):
     code = -32007
 
 
+class ExceedsMemoryBudget(ReprolmError):
+    """-32008: with ``--memory-budget``, the model (or the request's KV cache with its model's
+    weights) can never fit the budget (``data``: ``{neededBytes, budgetBytes}``)."""
+    code = -32008
+
+
 class ConnectionClosed(ReprolmError, ConnectionError):
     """The connection ended (or was closed) before the answer arrived. Has no code."""
 
@@ -157,5 +164,5 @@ ERROR_CLASSES: Dict[int, Type[ReprolmError]] = {
     cls.code: cls
     for cls in (ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError,
                 RequestCancelled, ModelNotFound, ModelLoadFailed, ContextOverflow, Overloaded,
-                ShuttingDown, ModelMismatch, ReceiptNotFound)
+                ShuttingDown, ModelMismatch, ReceiptNotFound, ExceedsMemoryBudget)
 }

@@ -2,7 +2,7 @@
 
 import pytest
 
-from reprolm_client import (ERROR_CLASSES, ContextOverflow, InternalError, InvalidParams,
+from reprolm_client import (ERROR_CLASSES, ContextOverflow, ExceedsMemoryBudget, InternalError, InvalidParams,
                             InvalidRequest, MethodNotFound, ModelLoadFailed, ModelMismatch,
                             ModelNotFound, Overloaded, ParseError, ReceiptNotFound, ReprolmError,
                             RequestCancelled, ShuttingDown)
@@ -13,7 +13,7 @@ from reprolm_client import framing
     (-32700, ParseError), (-32600, InvalidRequest), (-32601, MethodNotFound),
     (-32602, InvalidParams), (-32603, InternalError), (-32800, RequestCancelled),
     (-32001, ModelNotFound), (-32002, ModelLoadFailed), (-32003, ContextOverflow),
-    (-32004, Overloaded), (-32005, ShuttingDown), (-32006, ModelMismatch), (-32007, ReceiptNotFound),
+    (-32004, Overloaded), (-32005, ShuttingDown), (-32006, ModelMismatch), (-32007, ReceiptNotFound), (-32008, ExceedsMemoryBudget),
 ])
 def test_each_code_has_its_class(code, cls):
     error = ReprolmError.from_error({"code": code, "message": "m", "data": {"k": 1}}, request_id=7)
