@@ -10,6 +10,8 @@ Measures, for each engine in turn (never both at once):
   context plus a few tokens (what an editor sends on every pause): both times;
 - time to first token of a short streamed request sent while a 4,000-token prompt is prefilled;
 - the server's peak RSS (VmHWM) at the end.
+Each engine runs --runs times (default 3) on a fresh server, interleaved with the other; the table
+shows the medians.
 
 llama-server runs with `-np` equal to the largest stream count and a context of 8,192 tokens per
 slot, `cache_prompt` on (its default). reprolm runs `serve --socket` with its defaults (prefix
@@ -19,6 +21,7 @@ import argparse
 import http.client
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -165,11 +168,13 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--streams", type=int, nargs="*", default=[1, 4, 8])
     ap.add_argument("--tokens", type=int, default=128)
+    ap.add_argument("--runs", type=int, default=3, help="runs per engine, interleaved; the table shows medians")
     args = ap.parse_args()
     gguf = subprocess.run([args.reprolm, "pull", args.model], capture_output=True, text=True, check=True).stdout.strip()
     slots = max(args.streams)
-    rows = {}
-    for kind in (Reprolm, LlamaServer):
+    samples = {"reprolm": [], "llama-server": []}
+
+    def measure(kind):
         if kind is Reprolm:
             server = Reprolm(args.reprolm, args.model, args.threads, slots)
         else:
@@ -183,9 +188,18 @@ def main():
             figures["peak RSS (MiB)"] = peak_rss_mib(server.proc.pid)
         finally:
             server.stop()
-        rows[kind.name] = figures
+        return figures
+
+    # Interleaved (one engine, then the other, the first alternating), each run on a fresh
+    # server: a slow spell of the machine falls on both.
+    for run in range(args.runs):
+        for kind in ((Reprolm, LlamaServer) if run % 2 == 0 else (LlamaServer, Reprolm)):
+            samples[kind.name].append(measure(kind))
+            print(f"run {run + 1}/{args.runs} {kind.name}: " + ", ".join(f"{k} {v:.3f}" for k, v in samples[kind.name][-1].items()),
+                  file=sys.stderr)
+    rows = {name: {key: statistics.median(r[key] for r in runs) for key in runs[0]} for name, runs in samples.items()}
     print(f"model {args.model}, {args.threads} threads, llama-server -np {slots}; decode figures are total tokens/s "
-          f"over {args.tokens}-token sampled generations")
+          f"over {args.tokens}-token sampled generations; medians of {args.runs} interleaved runs")
     print()
     print("| measure | reprolm | llama-server |")
     print("|---|---|---|")

@@ -61,6 +61,15 @@ INLINE __m256i scalePairsS(const uint8_t *p) {
     return _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s, s));
 }
 
+/// Tiles ahead of the pass asked for: the tile PREFETCH_TILES on is requested block by block as
+/// the pass goes (with several vectors a pass computes long enough between its loads that the
+/// hardware prefetchers fall behind the stream of tiles; with one it costs nothing).
+#define PREFETCH_TILES 2
+INLINE void prefetchAhead(const uint8_t *ahead, int64_t b, int64_t tb) {
+    if (!ahead) return;
+    for (int64_t o = 0; o < tb; o += 64) _mm_prefetch((const char *)(ahead + b * tb + o), _MM_HINT_T0);
+}
+
 INLINE void storeRows(float *out, __m256 acc, int valid) {
     if (valid == RL_TILE_ROWS) {
         _mm256_storeu_ps(out, acc);
@@ -73,7 +82,7 @@ INLINE void storeRows(float *out, __m256 acc, int valid) {
 
 // MARK: 32-element blocks: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0
 
-INLINE void tile32(const int32_t format, const int nv, const uint8_t *tile, int64_t blocks,
+INLINE void tile32(const int32_t format, const int nv, const uint8_t *tile, const uint8_t *ahead, int64_t blocks,
                    const rl_activations *a, int64_t v0, float *out, int64_t stride, int valid) {
     const int with_min = format == RL_Q4_1 || format == RL_Q5_1;
     const int five = format == RL_Q5_0 || format == RL_Q5_1;
@@ -88,6 +97,7 @@ INLINE void tile32(const int32_t format, const int nv, const uint8_t *tile, int6
     }
     for (int64_t b = 0; b < blocks; b++) {
         const uint8_t *blk = tile + b * tb, *qs = blk + (with_min ? 32 : 16);
+        prefetchAhead(ahead, b, tb);
         __m256i dot[4];
         if (format == RL_Q8_0) {
             for (int v = 0; v < nv; v++) dot[v] = _mm256_setzero_si256();
@@ -136,7 +146,7 @@ INLINE void tile32(const int32_t format, const int nv, const uint8_t *tile, int6
 
 // MARK: Q4_K, Q5_K
 
-INLINE void tileK(const int32_t format, const int nv, const uint8_t *tile, int64_t blocks,
+INLINE void tileK(const int32_t format, const int nv, const uint8_t *tile, const uint8_t *ahead, int64_t blocks,
                   const rl_activations *a, int64_t v0, float *out, int64_t stride, int valid) {
     const int five = format == RL_Q5_K;
     const int64_t tb = rl_tb(format), sub_bytes = five ? 160 : 128;
@@ -150,6 +160,7 @@ INLINE void tileK(const int32_t format, const int nv, const uint8_t *tile, int64
     }
     for (int64_t b = 0; b < blocks; b++) {
         const uint8_t *blk = tile + b * tb;
+        prefetchAhead(ahead, b, tb);
         __m256i dot[4], mins[4];
         for (int v = 0; v < nv; v++) dot[v] = mins[v] = _mm256_setzero_si256();
         for (int j = 0; j < 8; j++) {
@@ -194,8 +205,8 @@ INLINE void tileK(const int32_t format, const int nv, const uint8_t *tile, int64
 
 // MARK: Q6_K
 
-INLINE void tile6K(const int nv, const uint8_t *tile, int64_t blocks, const rl_activations *a, int64_t v0,
-                   float *out, int64_t stride, int valid) {
+INLINE void tile6K(const int nv, const uint8_t *tile, const uint8_t *ahead, int64_t blocks, const rl_activations *a,
+                   int64_t v0, float *out, int64_t stride, int valid) {
     const int64_t cols = a->columns, sixteens = cols / 16;
     const int8_t *y[4];
     __m256 acc[4];
@@ -205,6 +216,7 @@ INLINE void tile6K(const int nv, const uint8_t *tile, int64_t blocks, const rl_a
     }
     for (int64_t b = 0; b < blocks; b++) {
         const uint8_t *blk = tile + b * TB_Q6_K;
+        prefetchAhead(ahead, b, TB_Q6_K);
         __m256i dot[4], corr[4];
         for (int v = 0; v < nv; v++) dot[v] = corr[v] = _mm256_setzero_si256();
         for (int c = 0; c < 8; c++) {
@@ -254,11 +266,12 @@ INLINE void tile6K(const int nv, const uint8_t *tile, int64_t blocks, const rl_a
                      const rl_activations *a, int64_t vectors, float *out, int64_t stride, int64_t rows) {     \
         for (int64_t t = t0; t < t1; t++) {                                                                    \
             const uint8_t *tile = tiles + t * tile_bytes;                                                      \
+            const uint8_t *ahead = t + PREFETCH_TILES < t1 ? tiles + (t + PREFETCH_TILES) * tile_bytes : NULL; \
             float *o = out + t * RL_TILE_ROWS;                                                                 \
             int64_t left = rows - t * RL_TILE_ROWS;                                                            \
             int valid = left < RL_TILE_ROWS ? (int)left : RL_TILE_ROWS;                                        \
             int64_t v = 0;                                                                                     \
-            for (; v + 4 <= vectors; v += 4) call(4);                                                          \
+            for (; v + 4 <= vectors; v += 4, ahead = NULL) call(4);                                            \
             switch (vectors - v) {                                                                             \
             case 3: call(3); break;                                                                            \
             case 2: call(2); break;                                                                            \
@@ -268,15 +281,15 @@ INLINE void tile6K(const int nv, const uint8_t *tile, int64_t blocks, const rl_a
         }                                                                                                      \
     }
 
-#define T32(nv, format) tile32(format, nv, tile, blocks, a, v, o, stride, valid)
+#define T32(nv, format) tile32(format, nv, tile, ahead, blocks, a, v, o, stride, valid)
 #define C_Q4_0(nv) T32(nv, RL_Q4_0)
 #define C_Q4_1(nv) T32(nv, RL_Q4_1)
 #define C_Q5_0(nv) T32(nv, RL_Q5_0)
 #define C_Q5_1(nv) T32(nv, RL_Q5_1)
 #define C_Q8_0(nv) T32(nv, RL_Q8_0)
-#define C_Q4_K(nv) tileK(RL_Q4_K, nv, tile, blocks, a, v, o, stride, valid)
-#define C_Q5_K(nv) tileK(RL_Q5_K, nv, tile, blocks, a, v, o, stride, valid)
-#define C_Q6_K(nv) tile6K(nv, tile, blocks, a, v, o, stride, valid)
+#define C_Q4_K(nv) tileK(RL_Q4_K, nv, tile, ahead, blocks, a, v, o, stride, valid)
+#define C_Q5_K(nv) tileK(RL_Q5_K, nv, tile, ahead, blocks, a, v, o, stride, valid)
+#define C_Q6_K(nv) tile6K(nv, tile, ahead, blocks, a, v, o, stride, valid)
 
 DRIVER(avx2_q4_0, C_Q4_0)
 DRIVER(avx2_q4_1, C_Q4_1)

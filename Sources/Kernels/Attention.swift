@@ -10,6 +10,7 @@
 //   o[d] = Σ_t e_t v_t[d] sequentially in increasing t (fused: o = fma(e_t, v_t[d], o))
 //   out[d] = o[d] / Z
 // Nothing depends on how many queries are processed together or on how the cache was filled.
+import CKernels
 
 /// The head geometry of an attention layer, validated once.
 public struct AttentionShape: Sendable {
@@ -113,6 +114,9 @@ public enum Attention {
         var t = start
         while t + 16 <= position + 1 {
             let k = keys + t * stride
+            // The next block's keys, while this one is scored (4 streams decode about 15% faster
+            // on Zen 5; asking for the values too gained nothing).
+            if t + 32 <= position + 1 { rl_prefetch(k + 16 * stride, Int64(16 * stride * 4)) }
             for i in 0..<count {
                 let h = first + i
                 let s = FloatDot.dotVector16(query + h * dim, k + (h / group) * dim, stride: stride, count: dim) * scale

@@ -96,6 +96,13 @@ int rl_cpu_supports(const char *name);
 /// The tile function of `format` in `set`, or NULL.
 rl_tiles_fn rl_tiles_for(const rl_kernel_set *set, int32_t format);
 
+/// Asks for `bytes` from `p` on to be brought into the cache (a hint: no effect on any result).
+/// Swift code that streams memory the hardware prefetchers do not run ahead of (the KV cache in
+/// attention) uses it.
+static inline void rl_prefetch(const void *p, int64_t bytes) {
+    for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch((const char *)p + o);
+}
+
 #ifdef __cplusplus
 }
 #endif
