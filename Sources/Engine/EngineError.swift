@@ -25,6 +25,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     /// `--memory-budget`: what was asked (a model's weights, or a request's KV cache on top of
     /// its model's weights) can never fit the budget, whatever else is unloaded or finishes.
     case exceedsMemoryBudget(what: String, neededBytes: Int, budgetBytes: Int)
+    /// `--memory-budget`: the room is held by models other waiting requests hold; retry.
+    case memoryBudgetHeld(neededBytes: Int, chargedBytes: Int, budgetBytes: Int)
 
     public var description: String {
         switch self {
@@ -51,6 +53,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             return "\(token) is not a token id of this model (vocabulary size \(vocabulary))"
         case let .nonFiniteLogits(model):
             return "model '\(model)' produced no finite logit; the model file is likely corrupt"
+        case let .memoryBudgetHeld(needed, charged, budget):
+            return "no room for \(mib(needed)) of KV cache: \(mib(charged)) of the \(mib(budget)) memory budget is held by models other waiting requests hold; retry later"
         case let .exceedsMemoryBudget(what, needed, budget):
             return "\(what) needs \(mib(needed)) but the memory budget is \(mib(budget)) (--memory-budget): it can never fit"
         }

@@ -70,6 +70,8 @@ struct MemoryWaiter {
     /// Counted in `waitedForRoom` (once, when it first could not be admitted).
     var counted = false
     let bytes: Int
+    /// A request's KV reservation (its lease holds its model while it waits), not a load.
+    let holdsModel: Bool
     let charge: () -> Void
     let continuation: CheckedContinuation<Void, Error>
 }
@@ -127,7 +129,7 @@ extension ModelRegistry {
         let capacity = SequenceState.capacity(toHold: min(positions, c.contextLength), contextLength: c.contextLength)
         let bytes = max(1, sequences) * SequenceState.bytes(layers: c.layers, kvDim: c.kvDim, capacity: capacity)
         let model = lease.model
-        try await admit(bytes, floor: bytes + model.residentBytes,
+        try await admit(bytes, floor: bytes + model.residentBytes, holdsModel: true,
                         what: "a KV cache for \(positions) positions × \(max(1, sequences)) on \(model.name) (weights \(mib(model.residentBytes)))") {
             lease.kvBytes += bytes
             model.usage.kvReserved += bytes
@@ -223,7 +225,8 @@ extension ModelRegistry {
 
     /// Waits until `bytes` fit, then runs `charge` (under the lock). `floor`: the least the
     /// budget must hold for this ever to fit; above it the request is refused at once.
-    func admit(_ bytes: Int, floor: Int, what: String, charge: @escaping () -> Void) async throws {
+    /// `holdsModel`: the caller holds a lease while it waits (see `settle`).
+    func admit(_ bytes: Int, floor: Int, holdsModel: Bool = false, what: String, charge: @escaping () -> Void) async throws {
         guard let budget = memoryBudgetBytes else { return withLock(charge) }
         if floor > budget { throw EngineError.exceedsMemoryBudget(what: what, neededBytes: floor, budgetBytes: budget) }
         let id: UInt64 = withLock { nextWaiterID += 1; return nextWaiterID }
@@ -235,7 +238,7 @@ extension ModelRegistry {
                     c.resume(throwing: CancellationError())
                     return
                 }
-                waiters.append(MemoryWaiter(id: id, bytes: bytes, charge: charge, continuation: c))
+                waiters.append(MemoryWaiter(id: id, bytes: bytes, holdsModel: holdsModel, charge: charge, continuation: c))
                 lock.unlock()
                 settle()
             }
@@ -252,15 +255,28 @@ extension ModelRegistry {
     /// Admits waiters in arrival order while they fit (making room as needed), then, with none
     /// waiting, trims the prefix caches back under the budget (a finished request's cache may
     /// have pushed them over).
+    ///
+    /// Requests wait for KV room holding their models, so two requests on two models could each
+    /// wait for the other's model to go. When the first waiter does not fit while no request
+    /// runs and no load is under way (nothing will free room), it is refused as overloaded
+    /// (-32004: retry), which lets its model go.
     func settle() {
         guard let budget = memoryBudgetBytes else { return }
         var admitted: [MemoryWaiter] = []
+        var refused: [(MemoryWaiter, Int)] = []
         var unloaded: [LoadedModel] = []
         lock.lock()
-        while let waiter = waiters.first, makeRoomLocked(waiter.bytes, budget: budget, unloaded: &unloaded) {
-            waiters.removeFirst()
-            waiter.charge()
-            admitted.append(waiter)
+        while let waiter = waiters.first {
+            if makeRoomLocked(waiter.bytes, budget: budget, unloaded: &unloaded) {
+                waiters.removeFirst()
+                waiter.charge()
+                admitted.append(waiter)
+            } else if waiter.holdsModel, kvReservedBytes == 0, pendingLoadBytes == 0 {
+                waiters.removeFirst()
+                refused.append((waiter, chargedBytesLocked()))
+            } else {
+                break
+            }
         }
         if waiters.isEmpty { _ = makeRoomLocked(0, budget: budget, unloaded: &unloaded, modelsToo: false) }
         for i in waiters.indices where !waiters[i].counted {
@@ -271,6 +287,9 @@ extension ModelRegistry {
         lock.unlock()
         for m in unloaded { logger.info("unloaded \(m.name) to make room under the memory budget") }
         for w in admitted { w.continuation.resume() }
+        for (w, charged) in refused {
+            w.continuation.resume(throwing: EngineError.memoryBudgetHeld(neededBytes: w.bytes, chargedBytes: charged, budgetBytes: budget))
+        }
     }
 
     /// Frees room for `bytes` more: prefix cache entries first, then idle models, least recently

@@ -8,6 +8,7 @@ together wait for each other and still answer the same bits."""
 import threading
 import time
 
+import wire
 from wire import assert_error, assert_result
 
 MIB = 1 << 20
@@ -156,3 +157,34 @@ def test_requests_that_do_not_fit_together_wait_for_each_other_and_answer_the_sa
     c.close()
     budgeted.stop()
     assert results == alone()
+
+
+def test_requests_waiting_on_each_others_models_do_not_deadlock(start_socket):
+    """Under 400 MiB with smollm2-135m (98 MB) and gemma3-270m (253 MB) loaded, request 0 decodes
+    on smollm2 (47 MB of KV); request 2 (gemma3, 75 MB of KV) and then request 1 (smollm2, 6 MB)
+    wait for room, each holding its model. When request 0 ends, its cache given up, request 2
+    still does not fit while request 1 holds smollm2, and nothing runs: without a way out they
+    would wait for ever. Request 2 is refused as overloaded (-32004 with the numbers) and request
+    1 runs."""
+    daemon = start_socket("--no-model", "--no-journal", "--memory-budget", "400")
+    c0, c1, c2 = daemon.connect(), daemon.connect(), daemon.connect()
+    for i, name in enumerate(["smollm2-135m", "gemma3-270m"]):
+        assert_result(c0.call("models/load", {"model": name}, id=100 + i, timeout=180), 100 + i)
+    counting = {"prompt": "1, 2, 3, 4, 5, 6, 7, 8, 9, 10,", "temperature": 0}
+    # 930 positions: a cache of 1,024 (47 MB), which fits beside both models.
+    c0.send(wire.request("generate", {**counting, "model": "smollm2-135m", "maxTokens": 900}, id=0))
+    time.sleep(0.5)
+    c2.send(wire.request("generate", {**counting, "model": "gemma3-270m", "maxTokens": 2000}, id=2))
+    time.sleep(0.3)
+    c1.send(wire.request("generate", {**counting, "model": "smollm2-135m", "maxTokens": 40}, id=1))
+    first = assert_result(c0.reply_to(0, timeout=300).json, 0)
+    assert first["usage"]["completionTokens"] > 100  # it was still running when the others came
+    reply = c2.reply_to(2, timeout=300).json
+    assert "error" in reply, ("answered", reply.get("result", {}).get("usage"))
+    refused = assert_error(reply, -32004, 2)
+    assert refused["data"] == {"neededBytes": 2048 * 36864, "budgetBytes": 400 * MIB}, refused
+    ran = assert_result(c1.reply_to(1, timeout=300).json, 1)
+    assert ran["tokens"]
+    for conn in (c0, c1, c2):
+        conn.close()
+    daemon.stop()
