@@ -34,7 +34,57 @@ public enum Matmul {
         }
     }
 
+    /// Several products of the same input (a layer's q, k and v; its gate and up) in one pass of
+    /// the pool, so the threads meet once instead of once per matrix: the tiles of all the
+    /// matrices form one range split over the threads. Every output element is still one row dot
+    /// by one thread, the same bits as `multiply` of each. Matrices the C sets do not tile (or
+    /// of another format or width than the first) are multiplied one by one.
+    public static func multiply(_ products: [(weights: QuantizedMatrix, output: UnsafeMutableBufferPointer<Float>)],
+                                _ input: QuantizedActivations, pool: ThreadPool? = nil,
+                                kernels: KernelSet = .selected) throws {
+        guard let first = products.first?.weights, products.count > 1, let function = kernels.tiles(first.format),
+              products.allSatisfy({ $0.weights.format == first.format && $0.weights.columns == first.columns && $0.weights.tiles != nil })
+        else {
+            for p in products { try multiply(p.weights, input, output: p.output, pool: pool, kernels: kernels) }
+            return
+        }
+        guard input.columns == first.columns, input.blockSize == first.format.blockSize else {
+            throw KernelError.badShape("input prepared for \(input.columns) columns in blocks of \(input.blockSize); \(first.format) matrix has \(first.columns)")
+        }
+        for p in products where p.output.count != input.vectors * p.weights.rows || p.output.baseAddress == nil {
+            throw KernelError.sizeMismatch(what: "matmul output", expected: input.vectors * p.weights.rows, actual: p.output.count)
+        }
+        runTiles(function, products.map { ($0.weights, $0.output.baseAddress!) }, input, pool)
+    }
+
     // Non-throwing workers: see Dequantize.decode for why throwing functions stay small.
+
+    /// `runTiles` over several matrices of one format and width: thread ranges of the tiles of
+    /// all of them, one after another.
+    @inline(never)
+    static func runTiles(_ function: rl_tiles_fn, _ products: [(QuantizedMatrix, UnsafeMutablePointer<Float>)],
+                         _ input: QuantizedActivations, _ pool: ThreadPool?) {
+        var view = input.cView
+        let blocks = Int64(products[0].0.columns / products[0].0.format.blockSize), vectors = Int64(input.vectors)
+        var starts = [0]
+        for (w, _) in products { starts.append(starts.last! + w.tiles!.tiles) }
+        withUnsafePointer(to: &view) { a in
+            let body: (Range<Int>) -> Void = { range in
+                for (i, (w, out)) in products.enumerated() {
+                    let lo = max(range.lowerBound, starts[i]), hi = min(range.upperBound, starts[i + 1])
+                    guard lo < hi, let tiles = w.tiles else { continue }
+                    let rows = Int64(w.rows)
+                    function(tiles.base.assumingMemoryBound(to: UInt8.self), Int64(tiles.tileBytes), Int64(lo - starts[i]),
+                             Int64(hi - starts[i]), blocks, a, vectors, out, rows, rows)
+                }
+            }
+            if let pool, pool.threads > 1 {
+                pool.parallelFor(rows: starts.last!, grain: 1, body: body)
+            } else {
+                body(0..<starts.last!)
+            }
+        }
+    }
 
     /// The C kernels over whole tiles: each thread takes a range of tiles and every vector.
     @inline(never)

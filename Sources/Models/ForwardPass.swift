@@ -53,15 +53,26 @@ struct ForwardPass {
         try Matmul.multiply(w, activations, output: out.buffer, pool: pool)
     }
 
+    /// Products of one input by several matrices: those of the first one's format in one pass of
+    /// the pool (Matmul.multiply of several), the others one by one.
+    private func project(_ products: [(QuantizedMatrix, FloatBuffer)], _ input: FloatBuffer, prepared: inout Int?) throws {
+        let format = products[0].0.format
+        let together = products.filter { $0.0.format == format }
+        if prepared != format.blockSize {
+            try activations.prepare(input.readOnly, vectors: rows.count, columns: products[0].0.columns, for: format)
+            prepared = format.blockSize
+        }
+        try Matmul.multiply(together.map { ($0.0, $0.1.buffer) }, activations, pool: pool)
+        for (w, out) in products where w.format != format { try project(w, input, into: out, prepared: &prepared) }
+    }
+
     private func block(_ l: Int, _ x: FloatBuffer, _ s: BlockScratch,
                        _ angles: (global: FloatBuffer, sliding: FloatBuffer), _ shapes: AttentionShapes) throws {
         let c = config, w = model.weights.layers[l], t = rows.count
         // Attention.
         for r in 0..<t { Ops.rmsNorm(x.p + r * c.embedding, w.attentionNorm, c.normEpsilon, out: s.h.p + r * c.embedding, count: c.embedding) }
         var prepared: Int? = nil
-        try project(w.q, s.h, into: s.q, prepared: &prepared)
-        try project(w.k, s.h, into: s.k, prepared: &prepared)
-        try project(w.v, s.h, into: s.v, prepared: &prepared)
+        try project([(w.q, s.q), (w.k, s.k), (w.v, s.v)], s.h, prepared: &prepared)
         if let b = w.qBias { for r in 0..<t { Ops.add(b, to: s.q.p + r * c.qDim, count: c.qDim) } }
         if let b = w.kBias { for r in 0..<t { Ops.add(b, to: s.k.p + r * c.kvDim, count: c.kvDim) } }
         if let b = w.vBias { for r in 0..<t { Ops.add(b, to: s.v.p + r * c.kvDim, count: c.kvDim) } }
@@ -86,8 +97,7 @@ struct ForwardPass {
         // Feed-forward.
         for r in 0..<t { Ops.rmsNorm(x.p + r * c.embedding, w.ffnNorm, c.normEpsilon, out: s.h.p + r * c.embedding, count: c.embedding) }
         prepared = nil
-        try project(w.gate, s.h, into: s.gate, prepared: &prepared)
-        try project(w.up, s.h, into: s.up, prepared: &prepared)
+        try project([(w.gate, s.gate), (w.up, s.up)], s.h, prepared: &prepared)
         Ops.gatedActivation(c.activation, gate: s.gate.p, up: s.up.p, count: t * c.feedForward)
         prepared = nil
         try project(w.down, s.gate, into: s.o, prepared: &prepared)
