@@ -125,7 +125,9 @@ class ContextOverflow(ReprolmError):
 
 
 class Overloaded(ReprolmError):
-    """-32004: too many requests in flight; retry later."""
+    """-32004: too many requests in flight (``data``: ``{limit}``), or, under ``--memory-budget``,
+    no room for the request's KV cache while only other waiting requests' models hold the budget
+    (``data``: ``{neededBytes, budgetBytes}``); retry later."""
     code = -32004
 
 
