@@ -172,7 +172,8 @@ extension ModelRegistry {
             unloadLocked(model)
             return model
         }
-        let seconds = usage.keepAlive
+        // A keep-alive of centuries is a wait of a century (nanoseconds must fit 64 bits).
+        let seconds = min(usage.keepAlive, 3e9)
         usage.expiry = Task { [weak self] in
             try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
             guard !Task.isCancelled else { return }
@@ -320,6 +321,6 @@ extension ModelRegistry {
         let idle = u.leases == 0 && models.contains { $0 === model }
         return ModelResidency(residentBytes: model.residentBytes, kvBytes: (model.prefixCache?.bytes ?? 0) + u.kvReserved,
                               activeRequests: u.leases, lastUsed: u.lastUsed,
-                              unloadsAt: idle && u.keepAlive.isFinite ? (u.lastUsed ?? Date()).addingTimeInterval(u.keepAlive) : nil)
+                              unloadsAt: idle && u.keepAlive.isFinite ? (u.lastUsed ?? Date()).addingTimeInterval(min(u.keepAlive, 3e9)) : nil)
     }
 }

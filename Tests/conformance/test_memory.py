@@ -81,6 +81,10 @@ def test_keep_alive_unloads_an_idle_model_and_the_next_request_reloads_it(start_
         time.sleep(0.2)
     assert "smollm2-135m" not in loaded(c, 13)
 
+    # Any finite keep-alive is honoured, however long (no overflow counting it down).
+    assert_result(c.call("tokenize", {"text": "hi", "model": "smollm2-135m", "keepAlive": 1e300}, id=14, timeout=180), 14)
+    assert_result(c.call("tokenize", {"text": "hi", "model": "smollm2-135m", "keepAlive": "9999999999h"}, id=15), 15)
+    assert loaded(c, 16)["smollm2-135m"]["unloadsAt"] is not None
     for bad in ["soon", "5 minutes", True, [], "1x"]:
         error = assert_error(c.call("generate", {**GREEDY, "keepAlive": bad}, id=20), -32602, 20)
         assert error["data"]["path"] == "params.keepAlive", error
