@@ -307,14 +307,16 @@ def test_sigkill_during_a_burst_keeps_every_acknowledged_receipt(start_socket, b
     enough = threading.Event()
 
     # Enough work that the kill lands mid-burst however fast the daemon answers, within the
-    # daemon's 256 requests in flight.
+    # daemon's 256 requests in flight. The daemon decodes concurrent requests in one batch, so
+    # requests of one length would all end at the same step: their lengths differ, so that the
+    # answers come one after another and the kill finds most of them unanswered.
     per_client = 60
 
     def client(n):
         try:
             c = daemon.connect()
             for i in range(per_client):
-                c.send(wire.request("generate", {"prompt": f"Burst {n}.{i}:", "maxTokens": 24, "seed": i}, id=i))
+                c.send(wire.request("generate", {"prompt": f"Burst {n}.{i}:", "maxTokens": 16 + 8 * i, "seed": i}, id=i))
             for _ in range(per_client):
                 reply = c.recv(timeout=120).json
                 with lock:
