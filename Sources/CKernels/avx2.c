@@ -66,8 +66,7 @@ INLINE __m256i scalePairsS(const uint8_t *p) {
 /// hardware prefetchers fall behind the stream of tiles; with one it costs nothing).
 #define PREFETCH_TILES 2
 INLINE void prefetchAhead(const uint8_t *ahead, int64_t b, int64_t tb) {
-    if (!ahead) return;
-    for (int64_t o = 0; o < tb; o += 64) _mm_prefetch((const char *)(ahead + b * tb + o), _MM_HINT_T0);
+    if (ahead) rl_prefetch(ahead + b * tb, tb);
 }
 
 INLINE void storeRows(float *out, __m256 acc, int valid) {

@@ -26,8 +26,7 @@ typedef struct { const uint8_t *t0, *t1, *ahead; int64_t span; } pair;
 /// Asks for block b's share of the tiles ahead. With several vectors a pass computes long enough
 /// between its loads that the hardware prefetchers fall behind the stream of tiles.
 INLINE void prefetchAhead(pair p, int64_t b) {
-    if (!p.ahead) return;
-    for (int64_t o = 0; o < p.span; o += 64) _mm_prefetch((const char *)(p.ahead + b * p.span + o), _MM_HINT_T0);
+    if (p.ahead) rl_prefetch(p.ahead + b * p.span, p.span);
 }
 
 /// 32 bytes at `offset` of both tiles' blocks: tile t in the low half, tile t + 1 in the high.

@@ -205,12 +205,6 @@ extension ModelRegistry {
 
     // MARK: the budget
 
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body()
-    }
-
     /// Bytes charged now: weights, loads in progress, KV reservations, prefix caches.
     func chargedBytesLocked() -> Int {
         models.reduce(pendingLoadBytes + kvReservedBytes) { $0 + $1.residentBytes + ($1.prefixCache?.bytes ?? 0) }
@@ -228,9 +222,9 @@ extension ModelRegistry {
     /// budget must hold for this ever to fit; above it the request is refused at once.
     /// `holdsModel`: the caller holds a lease while it waits (see `settle`).
     func admit(_ bytes: Int, floor: Int, holdsModel: Bool = false, what: String, charge: @escaping () -> Void) async throws {
-        guard let budget = memoryBudgetBytes else { return withLock(charge) }
+        guard let budget = memoryBudgetBytes else { return lock.withLock(charge) }
         if floor > budget { throw EngineError.exceedsMemoryBudget(what: what, neededBytes: floor, budgetBytes: budget) }
-        let id: UInt64 = withLock { nextWaiterID += 1; return nextWaiterID }
+        let id: UInt64 = lock.withLock { nextWaiterID += 1; return nextWaiterID }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in
                 lock.lock()

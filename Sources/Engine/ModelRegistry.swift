@@ -163,7 +163,7 @@ public final class ModelRegistry: @unchecked Sendable {
                 isFolder ? try self.openFolder(path, progress: progress) : try self.open(path, progress: progress)
             }
         } catch {
-            withLock { pendingLoadBytes -= bytes }
+            lock.withLock { pendingLoadBytes -= bytes }
             settle()
             throw error
         }

@@ -35,8 +35,8 @@ public final class SequenceState: @unchecked Sendable {
     /// Bytes held by the cache.
     public var cacheBytes: Int { Self.bytes(layers: layers, kvDim: kvDim, capacity: capacity) }
 
-    /// The capacity a sequence grown from empty to `positions` ends with: doublings from 64,
-    /// capped at the context (a memory budget reserves this much for a request).
+    /// The capacity a cache holding `positions` has (`reserve` grows to it): doublings from 64,
+    /// capped at the context. A memory budget reserves this much for a request.
     public static func capacity(toHold positions: Int, contextLength: Int) -> Int {
         guard positions > 0 else { return 0 }
         var c = 64
@@ -53,9 +53,7 @@ public final class SequenceState: @unchecked Sendable {
     func reserve(additional count: Int) {
         let needed = length + count
         guard needed > capacity else { return }
-        var newCapacity = max(64, capacity)
-        while newCapacity < needed { newCapacity *= 2 }
-        newCapacity = min(newCapacity, max(needed, contextLength))
+        let newCapacity = Self.capacity(toHold: needed, contextLength: contextLength)
         for l in 0..<layers {
             keys[l] = grow(keys[l], to: newCapacity)
             values[l] = grow(values[l], to: newCapacity)
