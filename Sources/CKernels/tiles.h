@@ -14,6 +14,15 @@ enum {
     TB_Q4_K = 1184, TB_Q5_K = 1440, TB_Q6_K = 1680,
 };
 
+#if defined(__x86_64__)
+// Attention's float loops for the AVX-512 sets (avx512_attention.c).
+void rl_avx512_attention_scores(const float *query, const float *keys, int64_t stride, int64_t dim,
+                                int64_t group, int64_t first, int64_t count, int64_t blocks, float scale,
+                                float *scores, int64_t scores_stride);
+void rl_avx512_attention_values(const float *weights, int64_t weights_stride, const float *values, int64_t stride,
+                                int64_t dim, int64_t group, int64_t first, int64_t count, int64_t keys, float *out);
+#endif
+
 /// Bytes of one tile block (see rl_tile_block_bytes); inline so kernels fold it.
 static inline int64_t rl_tb(int32_t format) {
     switch (format) {

@@ -1,7 +1,7 @@
 // Attention of one query position against a sequence's KV cache (Kernels.swift, order 5).
 // Cache layout (the caller owns it): F32, position-major, keys[t * kvHeads * headDim + g * headDim + d]
 // for key position t and KV head g; values alike. F32 keeps the cache exact and the reads simple;
-// F16 would halve its memory and is left for later.
+// F16 would halve its memory and is left for later (it would move bits).
 // For query head h (KV head g = h / (heads / kvHeads)) at absolute position p, the keys are
 // t in [start, p] with start = max(0, p - window + 1) when a sliding window is set:
 //   s_t = dot(q_h, k_t) * scale              (16-lane float dot, FloatDot)
@@ -54,10 +54,12 @@ public enum Attention {
     public static func attend(query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
                               position: Int, shape: AttentionShape, heads: Range<Int>? = nil,
                               output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                              path: KernelPath = .vectorized) {
+                              path: KernelPath = .vectorized, kernels: KernelSet = .selected) {
         let heads = heads ?? 0..<shape.heads
         if path == .vectorized, shape.headDimension % 16 == 0 {
-            attendVector(query, keys, values, position, shape, heads, output, scratch)
+            let c = kernels.cSet?.pointee
+            attendVector(query, keys, values, position, shape, heads, output, scratch,
+                         c?.attention_scores, c?.attention_values)
         } else {
             for h in heads { attendReference(query, keys, values, position, shape, h, output, scratch) }
         }
@@ -99,10 +101,12 @@ public enum Attention {
     /// the reference's: scores in the float-dot order, the max, exp (the SIMD form is the scalar
     /// one, lane by lane), the lane sums by absolute position (whole aligned groups of 16 positions
     /// as one vector add, so lane t % 16 still receives its terms in increasing t), and the weighted
-    /// sum sequential in t per element (accumulators kept in `output` between key blocks).
+    /// sum sequential in t per element (accumulators kept in `output` between key blocks). A kernel
+    /// set's C loops, when given, do the scores of whole blocks and the weighted sums the same way.
     static func attendVector(_ query: UnsafePointer<Float>, _ keys: UnsafePointer<Float>, _ values: UnsafePointer<Float>,
                              _ position: Int, _ shape: AttentionShape, _ heads: Range<Int>,
-                             _ output: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+                             _ output: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>,
+                             _ cScores: rl_attention_scores_fn?, _ cValues: rl_attention_values_fn?) {
         let start = shape.window.map { max(0, position - $0 + 1) } ?? 0
         let n = position - start + 1
         let group = shape.heads / shape.kvHeads
@@ -112,6 +116,11 @@ public enum Attention {
         // heads read it), then the keys left over one by one.
         let scale = SIMD16<Float>(repeating: shape.scale)
         var t = start
+        if let cScores, n >= 16 {
+            cScores(query, keys + t * stride, Int64(stride), Int64(dim), Int64(group), Int64(first), Int64(count),
+                    Int64(n / 16), shape.scale, scratch, Int64(n))
+            t += n / 16 * 16
+        }
         while t + 16 <= position + 1 {
             let k = keys + t * stride
             // The next block's keys, while this one is scored (4 streams decode about 15% faster
@@ -138,9 +147,14 @@ public enum Attention {
         var t0 = start
         while t0 <= position {
             let t1 = min(position + 1, t0 + valueBlock)
-            for i in 0..<count {
-                let h = first + i
-                weightedSum(scratch + i * n - start, values + (h / group) * dim, t0, t1, stride, dim, output + h * dim)
+            if let cValues {
+                cValues(scratch + t0 - start, Int64(n), values + t0 * stride, Int64(stride), Int64(dim), Int64(group),
+                        Int64(first), Int64(count), Int64(t1 - t0), output)
+            } else {
+                for i in 0..<count {
+                    let h = first + i
+                    weightedSum(scratch + i * n - start, values + (h / group) * dim, t0, t1, stride, dim, output + h * dim)
+                }
             }
             t0 = t1
         }

@@ -44,7 +44,8 @@
 // integer in its own SIMD lane: the same
 // exact integers and the same float steps lane by lane, so every set follows order 2 to the bit,
 // which the tests check against the reference for every set the machine can run. The float
-// kernels (orders 3 to 5) have a vectorised Swift path and a reference path (`KernelPath`).
+// kernels (orders 3 to 5) have a vectorised Swift path and a reference path (`KernelPath`);
+// the AVX-512 sets replace attention's two inner loops with C ones in the same order.
 //
 // TARGET CPU. Package.swift builds this module with `-target-cpu haswell` on x86-64 (AVX2, FMA,
 // F16C, BMI2: the x86-64-v3 level, Intel Haswell (2013) / AMD Zen 1 or later), the baseline the

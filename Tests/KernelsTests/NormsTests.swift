@@ -64,18 +64,32 @@ final class NormsTests: XCTestCase {
 
     func testAttentionPathsAgreeAndMatchDouble() throws {
         var rng = SplitMix(13)
-        for (heads, kv, dim, window) in [(9, 3, 64, nil), (4, 1, 256, 5), (14, 2, 64, nil), (2, 2, 24, 3)] as [(Int, Int, Int, Int?)] {
+        let shapes: [(Int, Int, Int, Int?)] = [(9, 3, 64, nil), (4, 1, 256, 5), (14, 2, 64, nil), (2, 2, 24, 3),
+                                               (8, 2, 96, 40), (6, 6, 48, nil), (16, 2, 32, 17)]
+        for (heads, kv, dim, window) in shapes {
             let shape = try AttentionShape(heads: heads, kvHeads: kv, headDimension: dim, window: window, scale: 1 / Float(dim).squareRoot())
             let positions = 100
             let keys = (0..<(positions * shape.kvStride)).map { _ in rng.uniform(-2, 2) }
             let values = (0..<(positions * shape.kvStride)).map { _ in rng.uniform(-2, 2) }
             let q = (0..<(heads * dim)).map { _ in rng.uniform(-2, 2) }
             var scratch = [Float](repeating: 0, count: Attention.scratchCount(position: positions, heads: heads))
-            for p in [0, 1, 15, 16, 20, 39, 99] {
+            for p in [0, 1, 15, 16, 20, 39, 63, 64, 65, 99] {
                 var o1 = [Float](repeating: 0, count: heads * dim), o2 = o1
                 Attention.attend(query: q, keys: keys, values: values, position: p, shape: shape, output: &o1, scratch: &scratch)
                 Attention.attend(query: q, keys: keys, values: values, position: p, shape: shape, output: &o2, scratch: &scratch, path: .reference)
                 XCTAssertNil(firstBitDifference(o1, o2), "\(heads)/\(kv)/\(dim) p=\(p)")
+                // Every kernel set this CPU runs (the AVX-512 sets have their own attention loops),
+                // for all heads and for a range of heads as decode splits them over threads.
+                for set in KernelSet.supported {
+                    for range in [0..<heads, 1..<(heads - heads / 3)] where !range.isEmpty {
+                        var o3 = [Float](repeating: 0, count: heads * dim)
+                        Attention.attend(query: q, keys: keys, values: values, position: p, shape: shape, heads: range,
+                                         output: &o3, scratch: &scratch, kernels: set)
+                        XCTAssertNil(firstBitDifference(Array(o3[(range.lowerBound * dim)..<(range.upperBound * dim)]),
+                                                        Array(o2[(range.lowerBound * dim)..<(range.upperBound * dim)])),
+                                     "\(set) heads \(range) \(heads)/\(kv)/\(dim) p=\(p)")
+                    }
+                }
                 // Against Double, head 1 output element 3.
                 let h = 1, g = h / (heads / kv), start = window.map { max(0, p - $0 + 1) } ?? 0
                 var scores = [Double]()

@@ -76,13 +76,33 @@ typedef void (*rl_quantize_fn)(const float *x, int64_t vectors, int64_t columns,
 typedef void (*rl_f32_fn)(const float *w, int64_t columns, int64_t row_begin, int64_t row_end,
                           const float *x, int64_t vectors, float *out, int64_t out_stride);
 
-/// A kernel set: one tile function per format, the activation quantizer, and the F32 product
-/// (NULL where the Swift float path serves).
+/// Attention scores for `blocks` blocks of 16 keys (Kernels.swift, order 5; Attention.swift):
+/// scores[i * scores_stride + 16 * b + j] = dot(q_h, k_(16b+j), h / group) * scale for the query
+/// heads h = first + i, i < count, each dot in the float-dot order. `query` holds every head
+/// (dim floats each), `keys` points at the first key position, `stride` floats apart, each
+/// position holding the KV heads' dim floats in order.
+typedef void (*rl_attention_scores_fn)(const float *query, const float *keys, int64_t stride, int64_t dim,
+                                       int64_t group, int64_t first, int64_t count, int64_t blocks, float scale,
+                                       float *scores, int64_t scores_stride);
+
+/// The weighted value sums over `keys` positions for the query heads first..<first+count:
+/// out[h * dim + d] = fma(w_t, v_t[d], out[h * dim + d]) for t = 0, 1, ... in order, from the
+/// value out holds, with w_t = weights[(h - first) * weights_stride + t] and v_t the values of KV
+/// head h / group at position t (`values` is position 0, `stride` floats apart).
+typedef void (*rl_attention_values_fn)(const float *weights, int64_t weights_stride, const float *values,
+                                       int64_t stride, int64_t dim, int64_t group, int64_t first, int64_t count,
+                                       int64_t keys, float *out);
+
+/// A kernel set: one tile function per format, the activation quantizer, the F32 product and
+/// attention's two float loops (NULL where the Swift float path serves). Attention's head
+/// dimension must be a multiple of 16.
 typedef struct {
     const char *name;
     rl_quantize_fn quantize;
     rl_tiles_fn q4_0, q4_1, q5_0, q5_1, q8_0, q4_K, q5_K, q6_K;
     rl_f32_fn f32;
+    rl_attention_scores_fn attention_scores;
+    rl_attention_values_fn attention_values;
 } rl_kernel_set;
 
 /// The kernel set of that name ("portable"; on x86-64 also "avx2"), or NULL when this build has
