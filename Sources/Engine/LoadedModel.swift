@@ -96,6 +96,8 @@ public final class LoadedModel: @unchecked Sendable {
     /// The longest input: `<arch>.context_length` of a GGUF file; an encoder's maxTokens.
     public var contextLength: Int? {
         if let encoder { return encoder.maxTokens }
+        // A decoder's value was checked against its bounds at load; a file without one only reports it.
+        if let decoder { return decoder.config.contextLength }
         guard let file = gguf?.file, let arch = file.architecture else { return nil }
         return try? file.metadata.int("\(arch).context_length")
     }

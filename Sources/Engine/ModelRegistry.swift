@@ -247,7 +247,12 @@ public final class ModelRegistry: @unchecked Sendable {
             // A supported architecture must build (a corrupt file is refused here, not mid-request);
             // another one still loads, for tokenize and detokenize.
             if Architectures.supported.contains(file.architecture ?? "") {
-                decoder = try DecoderModel(file: file)
+                let model = try DecoderModel(file: file)
+                // Every id the tokenizer can produce must have an embedding row.
+                guard tokenizer.vocabularySize <= model.config.vocabulary else {
+                    throw ModelError.badHyperparameter("tokenizer.ggml.tokens has \(tokenizer.vocabularySize) tokens, more than the \(model.config.vocabulary) rows of tensor 'token_embd.weight'")
+                }
+                decoder = model
             } else {
                 decoderUnavailable = "architecture '\(file.architecture ?? "(none)")' has no forward pass (supported: \(Architectures.supported.joined(separator: ", ")))"
             }

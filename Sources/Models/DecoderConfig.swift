@@ -44,67 +44,100 @@ public struct DecoderConfig: Sendable, Equatable {
     /// RMSNorm of the attention and feed-forward outputs before the residual add (Gemma 3).
     public var postNorms: Bool
 
+    // Cannot overflow once validate() has passed (HyperparameterBounds.projectionWidth).
     public var qDim: Int { heads * headDim }
     public var kvDim: Int { kvHeads * headDim }
 
-    /// Checks the relations the forward pass relies on.
+    /// Checks every bound again (a configuration can also be built in code) and the relations the
+    /// forward pass relies on, with the products it allocates computed with overflow checks.
+    /// Reasons name the metadata keys the values came from.
     func validate() throws {
-        func need(_ ok: Bool, _ m: String) throws { if !ok { throw ModelError.badHyperparameter(m) } }
-        try need(layers > 0 && layers <= 1024, "block_count \(layers)")
-        try need(embedding > 0 && embedding <= 1 << 16, "embedding_length \(embedding)")
-        try need(heads > 0 && kvHeads > 0 && heads % kvHeads == 0, "head_count \(heads) / head_count_kv \(kvHeads)")
-        try need(headDim > 0 && headDim % 2 == 0 && headDim <= 1024, "head dimension \(headDim)")
-        try need(feedForward > 0 && feedForward <= 1 << 18, "feed_forward_length \(feedForward)")
-        try need(vocabulary > 0, "vocabulary \(vocabulary)")
-        try need(contextLength > 0, "context_length \(contextLength)")
-        try need(normEpsilon.isFinite && normEpsilon >= 0, "norm epsilon \(normEpsilon)")
-        try need(ropeBase.isFinite && ropeBase > 1 && ropeBaseSliding.isFinite && ropeBaseSliding > 1, "rope base")
-        try need(slidingLayers.count == layers, "sliding layer table")
-        if let w = slidingWindow { try need(w > 0, "sliding window \(w)") }
+        let b = HyperparameterBounds.self
+        func key(_ k: String) -> String { "\(architecture).\(k)" }
+        func need(_ ok: Bool, _ why: @autoclosure () -> String) throws {
+            if !ok { throw ModelError.badHyperparameter(why()) }
+        }
+        try need(b.layers.contains(layers), "\(key("block_count")) \(layers) is outside \(b.layers)")
+        try need(b.embedding.contains(embedding), "\(key("embedding_length")) \(embedding) is outside \(b.embedding)")
+        try need(b.heads.contains(heads), "\(key("attention.head_count")) \(heads) is outside \(b.heads)")
+        try need(b.heads.contains(kvHeads) && heads % kvHeads == 0,
+                 "\(key("attention.head_count")) \(heads) is not a multiple of \(key("attention.head_count_kv")) \(kvHeads)")
+        try need(b.headDim.contains(headDim) && headDim % 2 == 0,
+                 "head dimension \(headDim) (\(key("attention.key_length")), else \(key("embedding_length")) / \(key("attention.head_count"))) must be even and in \(b.headDim)")
+        for (name, count) in [("attention.head_count", heads), ("attention.head_count_kv", kvHeads)] {
+            let (width, overflow) = count.multipliedReportingOverflow(by: headDim)
+            try need(!overflow && b.projectionWidth.contains(width),
+                     "\(key(name)) \(count) × head dimension \(headDim) is outside \(b.projectionWidth)")
+        }
+        try need(b.feedForward.contains(feedForward), "\(key("feed_forward_length")) \(feedForward) is outside \(b.feedForward)")
+        try need(b.vocabulary.contains(vocabulary), "tensor 'token_embd.weight' has \(vocabulary) rows, outside \(b.vocabulary)")
+        try need(!vocabulary.multipliedReportingOverflow(by: embedding).overflow, "tensor 'token_embd.weight' is too large")
+        try need(b.contextLength.contains(contextLength), "\(key("context_length")) \(contextLength) is outside \(b.contextLength)")
+        try need(normEpsilon.isFinite && b.normEpsilon.contains(Double(normEpsilon)),
+                 "\(key("attention.layer_norm_rms_epsilon")) \(normEpsilon) is outside \(b.normEpsilon)")
+        try need(ropeBase.isFinite && ropeBase > 1 && ropeBaseSliding.isFinite && ropeBaseSliding > 1,
+                 "\(key("rope.freq_base")) \(ropeBase) (sliding layers \(ropeBaseSliding)) must be finite and above 1")
+        try need(slidingLayers.count == layers, "the sliding layer table has \(slidingLayers.count) entries for \(layers) layers")
+        if let w = slidingWindow {
+            try need(b.slidingWindow.contains(w), "\(key("attention.sliding_window")) \(w) is outside \(b.slidingWindow)")
+        }
     }
 }
 
 extension DecoderConfig {
     /// The hyperparameters every supported architecture stores under the same keys, with the
-    /// switches at the plain llama settings; each architecture file then sets its own.
+    /// switches at the plain llama settings; each architecture file then sets its own. Every
+    /// count is read within its bounds (HyperparameterBounds) before anything is built from it.
     static func standard(_ file: GGUFFile, architecture arch: String) throws -> DecoderConfig {
-        let md = file.metadata
-        let d = try md.archInt(arch, "embedding_length")
-        let heads = try md.archInt(arch, "attention.head_count")
-        let headDim = try md.archInt(arch, "attention.key_length", default: heads > 0 ? d / heads : 0)
-        let layers = try md.archInt(arch, "block_count")
-        let base = try md.archFloat(arch, "rope.freq_base", default: 10000)
+        let md = file.metadata, b = HyperparameterBounds.self
+        func key(_ k: String) -> String { "\(arch).\(k)" }
+        let layers = try md.boundedInt(key("block_count"), in: b.layers)
+        let d = try md.boundedInt(key("embedding_length"), in: b.embedding)
+        let heads = try md.boundedInt(key("attention.head_count"), in: b.heads)
+        let kvHeads = try md.boundedInt(key("attention.head_count_kv"), in: b.heads, default: heads)
+        // llama derives the head width from the embedding; Gemma states it. RoPE rotates pairs.
+        let headDim = try md.boundedInt(key("attention.key_length"), in: b.headDim, default: d / heads)
+        let headDimSource = md[key("attention.key_length")] != nil
+            ? key("attention.key_length") : "\(key("embedding_length")) / \(key("attention.head_count"))"
+        guard b.headDim.contains(headDim), headDim % 2 == 0 else {
+            throw ModelError.badHyperparameter("head dimension \(headDim) (\(headDimSource)) must be even and in \(b.headDim)")
+        }
+        // What the forward pass does not implement is refused, not run differently.
+        try requireAbsent(or: headDim, md, key("attention.value_length"),
+                          because: "the head dimension (\(headDimSource)): values as wide as keys")
+        try requireAbsent(or: headDim, md, key("rope.dimension_count"),
+                          because: "the head dimension (\(headDimSource)): RoPE over the whole head")
+        try requireAbsent(or: 0, md, key("expert_count"), because: "there are no mixture-of-experts layers")
+        try requireAbsent(or: 0, md, key("expert_used_count"), because: "there are no mixture-of-experts layers")
+        let vocabulary = try vocabularySize(file)
+        try requireAbsent(or: vocabulary, md, key("vocab_size"), because: "the rows of token_embd.weight")
+        let base = Float(try md.boundedReal(key("rope.freq_base"), in: b.ropeBase, lowerExclusive: true, default: 10000))
         return DecoderConfig(
-            architecture: arch, layers: layers, embedding: d, heads: heads,
-            kvHeads: try md.archInt(arch, "attention.head_count_kv", default: heads),
-            headDim: headDim, feedForward: try md.archInt(arch, "feed_forward_length"),
-            vocabulary: try vocabularySize(file), contextLength: try md.archInt(arch, "context_length"),
-            normEpsilon: try md.archFloat(arch, "attention.layer_norm_rms_epsilon"),
+            architecture: arch, layers: layers, embedding: d, heads: heads, kvHeads: kvHeads,
+            headDim: headDim, feedForward: try md.boundedInt(key("feed_forward_length"), in: b.feedForward),
+            vocabulary: vocabulary, contextLength: try md.boundedInt(key("context_length"), in: b.contextLength),
+            normEpsilon: Float(try md.boundedReal(key("attention.layer_norm_rms_epsilon"), in: b.normEpsilon)),
             ropeStyle: .normal, ropeBase: base, ropeBaseSliding: base,
-            slidingWindow: nil, slidingLayers: Array(repeating: false, count: max(0, layers)),
-            attentionScale: headDim > 0 ? 1 / Float(headDim).squareRoot() : 1, embeddingScale: nil,
+            slidingWindow: nil, slidingLayers: Array(repeating: false, count: layers),
+            attentionScale: 1 / Float(headDim).squareRoot(), embeddingScale: nil,
             activation: .silu, qkvBias: false, qkNorm: false, postNorms: false)
+    }
+
+    /// A key that may be absent but, when present, must be `expected`.
+    private static func requireAbsent(or expected: Int, _ md: GGUFMetadata, _ key: String, because why: String) throws {
+        guard let value = md[key] else { return }
+        guard (try? md.boundedInt(key, in: expected...expected)) != nil else {
+            throw ModelError.badMetadata(key: key, value: value.metadataDescription, expected: "\(expected): \(why)")
+        }
     }
 
     /// The vocabulary is the embedding matrix's row count (the metadata key is optional).
     static func vocabularySize(_ file: GGUFFile) throws -> Int {
         guard let embd = file.tensor(named: "token_embd.weight") else { throw ModelError.missingTensor("token_embd.weight") }
-        guard embd.shape.count == 2 else {
+        guard embd.shape.count == 2, HyperparameterBounds.vocabulary.contains(embd.shape[1]) else {
             throw ModelError.badTensorShape(name: embd.name, expected: [-1, -1], actual: embd.shape)
         }
         return embd.shape[1]
     }
 }
 
-extension GGUFMetadata {
-    /// `<arch>.<key>` as an Int, or `fallback` when absent.
-    func archInt(_ arch: String, _ key: String, default fallback: Int? = nil) throws -> Int {
-        if let fallback, self["\(arch).\(key)"] == nil { return fallback }
-        return try int("\(arch).\(key)")
-    }
-
-    func archFloat(_ arch: String, _ key: String, default fallback: Float? = nil) throws -> Float {
-        if let fallback, self["\(arch).\(key)"] == nil { return fallback }
-        return Float(try double("\(arch).\(key)"))
-    }
-}

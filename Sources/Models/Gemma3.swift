@@ -15,7 +15,9 @@ enum Gemma3 {
     static func config(_ file: GGUFFile, architecture arch: String) throws -> DecoderConfig {
         var c = try DecoderConfig.standard(file, architecture: arch)
         let md = file.metadata
-        let window = md["\(arch).attention.sliding_window"] == nil ? nil : try md.archInt(arch, "attention.sliding_window")
+        let windowKey = "\(arch).attention.sliding_window"
+        let window = md[windowKey] == nil ? nil : try md.boundedInt(windowKey, in: HyperparameterBounds.slidingWindow)
+        // c.layers is within its bounds here: standard() read it checked.
         c.slidingWindow = window
         c.slidingLayers = (0..<c.layers).map { window != nil && $0 % slidingPattern < slidingPattern - 1 }
         c.ropeBaseSliding = window == nil ? c.ropeBase : slidingRopeBase

@@ -8,6 +8,8 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     case badTensorShape(name: String, expected: [Int], actual: [Int])
     case unsupportedTensorType(name: String, type: String)
     case badHyperparameter(String)
+    /// A metadata value out of its bounds, of the wrong type, or missing (HyperparameterBounds).
+    case badMetadata(key: String, value: String, expected: String)
     /// A request that does not fit the model's context.
     case contextOverflow(needed: Int, limit: Int)
     case tokenOutOfRange(token: Int32, vocabulary: Int)
@@ -19,6 +21,7 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
         case let .badTensorShape(n, e, a): return "tensor '\(n)' has shape \(a), expected \(e)"
         case let .unsupportedTensorType(n, t): return "tensor '\(n)' has unsupported type \(t)"
         case let .badHyperparameter(m): return "bad hyperparameter: \(m)"
+        case let .badMetadata(k, v, e): return "GGUF metadata key '\(k)' is \(v); expected \(e)"
         case let .contextOverflow(n, l): return "\(n) positions do not fit the context of \(l)"
         case let .tokenOutOfRange(t, v): return "token \(t) is outside the vocabulary (\(v))"
         }

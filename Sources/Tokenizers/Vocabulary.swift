@@ -133,7 +133,7 @@ struct Vocabulary: Sendable {
         }
         let n = tokenArray.count
         // Ids are Int32, and BPE numbers extra pieces after the vocabulary: keep well below 2^31.
-        guard n > 0, n < 1 << 28 else { throw TokenizerError.invalidVocabulary("token list has \(n) entries") }
+        guard n > 0, n < 1 << 28 else { throw TokenizerError.invalidVocabulary("tokenizer.ggml.tokens has \(n) entries") }
         if let bad = tokenArray.firstIndex(where: { $0.stringValue == nil }) {
             throw GGUFMetadataError.wrongType(key: "tokenizer.ggml.tokens[\(bad)]", expected: "string", found: tokenArray[bad].typeName)
         }
@@ -144,14 +144,18 @@ struct Vocabulary: Sendable {
         }
         var scores = [Float](repeating: 0, count: n)
         if md["tokenizer.ggml.scores"] != nil {
+            // One score per token, each a number (a NaN score has no merge order).
             let s = try md.floatArray("tokenizer.ggml.scores")
-            guard s.count >= n else { throw TokenizerError.invalidVocabulary("\(s.count) scores for \(n) tokens") }
-            scores = Array(s[0..<n])
+            guard s.count == n else { throw TokenizerError.invalidVocabulary("tokenizer.ggml.scores has \(s.count) entries for \(n) tokens") }
+            if let bad = s.firstIndex(where: \.isNaN) {
+                throw TokenizerError.invalidVocabulary("tokenizer.ggml.scores[\(bad)] is NaN")
+            }
+            scores = s
         }
         var attributes = [TokenAttributes](repeating: .normal, count: n)
         if md["tokenizer.ggml.token_type"] != nil {
             let t = try md.intArray("tokenizer.ggml.token_type")
-            guard t.count >= n else { throw TokenizerError.invalidVocabulary("\(t.count) token types for \(n) tokens") }
+            guard t.count == n else { throw TokenizerError.invalidVocabulary("tokenizer.ggml.token_type has \(t.count) entries for \(n) tokens") }
             for i in 0..<n { attributes[i] = TokenAttributes(ggufType: t[i]) }
         }
         let table = TokenTextTable(texts: texts)
