@@ -85,6 +85,17 @@ public struct FrameDecoder: Sendable {
     /// Bytes held for a frame or header line still incomplete (for tests of bounded memory).
     public var bufferedByteCount: Int { buffer.count }
 
+    /// True when no frame is under way: nothing of a next frame has arrived (the header timeout
+    /// measures how long a frame stays incomplete).
+    public var isBetweenFrames: Bool {
+        switch state {
+        case .detecting, .line(discarding: false): return buffer.isEmpty
+        case .headers(_, let blockBytes, _): return blockBytes == 0 && buffer.isEmpty
+        case .failed, .ended: return true
+        case .line(discarding: true), .body, .skipping: return false
+        }
+    }
+
     /// True after a malformed header: the stream cannot be resynchronised, input is ignored.
     public var hasFailed: Bool {
         if case .failed = state { return true }

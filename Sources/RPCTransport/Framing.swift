@@ -54,10 +54,46 @@ public protocol ConnectionDelegate: AnyObject, Sendable {
     /// The peer is gone for good (a socket closed in both directions): nothing sent can reach it
     /// any more, so work done only to be answered should stop. Comes after `inputEnded()`.
     func peerGone()
+    /// The transport holds as many connections as it may (`limit`): answer with an error; input
+    /// then ends and the connection closes as usual.
+    func tooManyConnections(limit: Int)
+    /// Whether requests of this connection are still running or answering (an idle connection is
+    /// closed only when nothing is).
+    var hasWorkInFlight: Bool { get }
 }
 
 extension ConnectionDelegate {
     public func peerGone() {}
+    public func tooManyConnections(limit: Int) {}
+    public var hasWorkInFlight: Bool { false }
+}
+
+/// What one socket connection may hold and for how long (`reprolm serve --help` lists the flags).
+public struct ConnectionLimits: Sendable {
+    /// Connections open at once; one more is answered with an error and closed.
+    public var maxConnections: Int
+    /// Seconds a frame may stay incomplete once its first byte arrived (a client trickling a
+    /// header a byte at a time); then a framing error and the connection ends. nil: no limit.
+    public var headerTimeout: Double?
+    /// Seconds without a frame while nothing of the connection is in flight; then it is closed.
+    public var idleTimeout: Double?
+    /// Seconds the connection's answers may wait for a client that does not read them (reading of
+    /// its requests is paused meanwhile); then it is closed and its work cancelled.
+    public var writeTimeout: Double?
+
+    public init(maxConnections: Int = 256, headerTimeout: Double? = 30, idleTimeout: Double? = 600, writeTimeout: Double? = 60) {
+        self.maxConnections = maxConnections
+        self.headerTimeout = headerTimeout
+        self.idleTimeout = idleTimeout
+        self.writeTimeout = writeTimeout
+    }
+
+    /// How often a connection checks its clocks: a quarter of the shortest timeout, within
+    /// 50 ms and 1 s.
+    var tick: Double {
+        let shortest = [headerTimeout, idleTimeout, writeTimeout].compactMap { $0 }.min() ?? 4
+        return min(1, max(0.05, shortest / 4))
+    }
 }
 
 /// Makes the delegate of a new connection; called once per connection, before any input.

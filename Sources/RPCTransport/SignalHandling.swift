@@ -1,12 +1,16 @@
 // Signals, so that the executable can finish in-flight work and exit instead of dying mid-answer.
 //
-// SIGINT and SIGTERM are observed through DispatchSource, which runs the handler on an ordinary
-// queue: no async-signal-safety constraints on what it does. The first signal calls the handler
+// The daemon's SIGINT and SIGTERM are taken by a thread of its own on Linux
+// (SignalReader.swift: a thread in sigwait, set up by `blockTerminationSignals` before any
+// thread exists). Elsewhere,
+// and for signals not blocked that way (the tests' SIGUSR1), they are observed through
+// DispatchSource. Either way the handler runs on an ordinary thread: no async-signal-safety
+// constraints on what it does. The first signal calls the handler
 // once; a second one (the user pressing Ctrl-C again while a long generation drains) exits at once
 // with status 128 + signal, the shell's convention. SIGPIPE is ignored so that a vanished reader
 // shows up as EPIPE on write.
 //
-// Linux facts that shape this (swift-corelibs-libdispatch, event_epoll.c): a signal source is a
+// Linux facts that shape the DispatchSource path (swift-corelibs-libdispatch, event_epoll.c): a signal source is a
 // signalfd, and when the source is *registered* (asynchronously, after resume) libdispatch installs
 // its own sigaction handler that forwards the signal to its manager thread. So:
 //   - `signal(sig, SIG_IGN)` comes first, so the default action (terminate) cannot win the race
@@ -40,10 +44,20 @@ public enum SignalHandling {
     }
 
     /// Blocks `signals` in the calling thread, and so in every thread it creates later. Call it
-    /// first thing in `main`, before any thread exists: a signalfd (behind DispatchSource on
-    /// Linux) only receives a signal reliably when no thread has it unblocked; otherwise the kernel
-    /// may deliver it to some thread's handler instead, and the daemon never hears of it.
+    /// first thing in `main`, before any thread exists: a sigwait thread (or the signalfd behind
+    /// DispatchSource) only receives a signal reliably when no thread has it unblocked; otherwise
+    /// the kernel may deliver it to some thread's handler instead, and the daemon never hears of it.
+    ///
+    /// On Linux this also starts the daemon's own signal thread (SignalReader.swift), and every
+    /// later `onTermination` for these signals goes through it: no signal is then lost, whenever
+    /// it arrives, and one that arrives before any handler is installed is handed to the first.
     public static func blockTerminationSignals(_ signals: [Int32] = [SIGINT, SIGTERM]) {
+        #if os(Linux)
+        if SignalReader.shared.withLock({ $0 }) == nil, let reader = SignalReader(signals: signals) {
+            SignalReader.shared.withLock { $0 = reader }
+            return
+        }
+        #endif
         var set = sigset_t()
         sigemptyset(&set)
         for s in signals { sigaddset(&set, s) }
@@ -89,10 +103,22 @@ public enum SignalHandling {
 public final class TerminationSignals: @unchecked Sendable {
     private let queue = DispatchQueue(label: "reprolm.signals")
     private let sources: [DispatchSourceSignal]
+    #if os(Linux)
+    /// The process's signal thread, when it observes these signals (then `sources` is empty).
+    private var reader: SignalReader?
+    #endif
     // Confined to `queue`.
     private var fired = false
 
     fileprivate init(signals: [Int32], exitOnRepeat: Bool, handler: @escaping @Sendable (Int32) -> Void) {
+        #if os(Linux)
+        if let reader = SignalReader.shared.withLock({ $0 }), Set(signals).isSubset(of: reader.signals) {
+            self.reader = reader
+            sources = []
+            reader.add(self, exitOnRepeat: exitOnRepeat, handler)
+            return
+        }
+        #endif
         var made: [DispatchSourceSignal] = []
         for sig in signals {
             SignalHandling.ignoreFirstTime(sig)
@@ -120,6 +146,9 @@ public final class TerminationSignals: @unchecked Sendable {
     /// Stops observing. The signals stay ignored (not back to the default action): on Linux the
     /// disposition belongs to libdispatch once a source has been registered.
     public func cancel() {
+        #if os(Linux)
+        reader?.remove(self)
+        #endif
         for source in sources { source.cancel() }
         SignalHandling.forget(self)
     }

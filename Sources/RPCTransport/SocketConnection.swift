@@ -88,9 +88,14 @@ final class SocketSink: MessageSink, @unchecked Sendable {
 
 /// What the handler needs from its transport.
 protocol ConnectionRegistry: AnyObject, Sendable {
-    /// False once the transport is shutting down: the connection should end its input at once.
-    func register(_ handler: SocketConnectionHandler, channel: Channel) -> Bool
+    /// Whether the connection may stay: not once the transport is shutting down, nor beyond the
+    /// connection limit; either way it should end its input at once.
+    func register(_ handler: SocketConnectionHandler, channel: Channel) -> Admission
     func unregister(_ handler: SocketConnectionHandler)
+}
+
+enum Admission {
+    case admitted, shuttingDown, full(limit: Int)
 }
 
 /// Decodes one connection's bytes into frames for its delegate.
@@ -107,10 +112,20 @@ final class SocketConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     private var delegate: ConnectionDelegate?
     private var modeKnown = false
     private var inputEnded = false
+    // The clocks of ConnectionLimits (event loop only):
+    private let limits: ConnectionLimits
+    private var clock: RepeatedTask?
+    /// When the frame under way began arriving (nil: between frames).
+    private var frameStarted: NIODeadline?
+    /// When the last frame was completed (or the connection opened).
+    private var lastFrame = NIODeadline.now()
+    /// Since when the client has not been reading its answers (nil: it is).
+    private var unreadSince: NIODeadline?
 
-    init(maxFrameBytes: Int, factory: @escaping ConnectionFactory, gate: EventLoopGate,
+    init(maxFrameBytes: Int, limits: ConnectionLimits, factory: @escaping ConnectionFactory, gate: EventLoopGate,
          registry: ConnectionRegistry, logger: Logger) {
         self.decoder = FrameDecoder(maxFrameBytes: maxFrameBytes)
+        self.limits = limits
         self.factory = factory
         self.gate = gate
         self.registry = registry
@@ -121,8 +136,18 @@ final class SocketConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         let sink = SocketSink(channel: context.channel, gate: gate)
         self.sink = sink
         delegate = factory(sink)
-        if registry?.register(self, channel: context.channel) != true {
+        switch registry?.register(self, channel: context.channel) ?? .shuttingDown {
+        case .admitted:
+            let tick = TimeAmount.milliseconds(Int64(limits.tick * 1000))
+            clock = context.eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { [weak self] _ in
+                self?.checkClocks(context.channel)
+            }
+        case .shuttingDown:
             endInput()  // accepted while the daemon shuts down
+        case .full(let limit):
+            logger.warning("connection refused: \(limit) connections are open (--max-connections)")
+            delegate?.tooManyConnections(limit: limit)
+            endInput()
         }
         context.fireChannelActive()
     }
@@ -135,8 +160,40 @@ final class SocketConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             sink?.setMode(mode)
             modeKnown = true
         }
+        let now = NIODeadline.now()
+        if events.contains(where: { if case .frame = $0 { return true } else { return false } }) { lastFrame = now }
+        if decoder.isBetweenFrames { frameStarted = nil } else if frameStarted == nil || !events.isEmpty { frameStarted = now }
         deliver(events)
         if decoder.hasFailed { endInput() }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        // NIO's BackPressureHandler, before this handler, stops reading requests meanwhile.
+        unreadSince = context.channel.isWritable ? nil : (unreadSince ?? .now())
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// The header, idle and write timeouts (ConnectionLimits). Event loop only.
+    private func checkClocks(_ channel: Channel) {
+        let now = NIODeadline.now()
+        func over(_ since: NIODeadline?, _ seconds: Double?) -> Bool {
+            guard let since, let seconds else { return false }
+            return now - since > .nanoseconds(Int64(seconds * 1e9))
+        }
+        if over(unreadSince, limits.writeTimeout) {
+            logger.notice("closing a connection whose answers went unread for \(limits.writeTimeout!) s; its requests are cancelled")
+            clock?.cancel()
+            channel.close(promise: nil)
+        } else if !inputEnded, over(frameStarted, limits.headerTimeout) {
+            logger.notice("closing a connection that left a frame incomplete for \(limits.headerTimeout!) s")
+            if let delegate, let sink, !sink.isClosed {
+                delegate.framingError(.malformedHeader("no complete frame within \(limits.headerTimeout!) s of its first byte"))
+            }
+            endInput()
+        } else if !inputEnded, frameStarted == nil, over(lastFrame, limits.idleTimeout), delegate?.hasWorkInFlight != true {
+            logger.debug("closing a connection idle for \(limits.idleTimeout!) s")
+            endInput()
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -149,6 +206,8 @@ final class SocketConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        clock?.cancel()
+        clock = nil
         finishInput()
         // A half-closed peer still reads its answers; a closed one cannot, so its work stops.
         if let sink, !sink.isClosed { delegate?.peerGone() }

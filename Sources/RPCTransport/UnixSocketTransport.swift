@@ -59,20 +59,30 @@ public final class UnixSocketTransport: @unchecked Sendable {
     /// Delegate callbacks run on the event loops, so they must not block: hand real work to tasks.
     public static func bind(path: String,
                             maxFrameBytes: Int = FrameDecoder.defaultMaxFrameBytes,
+                            limits: ConnectionLimits = ConnectionLimits(),
                             eventLoopThreads: Int = 1,
                             factory: @escaping ConnectionFactory) async throws -> UnixSocketTransport {
         let logger = Logger(label: "reprolm.transport.socket")
         let (fd, identity) = try SocketPath.bindSocket(at: path)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, eventLoopThreads))
-        let registry = Registry()
+        let registry = Registry(maxConnections: limits.maxConnections)
+        let descriptors = DescriptorShortage(logger: logger)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptPause(descriptors))
+                }
+            }
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    descriptors.accepted()
                     let handler = SocketConnectionHandler(
-                        maxFrameBytes: maxFrameBytes, factory: factory, gate: registry.gate,
+                        maxFrameBytes: maxFrameBytes, limits: limits, factory: factory, gate: registry.gate,
                         registry: registry, logger: logger)
+                    // Stops reading a client's requests while its answers wait unread.
+                    try channel.pipeline.syncOperations.addHandler(BackPressureHandler())
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
@@ -156,14 +166,18 @@ private final class Registry: ConnectionRegistry, @unchecked Sendable {
     }
     private let state = Locked(State())
     let gate = EventLoopGate()
+    let maxConnections: Int
+
+    init(maxConnections: Int) { self.maxConnections = maxConnections }
 
     var count: Int { state.withLock { $0.connections.count } }
 
-    func register(_ handler: SocketConnectionHandler, channel: Channel) -> Bool {
+    func register(_ handler: SocketConnectionHandler, channel: Channel) -> Admission {
         state.withLock { s in
-            guard !s.shuttingDown else { return false }
+            guard !s.shuttingDown else { return .shuttingDown }
+            guard s.connections.count < maxConnections else { return .full(limit: maxConnections) }
             s.connections[ObjectIdentifier(handler)] = Entry(channel: channel, handler: handler)
-            return true
+            return .admitted
         }
     }
 
@@ -196,5 +210,59 @@ private final class Registry: ConnectionRegistry, @unchecked Sendable {
             return false
         }
         if now { continuation.resume() }
+    }
+}
+
+/// Out of descriptors (EMFILE, ENFILE) or buffers, accept fails until something frees, and NIO
+/// retries at once (its read stays pending, so the socket stays readable to epoll: a busy loop of
+/// failing accepts). This stops reading the listening socket for a quarter second at a time
+/// instead, and says so once per shortage.
+private final class AcceptPause: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = Channel
+    typealias InboundOut = Channel
+    private let descriptors: DescriptorShortage
+    private var paused = false
+
+    init(_ descriptors: DescriptorShortage) { self.descriptors = descriptors }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        guard let io = error as? IOError, [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(io.errnoCode) else {
+            context.fireErrorCaught(error)
+            return
+        }
+        descriptors.report(io)
+        guard !paused else { return }
+        paused = true
+        let channel = context.channel
+        channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in
+            channel.eventLoop.scheduleTask(in: .milliseconds(250)) {
+                self.paused = false
+                channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+            }
+        }
+    }
+}
+
+/// Logs a descriptor shortage once, until a connection is accepted again.
+private final class DescriptorShortage: @unchecked Sendable {
+    private let reported = Locked(false)
+    private let logger: Logger
+
+    init(logger: Logger) { self.logger = logger }
+
+    func report(_ error: IOError) {
+        let first = reported.withLock { r -> Bool in
+            defer { r = true }
+            return !r
+        }
+        if first { logger.error("cannot accept connections: \(error); pausing until a descriptor frees (raise the limit with ulimit -n)") }
+    }
+
+    func accepted() {
+        let was = reported.withLock { r -> Bool in
+            defer { r = false }
+            return r
+        }
+        if was { logger.notice("accepting connections again") }
     }
 }

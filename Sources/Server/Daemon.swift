@@ -27,6 +27,11 @@ public final class Daemon: @unchecked Sendable {
     public let journal: Journal?
     /// Requests running or waiting at once, over all connections; past it, -32004 overloaded.
     public let maxRequestsInFlight: Int
+    /// Each connection's share of those: past it that connection gets -32004 while the others
+    /// still have room, so one client pipelining without end cannot lock everyone else out.
+    public let maxRequestsPerConnection: Int
+    /// Elements of one batch frame; a larger batch is refused whole, before it is parsed.
+    public let maxBatchElements: Int
     /// Called once to end the process with an exit code (the executable flushes and exits).
     let onExit: @Sendable (Int32) -> Void
 
@@ -43,13 +48,16 @@ public final class Daemon: @unchecked Sendable {
 
     /// `threads`: the forward pass's thread pool (default: every core).
     public init(registry: ModelRegistry, journal: Journal?, logger: Logger = Logger(label: "reprolm.server"),
-                maxRequestsInFlight: Int = 256, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                maxRequestsInFlight: Int = 256, maxRequestsPerConnection: Int = 64, maxBatchElements: Int = 1024,
+                threads: Int = ProcessInfo.processInfo.activeProcessorCount,
                 onExit: @escaping @Sendable (Int32) -> Void) {
         self.registry = registry
         self.journal = journal
         scheduler = InferenceScheduler(threads: threads)
         self.logger = logger
         self.maxRequestsInFlight = maxRequestsInFlight
+        self.maxRequestsPerConnection = min(maxRequestsPerConnection, maxRequestsInFlight)
+        self.maxBatchElements = maxBatchElements
         self.onExit = onExit
     }
 
@@ -75,14 +83,19 @@ public final class Daemon: @unchecked Sendable {
         return shuttingDown
     }
 
-    /// Takes a slot for one request, or says why not.
-    func acquireSlot() throws {
+    /// Takes a slot for one request of a connection that holds `connectionHolds` already, or
+    /// says why not.
+    func acquireSlot(connectionHolds: Int) throws {
         lock.lock()
         defer { lock.unlock() }
         if shuttingDown { throw RPCError(.shuttingDown, "the daemon is shutting down") }
         if inFlight >= maxRequestsInFlight {
             throw RPCError(.overloaded, "too many requests in flight (\(maxRequestsInFlight)); retry later",
-                           data: ["limit": .int(Int64(maxRequestsInFlight))])
+                           data: ["limit": .int(Int64(maxRequestsInFlight)), "scope": .string("daemon")])
+        }
+        if connectionHolds >= maxRequestsPerConnection {
+            throw RPCError(.overloaded, "too many requests in flight on this connection (\(maxRequestsPerConnection)); read the answers, then retry",
+                           data: ["limit": .int(Int64(maxRequestsPerConnection)), "scope": .string("connection")])
         }
         inFlight += 1
     }

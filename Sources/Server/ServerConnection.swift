@@ -22,6 +22,8 @@ public final class ServerConnection: @unchecked Sendable {
     private var lastBarrier: Work?
     private var sinceBarrier: [Work] = []
     private var closed = false
+    /// Requests of this connection holding a daemon slot (its share, `maxRequestsPerConnection`).
+    private var slotsHeld = 0
 
     init(daemon: Daemon, sendBytes: @escaping @Sendable ([UInt8]) -> Void, closeSink: @escaping @Sendable () -> Void) {
         self.daemon = daemon
@@ -33,6 +35,12 @@ public final class ServerConnection: @unchecked Sendable {
 
     /// One frame's payload.
     public func receive(frame: [UInt8]) {
+        let limit = daemon.maxBatchElements
+        if let count = JSONArrayCount.elements(frame, upTo: limit), count > limit {
+            send(RPCOutgoing.error(id: RPCID(.null), RPCError(.invalidRequest, "Invalid request: a batch of more than \(limit) requests",
+                                                              data: ["limit": .int(Int64(limit))])))
+            return
+        }
         let value: JSONValue
         do {
             value = try JSONValue.parse(frame)
@@ -70,6 +78,19 @@ public final class ServerConnection: @unchecked Sendable {
     /// The framing is broken beyond repair; the transport closes the stream after this.
     public func framingFailed(_ reason: String) {
         send(RPCOutgoing.error(id: RPCID(.null), .parseError("framing: \(reason)")))
+    }
+
+    /// The transport is at its connection limit: this one is answered, then closed.
+    public func tooManyConnections(limit: Int) {
+        send(RPCOutgoing.error(id: RPCID(.null), RPCError(.overloaded, "too many connections (\(limit)); retry later",
+                                                          data: ["limit": .int(Int64(limit)), "scope": .string("connections")])))
+    }
+
+    /// Whether any request or reply of this connection is still pending.
+    public var hasWorkInFlight: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return !outstanding.isEmpty
     }
 
     /// End of input: answer what is in flight, then close.
@@ -200,18 +221,20 @@ public final class ServerConnection: @unchecked Sendable {
     private func schedule(id: RPCID?, ordering: RequestOrdering, sessionSeed: SeedUse? = nil,
                           _ body: @escaping @Sendable (RequestContext) async throws -> JSONValue) -> Work {
         let replyID = id ?? RPCID(.null)
+        lock.lock()
+        defer { lock.unlock() }
         do {
-            try daemon.acquireSlot()
+            try daemon.acquireSlot(connectionHolds: slotsHeld)
         } catch {
             return Task { id.map { RPCOutgoing.error(id: $0, ErrorMapping.rpcError(error)) } }
         }
-        lock.lock()
-        defer { lock.unlock() }
+        slotsHeld += 1
         // A null id cannot be told apart from another null id, so it is not tracked for
         // cancellation (and two may be in flight at once).
         let trackedID = id.flatMap { $0.json.isNull ? nil : $0 }
         if let id = trackedID, requestsByID[id] != nil {
             daemon.releaseSlot()
+            slotsHeld -= 1
             return Task { RPCOutgoing.error(id: id, .invalidRequest("id \(id) is already in use by a request in flight")) }
         }
         let dependencies: [Work] = ordering == .barrier ? sinceBarrier + [lastBarrier].compactMap { $0 } : [lastBarrier].compactMap { $0 }
@@ -222,6 +245,7 @@ public final class ServerConnection: @unchecked Sendable {
             defer {
                 self.daemon.releaseSlot()
                 self.lock.lock()
+                self.slotsHeld -= 1
                 if let id = trackedID { self.requestsByID[id] = nil }
                 self.outstanding[key] = nil
                 self.lock.unlock()

@@ -41,6 +41,24 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Most requests in flight at once, over all clients.")
     var maxRequests: Int = 256
 
+    @Option(name: .long, help: "Most requests in flight at once from one connection (its share of --max-requests; past it, -32004).")
+    var maxRequestsPerConnection: Int = 64
+
+    @Option(name: .long, help: "Most requests in one batch frame; a larger batch is refused whole (-32600).")
+    var maxBatch: Int = 1024
+
+    @Option(name: .long, help: "Most socket connections open at once; one more is answered -32004 and closed.")
+    var maxConnections: Int = 256
+
+    @Option(name: .long, help: ArgumentHelp("Seconds a frame may stay incomplete once it has begun (0: no limit); then a framing error and the connection closes.", valueName: "seconds"))
+    var headerTimeout: Double = 30
+
+    @Option(name: .long, help: ArgumentHelp("Seconds a socket connection may stay without requests while nothing of it runs (0: no limit); then it is closed.", valueName: "seconds"))
+    var idleTimeout: Double = 600
+
+    @Option(name: .long, help: ArgumentHelp("Seconds answers may wait for a client that does not read them (its requests are not read meanwhile; 0: no limit); then the connection closes and its requests are cancelled.", valueName: "seconds"))
+    var writeTimeout: Double = 60
+
     @Option(name: .long, help: "Threads of the forward pass (default: every core). Results are the same bits for any count.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
@@ -82,6 +100,13 @@ struct Serve: AsyncParsableCommand {
         if stdio, socket != nil { throw ValidationError("choose one of --stdio and --socket") }
         if maxFrameBytes < 1024 { throw ValidationError("--max-frame-bytes must be at least 1024") }
         if maxRequests < 1 { throw ValidationError("--max-requests must be at least 1") }
+        if maxRequestsPerConnection < 1 { throw ValidationError("--max-requests-per-connection must be at least 1") }
+        if maxBatch < 1 { throw ValidationError("--max-batch must be at least 1") }
+        if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
+        for (name, value) in [("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout), ("--write-timeout", writeTimeout)]
+        where !(value >= 0 && value <= 1e9) {
+            throw ValidationError("\(name) must be between 0 and 1e9 seconds")
+        }
         if threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
         if noModel, !model.isEmpty { throw ValidationError("--no-model and --model exclude each other") }
         if noJournal, journal != nil { throw ValidationError("--no-journal and --journal exclude each other") }
@@ -119,7 +144,9 @@ struct Serve: AsyncParsableCommand {
         }
         let socketBox = SocketBox()
         // `exit` ends the transport gracefully and leaves its code here for run() to return.
-        let daemon = Daemon(registry: registry, journal: receiptJournal, maxRequestsInFlight: maxRequests, threads: threads) { code in
+        let daemon = Daemon(registry: registry, journal: receiptJournal, maxRequestsInFlight: maxRequests,
+                            maxRequestsPerConnection: maxRequestsPerConnection, maxBatchElements: maxBatch,
+                            threads: threads) { code in
             socketBox.exitCode = code
             stdioTransport?.endInput()
             Task { await socketBox.transport?.shutdown(gracePeriod: .seconds(2)) }
@@ -162,7 +189,9 @@ struct Serve: AsyncParsableCommand {
         let path = socket == Self.defaultSocketMarker ? UnixSocketTransport.defaultSocketPath() : (socket ?? "")
         let transport: UnixSocketTransport
         do {
-            transport = try await UnixSocketTransport.bind(path: path, maxFrameBytes: maxFrameBytes, factory: factory)
+            let limits = ConnectionLimits(maxConnections: maxConnections, headerTimeout: headerTimeout > 0 ? headerTimeout : nil,
+                                          idleTimeout: idleTimeout > 0 ? idleTimeout : nil, writeTimeout: writeTimeout > 0 ? writeTimeout : nil)
+            transport = try await UnixSocketTransport.bind(path: path, maxFrameBytes: maxFrameBytes, limits: limits, factory: factory)
         } catch {
             logger.critical("cannot serve on \(path): \(error)")
             throw ExitCode(1)
@@ -215,6 +244,10 @@ final class ConnectionAdapter: ConnectionDelegate, @unchecked Sendable {
     func inputEnded() { connection.inputEnded() }
 
     func peerGone() { connection.peerGone() }
+
+    func tooManyConnections(limit: Int) { connection.tooManyConnections(limit: limit) }
+
+    var hasWorkInFlight: Bool { connection.hasWorkInFlight }
 }
 
 /// swift-log to stderr only.

@@ -3,7 +3,7 @@ import ArgumentParser
 import Foundation
 import RPCTransport
 
-// Before any thread exists: the daemon observes SIGINT/SIGTERM through a signalfd, which needs
+// Before any thread exists: the daemon takes SIGINT/SIGTERM in a sigwait thread, which needs
 // them blocked in every thread (see SignalHandling). Other subcommands keep the default action.
 let arguments = Serve.expandingBareSocketFlag(Array(CommandLine.arguments.dropFirst()))
 if Reprolm.isServe(arguments) { SignalHandling.blockTerminationSignals() }

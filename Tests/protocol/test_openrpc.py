@@ -1022,7 +1022,7 @@ def test_shutting_down_and_overloaded(spawn):
     assert overloaded, "with --max-requests 1, a batch of 20 must see -32004"
     for r in overloaded:
         assert_valid(validator("#/components/schemas/ErrorResponse"), r, "overloaded")
-        assert r["error"]["code"] == -32004 and r["error"]["data"] == {"limit": 1}
+        assert r["error"]["code"] == -32004 and r["error"]["data"] == {"limit": 1, "scope": "daemon"}
     assert d.call("shutdown", id_="s")["result"] is None
     answer = d.call("tokenize", {"text": "x"}, id_="late")
     assert_valid(validator("#/components/schemas/ErrorResponse"), answer, "shutting down")

@@ -31,7 +31,7 @@ public struct EncodeParams: Sendable {
 
     public init(_ params: JSONValue?) throws {
         var r = try JSONObjectReader(params, path: "params")
-        model = try r.optionalString("model", maxBytes: 4096)
+        model = try r.optionalModelName("model")
         keepAlive = try KeepAlive.read(&r, path: "params")
         let inputPath = r.fieldPath("input")
         let texts: [String]?

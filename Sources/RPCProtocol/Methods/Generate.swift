@@ -118,7 +118,7 @@ public struct GenerateParams: Sendable {
 
     public init(_ params: JSONValue?) throws {
         var r = try JSONObjectReader(params, path: "params")
-        model = try r.optionalString("model", maxBytes: 4096)
+        model = try r.optionalModelName("model")
         keepAlive = try KeepAlive.read(&r, path: "params")
         prompt = try PromptInput.readMessages(&r) ?? PromptInput.read(&r, textKey: "prompt")
         maxTokens = Int(try r.optionalInt("maxTokens", in: 1...1_048_576) ?? Int64(Self.defaultMaxTokens))

@@ -22,8 +22,8 @@ public struct ModelsLoadParams: Sendable {
 
     public init(_ params: JSONValue?) throws {
         var r = try JSONObjectReader(params, path: "params")
-        model = try r.string("model", maxBytes: 4096)
-        alias = try r.optionalString("alias", maxBytes: 256)
+        model = try r.modelName("model")
+        alias = try r.optionalModelName("alias", maxBytes: 256)
         keepAlive = try KeepAlive.read(&r, path: "params")
         if let alias, alias.isEmpty { throw JSONFieldError(path: "params.alias", message: "must not be empty") }
         if model.isEmpty { throw JSONFieldError(path: "params.model", message: "must not be empty") }
@@ -38,7 +38,7 @@ public struct ModelsUnloadParams: Sendable {
 
     public init(_ params: JSONValue?) throws {
         var r = try JSONObjectReader(params, path: "params")
-        model = try r.string("model", maxBytes: 4096)
+        model = try r.modelName("model")
         try r.finish()
     }
 }

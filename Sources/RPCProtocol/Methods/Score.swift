@@ -23,7 +23,7 @@ public struct ScoreParams: Sendable {
 
     public init(_ params: JSONValue?) throws {
         var r = try JSONObjectReader(params, path: "params")
-        model = try r.optionalString("model", maxBytes: 4096)
+        model = try r.optionalModelName("model")
         keepAlive = try KeepAlive.read(&r, path: "params")
         if r.contains("context") || r.contains("continuation") {
             for key in ["text", "tokens"] where r.contains(key) {

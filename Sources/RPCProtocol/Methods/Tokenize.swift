@@ -16,7 +16,7 @@ public struct TokenizeParams: Sendable {
 
     public init(_ params: JSONValue?) throws {
         var r = try JSONObjectReader(params, path: "params")
-        model = try r.optionalString("model", maxBytes: 4096)
+        model = try r.optionalModelName("model")
         keepAlive = try KeepAlive.read(&r, path: "params")
         text = try r.string("text")
         addSpecial = try r.optionalBool("addSpecial") ?? true
@@ -48,7 +48,7 @@ public struct DetokenizeParams: Sendable {
 
     public init(_ params: JSONValue?) throws {
         var r = try JSONObjectReader(params, path: "params")
-        model = try r.optionalString("model", maxBytes: 4096)
+        model = try r.optionalModelName("model")
         keepAlive = try KeepAlive.read(&r, path: "params")
         guard let ids = try r.optionalIntArray("tokens", in: 0...Int64(Int32.max), maxCount: Self.maxTokens) else {
             throw JSONFieldError(path: "params.tokens", message: "is required")
