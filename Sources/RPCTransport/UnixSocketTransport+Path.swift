@@ -3,9 +3,11 @@
 // The socket file is created by bind(2) under umask 0177, so it is born 0600: there is no moment
 // at which another user could connect (a chmod after bind would leave one). The socket is made and
 // bound here, synchronously, and handed to NIO with `withBoundSocket`, so the umask change covers
-// exactly one system call on this thread. An existing file at the path is probed first: a socket
-// that answers belongs to a live daemon and is left alone; one that refuses is stale and removed;
-// anything that is not a socket is never deleted.
+// exactly one system call on this thread. The directory must be this user's and writable by no
+// one else, and no directory on the way may be another user's symbolic link: otherwise another
+// user could listen at the path first and clients would talk to them. An existing file at the path
+// is probed first, if it is this user's: a socket that answers belongs to a live daemon and is
+// left alone; one that refuses is stale and removed; anything that is not a socket is never deleted.
 
 #if canImport(Glibc)
 import Glibc
@@ -26,6 +28,13 @@ public enum UnixSocketError: Error, Sendable, Equatable, CustomStringConvertible
     case notASocket(path: String)
     /// The socket's directory belongs to another user, who could swap the socket under us.
     case insecureDirectory(path: String, ownerUID: UInt32)
+    /// Other users may write in the socket's directory (mode `mode`): they could put their own
+    /// socket at the path first, and clients would talk to it.
+    case sharedDirectory(path: String, mode: UInt32)
+    /// A directory on the way is a symbolic link owned by another user, who could point it anywhere.
+    case foreignSymlink(path: String, ownerUID: UInt32)
+    /// The socket already at the path belongs to another user: neither probed nor removed.
+    case foreignSocket(path: String, ownerUID: UInt32)
     case systemCall(name: String, errno: Int32, path: String)
 
     public var description: String {
@@ -40,6 +49,12 @@ public enum UnixSocketError: Error, Sendable, Equatable, CustomStringConvertible
             return "\(path) exists and is not a socket; not removing it"
         case let .insecureDirectory(path, owner):
             return "directory \(path) is owned by uid \(owner), not by this user; refusing to put the socket there"
+        case let .sharedDirectory(path, mode):
+            return "directory \(path) is writable by other users (mode \(String(mode & 0o7777, radix: 8))), who could take the socket's place; use a directory of your own (a bare --socket uses one)"
+        case let .foreignSymlink(path, owner):
+            return "\(path) is a symbolic link owned by uid \(owner), not by this user; refusing to follow it"
+        case let .foreignSocket(path, owner):
+            return "the socket \(path) belongs to uid \(owner), not to this user; not touching it"
         case let .systemCall(name, err, path):
             return "\(name) failed for \(path): \(POSIX.describe(errno: err))"
         }
@@ -108,12 +123,21 @@ enum SocketPath {
         return String(path[..<slash])
     }
 
-    /// Creates missing directories with mode 0700, then refuses a parent owned by another user
-    /// (root-owned directories such as /tmp are fine: root could do anything anyway).
+    /// Creates missing directories with mode 0700, refusing on the way a symbolic link owned by
+    /// another user (not root: root could do anything anyway); then the socket's own directory must
+    /// belong to this user (or root) and be writable by nobody else, so no other user can put a
+    /// socket of their own at the path before the daemon or after it (a shared directory such as
+    /// /tmp is refused; the default path is a private directory inside it).
     static func prepareDirectory(_ directory: String) throws {
+        let me = UInt32(getuid())
         var prefix = directory.hasPrefix("/") ? "" : "."
         for component in directory.split(separator: "/", omittingEmptySubsequences: true) {
             prefix += "/" + component
+            var link = stat()
+            if lstat(prefix, &link) == 0, (link.st_mode & S_IFMT) == S_IFLNK,
+               UInt32(link.st_uid) != me, link.st_uid != 0 {
+                throw UnixSocketError.foreignSymlink(path: prefix, ownerUID: UInt32(link.st_uid))
+            }
             if mkdir(prefix, 0o700) != 0 {
                 let err = errno
                 var existing = stat()
@@ -131,8 +155,11 @@ enum SocketPath {
             throw UnixSocketError.invalidPath(path: directory, reason: "parent is not a directory")
         }
         let owner = UInt32(info.st_uid)
-        if owner != UInt32(getuid()) && owner != 0 {
+        if owner != me && owner != 0 {
             throw UnixSocketError.insecureDirectory(path: directory, ownerUID: owner)
+        }
+        if UInt32(info.st_mode) & 0o022 != 0 {
+            throw UnixSocketError.sharedDirectory(path: directory, mode: UInt32(info.st_mode))
         }
     }
 
@@ -145,6 +172,9 @@ enum SocketPath {
             throw UnixSocketError.systemCall(name: "lstat", errno: err, path: path)
         }
         guard (info.st_mode & S_IFMT) == S_IFSOCK else { throw UnixSocketError.notASocket(path: path) }
+        guard UInt32(info.st_uid) == UInt32(getuid()) else {
+            throw UnixSocketError.foreignSocket(path: path, ownerUID: UInt32(info.st_uid))
+        }
 
         let probe = try makeSocket(path: path)
         defer { POSIX.closeDescriptor(probe) }

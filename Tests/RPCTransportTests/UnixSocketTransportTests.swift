@@ -253,4 +253,39 @@ final class UnixSocketTransportTests: XCTestCase {
             XCTAssertEqual(error as? UnixSocketError, .insecureDirectory(path: sub, ownerUID: 12345))
         }
     }
+
+    func testADirectoryOthersCanWriteInIsRefused() throws {
+        // /tmp itself (1777): another user could listen at the path before the daemon does.
+        let shared = directory + "/shared"
+        XCTAssertEqual(mkdir(shared, 0o700), 0)
+        XCTAssertEqual(chmod(shared, 0o1777), 0)
+        XCTAssertThrowsError(try SocketPath.bindSocket(at: shared + "/r.sock")) { error in
+            XCTAssertEqual(error as? UnixSocketError, .sharedDirectory(path: shared, mode: UInt32(S_IFDIR) | 0o1777))
+        }
+        XCTAssertEqual(chmod(shared, 0o770), 0)
+        XCTAssertThrowsError(try SocketPath.bindSocket(at: shared + "/r.sock"))
+        XCTAssertEqual(chmod(shared, 0o755), 0)
+        let (fd, _) = try SocketPath.bindSocket(at: shared + "/r.sock")
+        POSIX.closeDescriptor(fd)
+    }
+
+    func testAnotherUsersSymlinkOrSocketIsNeverFollowedOrTouched() throws {
+        guard getuid() == 0 else { throw XCTSkip("needs root to chown") }
+        let real = directory + "/real"
+        XCTAssertEqual(mkdir(real, 0o700), 0)
+        let link = directory + "/link"
+        XCTAssertEqual(symlink(real, link), 0)
+        XCTAssertEqual(lchown(link, 12345, 12345), 0)
+        XCTAssertThrowsError(try SocketPath.bindSocket(at: link + "/r.sock")) { error in
+            XCTAssertEqual(error as? UnixSocketError, .foreignSymlink(path: link, ownerUID: 12345))
+        }
+        // A socket at the path that another user owns (a listener or not): reported, not probed or removed.
+        let (fd, _) = try SocketPath.bindSocket(at: real + "/r.sock")
+        POSIX.closeDescriptor(fd)
+        XCTAssertEqual(lchown(real + "/r.sock", 12345, 12345), 0)
+        XCTAssertThrowsError(try SocketPath.bindSocket(at: real + "/r.sock")) { error in
+            XCTAssertEqual(error as? UnixSocketError, .foreignSocket(path: real + "/r.sock", ownerUID: 12345))
+        }
+        XCTAssertNotNil(fileMode(real + "/r.sock"), "another user's socket is left where it is")
+    }
 }

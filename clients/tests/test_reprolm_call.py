@@ -292,3 +292,18 @@ def test_a_stale_socket_file_is_replaced_by_the_started_daemon(binary, folder):
         assert pid is not None
     finally:
         stop(pid)
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to give the socket to another user")
+def test_a_socket_of_another_user_is_not_trusted(folder):
+    """An impostor listening at the path (here: the socket file given to uid 12345) gets nothing."""
+    sock = os.path.join(folder, "impostor.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(sock)
+    listener.listen(4)
+    os.chown(sock, 12345, 12345)
+    try:
+        out = run(["--socket", sock, "--no-start", "models/list"])
+        assert out.returncode == 3 and "belongs to uid 12345" in out.stderr, out.stderr
+    finally:
+        listener.close()

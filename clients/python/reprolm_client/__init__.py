@@ -28,6 +28,7 @@ from .errors import (
     Overloaded,
     ParseError,
     ProtocolError,
+    UntrustedSocket,
     ReceiptNotFound,
     ReprolmError,
     RequestCancelled,
@@ -62,4 +63,5 @@ __all__ = [
     "ReceiptNotFound",
     "ConnectionClosed",
     "ProtocolError",
+    "UntrustedSocket",
 ]

@@ -28,12 +28,13 @@ import os
 import queue
 import shutil
 import socket
+import struct
 import subprocess
 import threading
 from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import framing as _framing
-from .errors import ConnectionClosed, ProtocolError, ReprolmError
+from .errors import ConnectionClosed, ProtocolError, ReprolmError, UntrustedSocket
 
 __all__ = ["Client", "GenerationStream", "default_socket_path", "find_binary"]
 
@@ -48,6 +49,21 @@ _PROGRESS, _STREAM = "$/progress", "$/stream"
 # ---------------------------------------------------------------------------------------------
 # Locating the daemon
 # ---------------------------------------------------------------------------------------------
+
+def check_socket_owner(path: str, sock: socket.socket) -> None:
+    """Raises ``UntrustedSocket`` unless the socket file and the process listening on it (its
+    credentials, where the system reports them) belong to this user: another user who listens at
+    the path first must not receive your prompts or answer in your daemon's name."""
+    uid = os.getuid()
+    owner = os.stat(path).st_uid
+    if owner != uid:
+        raise UntrustedSocket(f"the socket {path} belongs to uid {owner}, not to you (uid {uid}); not using it")
+    if hasattr(socket, "SO_PEERCRED"):
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        _pid, peer, _gid = struct.unpack("3i", creds)
+        if peer != uid:
+            raise UntrustedSocket(f"the process listening on {path} runs as uid {peer}, not as you (uid {uid}); not using it")
+
 
 def default_socket_path() -> str:
     """``$REPROLM_SOCKET``, else the daemon's default: ``$XDG_RUNTIME_DIR/reprolm.sock`` when that
@@ -202,7 +218,8 @@ class Client:
             sock.settimeout(connect_timeout)
             sock.connect(path)
             sock.settimeout(None)
-        except OSError:
+            check_socket_owner(path, sock)
+        except BaseException:
             sock.close()
             raise
         return cls(_SocketTransport(sock), framing=framing, **kwargs)

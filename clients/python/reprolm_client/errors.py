@@ -27,6 +27,7 @@ __all__ = [
     "ExceedsMemoryBudget",
     "ConnectionClosed",
     "ProtocolError",
+    "UntrustedSocket",
     "ERROR_CLASSES",
 ]
 
@@ -160,6 +161,11 @@ class ConnectionClosed(ReprolmError, ConnectionError):
 
 class ProtocolError(ReprolmError):
     """The daemon sent something this client cannot read (a bad frame, non-JSON). Has no code."""
+
+
+class UntrustedSocket(ReprolmError, ConnectionError):
+    """The socket (or the process listening on it) belongs to another user: whatever answers
+    there is not your daemon, so nothing is sent to it. Has no code."""
 
 
 ERROR_CLASSES: Dict[int, Type[ReprolmError]] = {

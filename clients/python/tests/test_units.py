@@ -1,4 +1,7 @@
-"""Pieces of the client that need no daemon: framing and the error classes."""
+"""Pieces of the client that need no daemon: framing, the error classes, the socket owner check."""
+
+import os
+import socket
 
 import pytest
 
@@ -141,3 +144,20 @@ def test_encode_and_chat_send_camel_case_params():
         ("generate", {"messages": [{"role": "user", "content": "What is 2 + 2?"}], "temperature": 0, "maxTokens": 24}),
         ("generate", {"prompt": "Hi", "maxTokens": 1}),
     ]
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to give the socket to another user")
+def test_a_socket_of_another_user_is_not_trusted(tmp_path):
+    """An impostor listening at the path (the socket file given to uid 12345) is refused before
+    anything is sent to it."""
+    from reprolm_client import Client, UntrustedSocket
+    path = str(tmp_path / "impostor.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(4)
+    os.chown(path, 12345, 12345)
+    try:
+        with pytest.raises(UntrustedSocket, match="belongs to uid 12345"):
+            Client.connect_socket(path)
+    finally:
+        listener.close()
