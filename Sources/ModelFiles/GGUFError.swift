@@ -17,6 +17,8 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
     case openFailed(path: String, errno: Int32)
     case notARegularFile(path: String)
     case mapFailed(path: String, errno: Int32)
+    /// Read into private memory (no lease could be had) while someone wrote to it: a torn copy.
+    case changedWhileRead(path: String)
 
     // Header.
     /// The bytes ran out in `section`: `needed` bytes at `offset`, only `available` left.
@@ -68,7 +70,8 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .openFailed(let p, let e): return "cannot open GGUF file '\(p)': \(errnoText(e))"
         case .notARegularFile(let p): return "'\(p)' is not a regular file"
-        case .mapFailed(let p, let e): return "cannot mmap GGUF file '\(p)': \(errnoText(e))"
+        case .mapFailed(let p, let e): return "cannot map or read GGUF file '\(p)': \(errnoText(e))"
+        case .changedWhileRead(let p): return "GGUF file '\(p)' changed while it was read (it is being written to); load it again once it is complete"
         case .truncated(let s, let o, let n, let a):
             return "GGUF file truncated in \(s.rawValue): need \(n) bytes at offset \(o), only \(a) left"
         case .badMagic(let m):

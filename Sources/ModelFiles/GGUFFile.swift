@@ -1,5 +1,6 @@
 // An opened GGUF file: the validated header, metadata and tensor table, and the tensors' bytes read
-// straight from a read-only mmap (ReadOnlyMapping.swift).
+// straight from the file's mapping (MappedFile.swift: leased, so that a writer cannot pull it from
+// under a running model).
 
 #if canImport(Glibc)
 import Glibc
@@ -38,7 +39,8 @@ public struct GGUFTensorInfo: Sendable, Equatable {
     }
 }
 
-/// A GGUF v2/v3 model file, memory-mapped read-only and fully validated when opened.
+/// A GGUF v2/v3 model file, mapped read-only under a lease (or read into private memory; see
+/// MappedFile) and fully validated when opened.
 ///
 /// Immutable after `init`, and the mapping lives as long as the object, so it can be shared across
 /// threads (hence `@unchecked Sendable`). Buffers from `data(for:)` are valid only while the
@@ -54,23 +56,24 @@ public final class GGUFFile: @unchecked Sendable {
     /// Absolute file offset where the data section starts.
     public let dataOffset: Int
 
-    private let mapping: UnsafeRawBufferPointer
+    /// The file's bytes and what became of them (leased mapping or private copy).
+    public let source: MappedFile
+    private var mapping: UnsafeRawBufferPointer { source.bytes }
     private let tensorIndex: [String: Int]
 
     /// Opens, maps and validates `path`. Throws `GGUFError` for every failure, including the
     /// open/mmap ones (with errno).
-    public init(path: String) throws {
-        let mapping = try GGUFFile.map(path: path)
-        let parsed: GGUFParsed
-        do {
-            parsed = try GGUFParser.parse(mapping)
-        } catch {
-            GGUFFile.unmap(mapping)
-            throw error
-        }
+    public convenience init(path: String) throws {
+        try self.init(source: try GGUFFile.map(path: path))
+    }
+
+    /// Validates a file already opened with `map(path:)` (a caller that hashes the bytes first).
+    public init(source: MappedFile) throws {
+        let path = source.path
+        let parsed = try GGUFParser.parse(source.bytes)
         self.path = path
-        self.mapping = mapping
-        self.fileSize = mapping.count
+        self.source = source
+        self.fileSize = source.bytes.count
         self.version = parsed.version
         self.alignment = parsed.alignment
         self.metadata = parsed.metadata
@@ -81,8 +84,6 @@ public final class GGUFFile: @unchecked Sendable {
         for (i, t) in parsed.tensors.enumerated() { index[t.name] = i }
         self.tensorIndex = index
     }
-
-    deinit { GGUFFile.unmap(mapping) }
 
     /// Most elements one metadata array may hold (larger arrays are refused with `arrayOverLimit`).
     public static var maxArrayElements: Int { ggufMaxArrayElements }
@@ -100,14 +101,9 @@ public final class GGUFFile: @unchecked Sendable {
     /// Lets the kernel drop the whole pages inside `bytes` (a part of this file's mapping, such as
     /// `data(for:)`) from the process, for bytes that were copied elsewhere (repacked into tiles).
     /// The mapping stays valid: a later read pages them back in from the file.
+    /// A file read into private memory keeps its pages (MappedFile.releasePages says why).
     public func releasePages(_ bytes: UnsafeRawBufferPointer) {
-        guard let base = bytes.baseAddress, bytes.count > 0, let mapped = mapping.baseAddress,
-              base >= mapped, base + bytes.count <= mapped + mapping.count else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (Int(bitPattern: base) + page - 1) / page * page
-        let end = (Int(bitPattern: base) + bytes.count) / page * page
-        guard end > start, let p = UnsafeMutableRawPointer(bitPattern: start) else { return }
-        _ = madvise(p, end - start, Int32(MADV_DONTNEED))
+        source.releasePages(bytes)
     }
 
     public func data(for tensor: GGUFTensorInfo) -> UnsafeRawBufferPointer {
@@ -143,16 +139,15 @@ public final class GGUFFile: @unchecked Sendable {
 
     // MARK: - Mapping
 
-    private static func map(path: String) throws -> UnsafeRawBufferPointer {
-        switch ReadOnlyMapping.map(path: path) {
-        case .success(let mapping): return mapping
+    /// Opens `path`'s bytes (MappedFile.swift) without validating them; open/mmap failures are
+    /// `GGUFError`s.
+    public static func map(path: String) throws -> MappedFile {
+        switch MappedFile.open(path: path) {
+        case .success(let file): return file
         case .failure(.openFailed(let e)): throw GGUFError.openFailed(path: path, errno: e)
         case .failure(.notARegularFile): throw GGUFError.notARegularFile(path: path)
-        case .failure(.mapFailed(let e)): throw GGUFError.mapFailed(path: path, errno: e)
+        case .failure(.mapFailed(let e)), .failure(.readFailed(let e)): throw GGUFError.mapFailed(path: path, errno: e)
+        case .failure(.changedWhileRead): throw GGUFError.changedWhileRead(path: path)
         }
-    }
-
-    private static func unmap(_ mapping: UnsafeRawBufferPointer) {
-        ReadOnlyMapping.unmap(mapping)
     }
 }

@@ -8,6 +8,8 @@ public enum SafetensorsError: Error, Equatable, CustomStringConvertible {
     case openFailed(path: String, errno: Int32)
     case notARegularFile(path: String)
     case mapFailed(path: String, errno: Int32)
+    /// Read into private memory (no lease could be had) while someone wrote to it: a torn copy.
+    case changedWhileRead(path: String)
 
     // The header.
     /// Fewer than the 8 bytes of the header length.
@@ -53,7 +55,8 @@ public enum SafetensorsError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .openFailed(let p, let e): return "cannot open safetensors file '\(p)': \(errnoText(e))"
         case .notARegularFile(let p): return "'\(p)' is not a regular file"
-        case .mapFailed(let p, let e): return "cannot mmap safetensors file '\(p)': \(errnoText(e))"
+        case .mapFailed(let p, let e): return "cannot map or read safetensors file '\(p)': \(errnoText(e))"
+        case .changedWhileRead(let p): return "safetensors file '\(p)' changed while it was read (it is being written to); load it again once it is complete"
         case .noHeaderLength(let s): return "safetensors file of \(s) bytes is too short for the 8-byte header length"
         case .headerTooLarge(let l, let m): return "safetensors header length \(l) is over the limit of \(m) bytes"
         case .headerPastEndOfFile(let l, let s):

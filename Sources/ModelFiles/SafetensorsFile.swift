@@ -1,6 +1,6 @@
 // An opened safetensors file (the weights format of Hugging Face model folders): the validated
-// tensor table and metadata, and the tensors' bytes read straight from a read-only mmap
-// (ReadOnlyMapping.swift). SafetensorsParser.swift describes the byte layout and the checks.
+// tensor table and metadata, and the tensors' bytes read straight from the file's mapping
+// (MappedFile.swift: leased, so that a writer cannot pull it from under a running model). SafetensorsParser.swift describes the byte layout and the checks.
 
 /// One tensor of a safetensors file.
 public struct SafetensorsTensor: Sendable, Equatable {
@@ -16,7 +16,8 @@ public struct SafetensorsTensor: Sendable, Equatable {
     public var elementCount: Int { byteCount / dtype.byteSize }
 }
 
-/// A safetensors file, memory-mapped read-only and fully validated when opened.
+/// A safetensors file, mapped read-only under a lease (or read into private memory; see
+/// MappedFile) and fully validated when opened.
 ///
 /// Immutable after `init`, and the mapping lives as long as the object, so it can be shared across
 /// threads (hence `@unchecked Sendable`). Buffers from `data(of:)` are valid only while the
@@ -27,32 +28,37 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// The header's `__metadata__` (for example `{"format": "pt"}`); empty when absent.
     public let metadata: [String: String]
 
-    private let mapping: UnsafeRawBufferPointer
+    /// The file's bytes and what became of them (leased mapping or private copy).
+    public let source: MappedFile
+    private var mapping: UnsafeRawBufferPointer { source.bytes }
 
     /// Opens, maps and validates `path`. Throws `SafetensorsError` for every failure, including the
     /// open/mmap ones (with errno).
-    public init(path: String) throws {
-        let mapping: UnsafeRawBufferPointer
-        switch ReadOnlyMapping.map(path: path) {
-        case .success(let m): mapping = m
+    public convenience init(path: String) throws {
+        try self.init(source: try SafetensorsFile.map(path: path))
+    }
+
+    /// Opens `path`'s bytes (MappedFile.swift) without validating them; open/mmap failures are
+    /// `SafetensorsError`s.
+    public static func map(path: String) throws -> MappedFile {
+        switch MappedFile.open(path: path) {
+        case .success(let file): return file
         case .failure(.openFailed(let e)): throw SafetensorsError.openFailed(path: path, errno: e)
         case .failure(.notARegularFile): throw SafetensorsError.notARegularFile(path: path)
-        case .failure(.mapFailed(let e)): throw SafetensorsError.mapFailed(path: path, errno: e)
+        case .failure(.mapFailed(let e)), .failure(.readFailed(let e)): throw SafetensorsError.mapFailed(path: path, errno: e)
+        case .failure(.changedWhileRead): throw SafetensorsError.changedWhileRead(path: path)
         }
-        let parsed: SafetensorsParsed
-        do {
-            parsed = try SafetensorsParser.parse(mapping)
-        } catch {
-            ReadOnlyMapping.unmap(mapping)
-            throw error
-        }
+    }
+
+    /// Validates a file already opened with `map(path:)` (a caller that hashes the bytes first).
+    public init(source: MappedFile) throws {
+        let path = source.path
+        let parsed = try SafetensorsParser.parse(source.bytes)
         self.path = path
-        self.mapping = mapping
+        self.source = source
         self.tensors = parsed.tensors
         self.metadata = parsed.metadata
     }
-
-    deinit { ReadOnlyMapping.unmap(mapping) }
 
     /// Bytes of the mapped file.
     var mappedSize: Int { mapping.count }

@@ -87,6 +87,37 @@ public final class FileHasher: @unchecked Sendable {
         return hex
     }
 
+    /// The sha256 of `bytes`, the contents of the file at `path` already in memory (a model's
+    /// mapping), so that the digest is of the very bytes that will be used, whatever happens to
+    /// the file meanwhile. `version` is the file's (size, mtime) those bytes are, when the caller
+    /// knows the file cannot change while they are read (a read lease holds writers off): the
+    /// cache is then consulted and fed under it. nil (bytes read while anyone could write the
+    /// file) hashes the bytes and leaves the cache alone.
+    public func sha256(ofContents bytes: UnsafeRawBufferPointer, of path: String,
+                       version: (size: Int, mtimeNanoseconds: Int64)?,
+                       progress: ((Int, Int) -> Void)? = nil) -> String {
+        let key = FileSystem.canonicalPath(path)
+        let status = version.map { FileSystem.Status(size: $0.size, mtimeNanoseconds: $0.mtimeNanoseconds, isRegularFile: true, isDirectory: false) }
+        if let status, status.size == bytes.count, let cached = lookup(key, status) { return cached }
+        var hasher = SHA256()
+        var done = 0
+        progress?(0, bytes.count)
+        while done < bytes.count {
+            let n = min(Self.chunkSize, bytes.count - done)
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: bytes[done ..< done + n]))
+            done += n
+            progress?(done, bytes.count)
+        }
+        let hex = Self.hex(hasher.finalize())
+        lock.lock()
+        computed += 1
+        lock.unlock()
+        if let status, status.size == bytes.count {
+            store(key, Entry(size: status.size, mtimeNanoseconds: status.mtimeNanoseconds, sha256: hex))
+        }
+        return hex
+    }
+
     /// Records a digest computed elsewhere (e.g. while the file was being written), so the next
     /// check of that file is free. Ignored if the file is not there.
     public func record(sha256: String, forFileAt path: String) {

@@ -72,6 +72,14 @@ enum FileSystem {
         }
     }
 
+    /// Takes every write permission away (0444), so a careless writer (an editor, a script that
+    /// opens the file for writing) fails instead of corrupting a verified file under a loaded model.
+    static func makeReadOnly(_ path: String) throws {
+        guard chmod(path, 0o444) == 0 else {
+            throw ModelStoreError.io(operation: "making read-only", path: path, reason: errnoString())
+        }
+    }
+
     /// Makes a rename durable: the new directory entry survives a crash only once the folder is synced.
     static func fsyncDirectory(_ path: String) {
         let fd = open(path, O_RDONLY)

@@ -82,6 +82,8 @@ extension ModelStore {
         var folders = Set<String>()
         for item in staged {
             do {
+                // Installed read-only: the catalogue's files are verified bytes, never edited.
+                try FileSystem.makeReadOnly(item.temporary)
                 try FileSystem.rename(item.temporary, to: item.final)
             } catch {
                 for rest in staged { FileSystem.removeIfPresent(rest.temporary) }

@@ -39,6 +39,31 @@ final class FileHasherTests: XCTestCase {
         XCTAssertEqual(reports.count, 4)  // start + three chunks
     }
 
+    func testContentsInMemoryAreHashedAndCachedOnlyForAStableVersion() throws {
+        let data = Data("hello world".utf8)
+        let file = try scratch.write(data, to: "hello.txt")
+        let hasher = FileHasher(cacheFile: cacheFile)
+        let status = try XCTUnwrap(FileSystem.status(of: file))
+        let version = (size: status.size, mtimeNanoseconds: status.mtimeNanoseconds)
+        let hello = "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+        data.withUnsafeBytes { bytes in
+            // Bytes read while the file could change: hashed, never cached.
+            XCTAssertEqual(hasher.sha256(ofContents: bytes, of: file, version: nil), hello)
+            XCTAssertEqual(hasher.sha256(ofContents: bytes, of: file, version: nil), hello)
+            XCTAssertEqual(hasher.hashesComputed, 2)
+            // A leased version: hashed once, then the cache answers (here and for the file).
+            XCTAssertEqual(hasher.sha256(ofContents: bytes, of: file, version: version), hello)
+            XCTAssertEqual(hasher.sha256(ofContents: bytes, of: file, version: version), hello)
+            XCTAssertEqual(hasher.hashesComputed, 3)
+        }
+        XCTAssertEqual(try hasher.sha256(ofFileAt: file), hello)
+        XCTAssertEqual(hasher.hashesComputed, 3)
+        // Other bytes than the cached version's size are hashed, whatever the cache says.
+        Data("hello".utf8).withUnsafeBytes { bytes in
+            XCTAssertNotEqual(hasher.sha256(ofContents: bytes, of: file, version: version), hello)
+        }
+    }
+
     func testSecondCallUsesTheCache() throws {
         let file = try scratch.write(Data("hello world".utf8), to: "hello.txt")
         let hasher = FileHasher(cacheFile: cacheFile)

@@ -48,6 +48,9 @@ final class PullTests: XCTestCase {
         let path = try store.pull("tiny", progress: log.record)
         XCTAssertEqual(path, root + "/models/tiny/tiny.gguf")
         XCTAssertEqual(FileManager.default.contents(atPath: path), content)
+        // Installed read-only: a careless writer fails instead of corrupting a verified file.
+        let mode = (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue
+        XCTAssertEqual(mode, 0o444)
         XCTAssertEqual(store.localPath(for: "tiny"), path)
         XCTAssertEqual(Fixtures.listing(root + "/models/tiny"), ["tiny.gguf"])
         XCTAssertEqual(Fixtures.listing(root + "/tmp"), [], "the work folder must be cleaned up")
