@@ -66,7 +66,7 @@ enum Filters {
         case "int":
             return try toInt(value, try args.bind(name, ["default", "base"]))
         case "indent":
-            return try indent(value, try args.bind(name, ["width", "first", "blank"]))
+            return try indent(value, try args.bind(name, ["width", "first", "blank"]), limits: limits)
         case "items":
             try args.none(name)
             if value.isUndefined { return .generator(Generator([])) }
@@ -116,7 +116,7 @@ enum Filters {
             try args.none(name)
             return .string(try value.str())
         case "tojson":
-            return .string(try tojson(value, try args.bind(name, ["ensure_ascii", "indent", "separators", "sort_keys"])))
+            return .string(try tojson(value, try args.bind(name, ["ensure_ascii", "indent", "separators", "sort_keys"]), limits: limits))
         case "trim":
             let chars = try Arguments.string(try args.bind(name, ["chars"])[0])
             return .string(PythonString.strip(try value.str(), chars: chars))
@@ -175,7 +175,7 @@ enum Filters {
     }
 
     /// jinja2's `indent(width=4, first=False, blank=False)`.
-    private static func indent(_ value: Value, _ bound: [Value?]) throws -> Value {
+    private static func indent(_ value: Value, _ bound: [Value?], limits: RenderLimits) throws -> Value {
         guard case .string(let s) = value else {
             try value.failIfUndefined()
             throw ValueError.runtime("the indent filter needs a string, not \(value.typeName)")
@@ -183,12 +183,19 @@ enum Filters {
         let indentation: String
         switch bound[0] {
         case .string(let w)?: indentation = w
-        case let w?: indentation = String(repeating: " ", count: max(0, try Arguments.int(w, "indent") ?? 4))
+        case let w?:
+            let width = max(0, try Arguments.int(w, "indent") ?? 4)
+            try limits.checkSize(width)
+            indentation = String(repeating: " ", count: width)
         case nil: indentation = "    "
         }
         let first = bound[1]?.isTruthy ?? false
         let blank = bound[2]?.isTruthy ?? false
         var lines = PythonString.splitLines(s + "\n")
+        // The result's size before it is built: the text plus one indentation per indented line.
+        let indented = (blank ? lines.count - 1 : lines.dropFirst().filter { !$0.isEmpty }.count) + (first ? 1 : 0)
+        let (added, overflow) = indentation.utf8.count.multipliedReportingOverflow(by: indented)
+        try limits.checkSize(overflow ? Int.max : s.utf8.count + min(added, Int.max - s.utf8.count))
         var result: String
         if blank {
             result = lines.joined(separator: "\n" + indentation)
@@ -201,13 +208,17 @@ enum Filters {
         return .string(first ? indentation + result : result)
     }
 
-    private static func tojson(_ value: Value, _ bound: [Value?]) throws -> String {
+    private static func tojson(_ value: Value, _ bound: [Value?], limits: RenderLimits) throws -> String {
         var dumps = JSONDumps()
+        dumps.maxBytes = limits.maxStringBytes
         dumps.ensureASCII = bound[0]?.isTruthy ?? false
         switch bound[1] {
         case nil, .none?: dumps.indent = nil
         case .string(let s)?: dumps.indent = s
-        case let n?: dumps.indent = String(repeating: " ", count: max(0, try Arguments.int(n, "tojson") ?? 0))
+        case let n?:
+            let width = max(0, try Arguments.int(n, "tojson") ?? 0)
+            try limits.checkSize(width)
+            dumps.indent = String(repeating: " ", count: width)
         }
         if let separators = bound[2], !separators.isNone {
             let parts = try separators.iterate()

@@ -12,6 +12,9 @@ struct JSONDumps {
     var itemSeparator: String?
     var keySeparator = ": "
     var sortKeys = false
+    /// Longest output: writing stops with an error once it is passed (nested values can share
+    /// their elements, so a small value can print as an exponentially long text).
+    var maxBytes = Int.max
 
     func dumps(_ v: Value) throws -> String {
         var out: [UInt8] = []
@@ -53,14 +56,25 @@ struct JSONDumps {
         }
         out += open.utf8
         let separator = itemSeparator ?? (indent == nil ? ", " : ",")
+        if let indent {
+            let (width, overflow) = indent.utf8.count.multipliedReportingOverflow(by: level + 1)
+            try checkSize(overflow ? Int.max : width)
+        }
         let newline = indent.map { "\n" + String(repeating: $0, count: level + 1) }
         for i in 0..<count {
             if i > 0 { out += separator.utf8 }
             if let newline { out += newline.utf8 }
             try element(i, &out)
+            try checkSize(out.count)
         }
         if let indent { out += ("\n" + String(repeating: indent, count: level)).utf8 }
         out += close.utf8
+    }
+
+    private func checkSize(_ bytes: Int) throws {
+        if bytes > maxBytes {
+            throw ValueError.runtime("the template built a string of more than \(maxBytes) bytes")
+        }
     }
 
     /// Keys become strings as json.dumps converts them; other key types are a TypeError there.

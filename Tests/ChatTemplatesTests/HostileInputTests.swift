@@ -169,4 +169,17 @@ final class HostileInputTests: XCTestCase {
         // A lone brace, percent or hash is just text.
         XCTAssertEqual(try render("{ } % # -%} #} }} {"), "{ } % # -%} #} }} {")
     }
+
+    /// Found by the chat_template fuzz target (Fuzz/): the width of `indent` and `tojson(indent=)`,
+    /// and the size of what they build, used to be checked only after the string was built (a
+    /// terabyte allocation, or 3 GB from a small list).
+    func testIndentationWidthsAreBoundedBeforeAnythingIsBuilt() throws {
+        for source in [#"{{ "a\nb"|indent(1000000000000) }}"#, #"{{ [1,2]|tojson(indent=1000000000000) }}"#,
+                       #"{{ ("a\n" * 10000)|indent(100000) }}"#, #"{{ range(100000)|list|tojson(indent=100000) }}"#] {
+            XCTAssertThrowsError(try render(source), source) { error in
+                XCTAssertTrue(error is TemplateError, "\(source): \(error)")
+            }
+        }
+        XCTAssertEqual(try render(#"{{ "a\nb"|indent(2) }}|{{ [1]|tojson(indent=2) }}"#), "a\n  b|[\n  1\n]")
+    }
 }
