@@ -19,9 +19,14 @@ extension Evaluator {
         case .name(let n):
             return scope.lookup(n) ?? .undefined(.name(n))
         case .list(let items):
-            return .list(try items.map { try evaluate($0, in: scope) })
+            // Charged whole: a literal can hold one value many times (`[x, x]`), see workSteps.
+            let list = Value.list(try items.map { try evaluate($0, in: scope) })
+            try charge(list, at: e.offset)
+            return list
         case .tuple(let items):
-            return .tuple(try items.map { try evaluate($0, in: scope) })
+            let tuple = Value.tuple(try items.map { try evaluate($0, in: scope) })
+            try charge(tuple, at: e.offset)
+            return tuple
         case .dict(let entries):
             // Python evaluates every key and value before inserting (and hashing) any.
             let pairs = try entries.map { (try evaluate($0.key, in: scope), try evaluate($0.value, in: scope)) }
@@ -30,6 +35,7 @@ extension Evaluator {
                 try located(entry.key.offset) { try Access.checkHashable(key) }
                 d.set(key, value)
             }
+            try charge(.dict(d), at: e.offset)
             return .dict(d)
         case .attribute(let base, let name):
             let object = try evaluate(base, in: scope)

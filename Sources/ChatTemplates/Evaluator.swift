@@ -39,7 +39,7 @@ final class Evaluator {
 
     /// Charges the steps for an operation's work on `value` (RenderLimits.maxSteps).
     func charge(_ value: Value, at offset: Int) throws {
-        let steps = value.workSteps
+        let steps = value.workSteps(limit: limits.maxSteps - budget.steps)
         guard steps > 0 else { return }
         budget.steps += steps
         if budget.steps > limits.maxSteps {

@@ -7,8 +7,8 @@ struct RenderLimits {
     /// Largest string a template may build, and largest output (64 MiB).
     var maxStringBytes = 64 << 20
     /// Expressions evaluated, statements executed and loop iterations, plus steps for the size
-    /// of the values operations build or scan (`Value.workSteps`), since one step can copy a
-    /// megabyte. Qwen2.5's template takes about 35 steps a message plus its text's size, so this
+    /// of the values operations build or scan (`Value.workSteps`, which counts shared elements as
+    /// often as they occur), since one step can copy a megabyte. Qwen2.5's template takes about 35 steps a message plus its text's size, so this
     /// allows some 100,000 messages or about 10 MB of text, and stops a runaway template within
     /// a few seconds.
     var maxSteps = 5_000_000

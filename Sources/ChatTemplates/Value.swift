@@ -180,16 +180,30 @@ indirect enum Value {
     var isUndefined: Bool { if case .undefined = self { return true } else { return false } }
 
     /// Steps charged for building or scanning this value (see RenderLimits.maxSteps): one per
-    /// 16 bytes of a string, one per 8 items of a container. Constant-time to compute.
-    var workSteps: Int {
-        switch self {
-        case .string(let s): return s.utf8.count >> 4
-        case .list(let a), .tuple(let a): return a.count >> 3
-        case .dict(let d): return d.count >> 3
-        case .generator(let g): return g.items.count >> 3
-        case .view(let v): return v.elements.count >> 3
-        default: return 0
+    /// 16 bytes of a string, one per 8 elements of a container and of the containers inside it,
+    /// counted as if every element the value holds more than once (`[x, x]`, `[x] * 2`) were a
+    /// copy, because printing, comparing or walking it costs that much: doubling a list 60 times
+    /// in a loop is 60 cheap steps, but 2^60 elements to print. (The strings inside a container
+    /// are not charged by their bytes: iterating does not read them, and what prints them is
+    /// bounded by RenderLimits.maxStringBytes.) Stops counting past `limit` (returning more than
+    /// `limit`), so the count itself costs at most that much; walks with a stack, not recursion.
+    func workSteps(limit: Int) -> Int {
+        if case .string(let s) = self { return s.utf8.count >> 4 }
+        var elements = 0
+        var pending: [Value] = [self]
+        while let v = pending.popLast() {
+            switch v {
+            case .list(let a), .tuple(let a): elements += a.count; pending.append(contentsOf: a)
+            case .dict(let d): elements += d.count; pending.append(contentsOf: d.keys); pending.append(contentsOf: d.values)
+            case .generator(let g): elements += g.items.count; pending.append(contentsOf: g.items)
+            case .view(let view): elements += view.elements.count; pending.append(contentsOf: view.elements)
+            case .namespace(let n): elements += n.attributes.count; pending.append(contentsOf: n.attributes.values)
+            case .method(let m): pending.append(m.receiver)
+            default: break
+            }
+            if elements >> 3 > limit { return elements >> 3 }
         }
+        return elements >> 3
     }
 
     /// Python's type name, as in its error messages.

@@ -182,4 +182,20 @@ final class HostileInputTests: XCTestCase {
         }
         XCTAssertEqual(try render(#"{{ "a\nb"|indent(2) }}|{{ [1]|tojson(indent=2) }}"#), "a\n  b|[\n  1\n]")
     }
+
+    /// Found by the chat_template fuzz target: values that hold one element many times (`[x, x]`
+    /// doubled n times) cost 2^n to print, compare or check, while building them took n steps.
+    /// Every container is now charged as if expanded, so these end in the step limit at once.
+    func testValuesThatShareTheirElementsAreChargedInFull() {
+        let doubling = "{% set ns = namespace(l=[1]) %}{% for i in range(60) %}{% set ns.l = [ns.l, ns.l] %}{% endfor %}{{ ns.l|tojson }}"
+        let macro = "{% macro m(x, n) %}{% if n > 0 %}{{ m([x, x], n - 1) }}{% else %}{{ x|string|length }}{{ x == x }}{% endif %}{% endmacro %}{{ m([1], 40) }}"
+        let repeated = "{% set ns = namespace(l=[1]) %}{% for i in range(60) %}{% set ns.l = [ns.l] * 2 %}{% endfor %}{{ ns.l }}"
+        for source in [doubling, macro, repeated] {
+            onSmallStack(seconds: 10) { [self] in
+                XCTAssertThrowsError(try render(source), source) { error in
+                    XCTAssertTrue("\(error)".contains("steps"), "\(error)")
+                }
+            }
+        }
+    }
 }
