@@ -48,7 +48,7 @@ public final class Daemon: @unchecked Sendable {
 
     /// `threads`: the forward pass's thread pool (default: every core).
     public init(registry: ModelRegistry, journal: Journal?, logger: Logger = Logger(label: "reprolm.server"),
-                maxRequestsInFlight: Int = 256, maxRequestsPerConnection: Int = 64, maxBatchElements: Int = 1024,
+                maxRequestsInFlight: Int = 256, maxRequestsPerConnection: Int = 64, maxBatchElements: Int = 64,
                 threads: Int = ProcessInfo.processInfo.activeProcessorCount,
                 onExit: @escaping @Sendable (Int32) -> Void) {
         self.registry = registry

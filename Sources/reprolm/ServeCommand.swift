@@ -44,8 +44,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Most requests in flight at once from one connection (its share of --max-requests; past it, -32004).")
     var maxRequestsPerConnection: Int = 64
 
-    @Option(name: .long, help: "Most requests in one batch frame; a larger batch is refused whole (-32600).")
-    var maxBatch: Int = 1024
+    @Option(name: .long, help: "Most requests in one batch frame (default: one connection's share, so a batch alone is never refused in part); a larger batch is refused whole (-32600).")
+    var maxBatch: Int = 64
 
     @Option(name: .long, help: "Most socket connections open at once; one more is answered -32004 and closed.")
     var maxConnections: Int = 256
