@@ -80,12 +80,17 @@ public struct ConnectionLimits: Sendable {
     /// Seconds the connection's answers may wait for a client that does not read them (reading of
     /// its requests is paused meanwhile); then it is closed and its work cancelled.
     public var writeTimeout: Double?
+    /// Bytes of answers that may wait unread (beyond the first answer); past them the connection
+    /// is closed and its work cancelled at once. nil: no bound but the write timeout.
+    public var maxUnreadBytes: Int?
 
-    public init(maxConnections: Int = 256, headerTimeout: Double? = 30, idleTimeout: Double? = 600, writeTimeout: Double? = 60) {
+    public init(maxConnections: Int = 256, headerTimeout: Double? = 30, idleTimeout: Double? = 600, writeTimeout: Double? = 60,
+                maxUnreadBytes: Int? = 16 << 20) {
         self.maxConnections = maxConnections
         self.headerTimeout = headerTimeout
         self.idleTimeout = idleTimeout
         self.writeTimeout = writeTimeout
+        self.maxUnreadBytes = maxUnreadBytes
     }
 
     /// How often a connection checks its clocks: a quarter of the shortest timeout, within

@@ -33,12 +33,18 @@ final class SocketSink: MessageSink, @unchecked Sendable {
     private let state = Locked(State())
     private let channel: Channel
     private let gate: EventLoopGate
-    /// Touched on the channel's event loop only.
+    private let maxUnreadBytes: Int?
+    private let logger: Logger?
+    // Touched on the channel's event loop only:
     private var lastWrite: EventLoopFuture<Void>?
+    /// Answers written to the channel and not yet taken by the client's socket, and their bytes.
+    private var unread = (answers: 0, bytes: 0)
 
-    init(channel: Channel, gate: EventLoopGate) {
+    init(channel: Channel, gate: EventLoopGate, maxUnreadBytes: Int? = nil, logger: Logger? = nil) {
         self.channel = channel
         self.gate = gate
+        self.maxUnreadBytes = maxUnreadBytes
+        self.logger = logger
     }
 
     var isClosed: Bool { state.withLock { $0.closed } }
@@ -73,7 +79,22 @@ final class SocketSink: MessageSink, @unchecked Sendable {
         buffer.writeBytes(head)
         buffer.writeBytes(payload)
         buffer.writeBytes(tail)
-        lastWrite = channel.writeAndFlush(buffer)
+        let bytes = buffer.readableBytes
+        unread.answers += 1
+        unread.bytes += bytes
+        let write = channel.writeAndFlush(buffer)
+        write.whenComplete { _ in
+            self.unread.answers -= 1
+            self.unread.bytes -= bytes
+        }
+        lastWrite = write
+        // A client that does not read its answers holds them in the daemon's memory: past the
+        // bound (counting only answers beyond the first, so one large answer to a reading client
+        // is never cut), the connection is closed and its requests cancelled.
+        if let maxUnreadBytes, unread.answers > 1, unread.bytes > maxUnreadBytes {
+            logger?.notice("closing a connection with \(unread.bytes) bytes of answers unread (--max-unread-mib); its requests are cancelled")
+            channel.close(promise: nil)
+        }
     }
 
     private func closeAfterLastWrite() {
@@ -133,7 +154,7 @@ final class SocketConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        let sink = SocketSink(channel: context.channel, gate: gate)
+        let sink = SocketSink(channel: context.channel, gate: gate, maxUnreadBytes: limits.maxUnreadBytes, logger: logger)
         self.sink = sink
         delegate = factory(sink)
         switch registry?.register(self, channel: context.channel) ?? .shuttingDown {

@@ -59,6 +59,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds answers may wait for a client that does not read them (its requests are not read meanwhile; 0: no limit); then the connection closes and its requests are cancelled.", valueName: "seconds"))
     var writeTimeout: Double = 60
 
+    @Option(name: .long, help: ArgumentHelp("MiB of answers a socket client may leave unread beyond its first (0: no bound but --write-timeout); past them the connection closes and its requests are cancelled.", valueName: "MiB"))
+    var maxUnreadMib: Int = 16
+
     @Option(name: .long, help: "Threads of the forward pass (default: every core). Results are the same bits for any count.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
@@ -103,6 +106,7 @@ struct Serve: AsyncParsableCommand {
         if maxRequestsPerConnection < 1 { throw ValidationError("--max-requests-per-connection must be at least 1") }
         if maxBatch < 1 { throw ValidationError("--max-batch must be at least 1") }
         if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
+        if maxUnreadMib < 0 || maxUnreadMib > 1 << 20 { throw ValidationError("--max-unread-mib must be between 0 and \(1 << 20)") }
         for (name, value) in [("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout), ("--write-timeout", writeTimeout)]
         where !(value >= 0 && value <= 1e9) {
             throw ValidationError("\(name) must be between 0 and 1e9 seconds")
@@ -190,7 +194,8 @@ struct Serve: AsyncParsableCommand {
         let transport: UnixSocketTransport
         do {
             let limits = ConnectionLimits(maxConnections: maxConnections, headerTimeout: headerTimeout > 0 ? headerTimeout : nil,
-                                          idleTimeout: idleTimeout > 0 ? idleTimeout : nil, writeTimeout: writeTimeout > 0 ? writeTimeout : nil)
+                                          idleTimeout: idleTimeout > 0 ? idleTimeout : nil, writeTimeout: writeTimeout > 0 ? writeTimeout : nil,
+                                          maxUnreadBytes: maxUnreadMib > 0 ? maxUnreadMib << 20 : nil)
             transport = try await UnixSocketTransport.bind(path: path, maxFrameBytes: maxFrameBytes, limits: limits, factory: factory)
         } catch {
             logger.critical("cannot serve on \(path): \(error)")

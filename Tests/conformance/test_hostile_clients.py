@@ -223,3 +223,22 @@ def test_descriptor_exhaustion_backs_off_logs_once_and_recovers(binary, workdir)
     finally:
         process.terminate()
         assert process.wait(15) == 0
+
+
+def test_answers_left_unread_past_the_byte_bound_close_the_connection(start_socket):
+    """Small requests with large answers (4 KB of text, 27 KB of tokens each) read in one go are
+    all answered before backpressure can stop anything: the byte bound closes the connection."""
+    daemon = start_socket("--write-timeout", "0", "--max-unread-mib", "1")
+    greedy = raw_socket(daemon.path)
+    greedy.sendall(b"".join(wire.frame(request("tokenize", {"text": "word " * 800}, id=i), wire.NEWLINE)
+                            for i in range(64)))
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and "bytes of answers unread" not in daemon.stderr_text():
+        time.sleep(0.1)
+    assert "bytes of answers unread" in daemon.stderr_text(), "the connection was not closed past --max-unread-mib"
+    greedy.close()
+    # A client that reads gets a big answer whole, however large against the bound.
+    polite = daemon.connect()
+    reply = polite.call("tokenize", {"text": "word " * 300_000}, id=2, timeout=60)
+    assert_result(reply, 2)
+    assert len(reply["result"]["tokens"]) > 100_000
