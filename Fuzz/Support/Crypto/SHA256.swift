@@ -2,10 +2,21 @@
 // nothing of it but `SHA256.hash(data:)`, and building swift-crypto (BoringSSL, 360 C files) with
 // the sanitizers would cost minutes per build for code that is not under test. This is plain
 // FIPS 180-4 SHA-256, checked against the standard test vectors when a fuzz target starts
-// (`FuzzSupport.checkSHA256()`), so receipts, commitments and the journal's hash chain verify
+// (`SHA256.standardVectorsHold`, which the targets that hash require), so receipts, commitments and the journal's hash chain verify
 // exactly as with the real module. Not part of the daemon.
 
 public enum SHA256 {
+    /// FIPS 180-4's test vectors (abc, empty, 448 bits, a million a) all hash as they must.
+    public static let standardVectorsHold: Bool = {
+        func hex(_ bytes: [UInt8]) -> String { bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() }
+        return hex(hash(data: Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+            && hex(hash(data: [UInt8]())) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+            && hex(hash(data: Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)))
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+            && hex(hash(data: [UInt8](repeating: 0x61, count: 1_000_000)))
+                == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
+    }()
+
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
