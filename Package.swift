@@ -34,6 +34,8 @@ let package = Package(
         .target(name: "ModelFiles", dependencies: ["ReproJSON"], swiftSettings: v5),
         .target(name: "ChatTemplates", swiftSettings: v5),
         .target(name: "Sampling", dependencies: ["Kernels"], swiftSettings: v5),
+        // Constraints on generated text: GBNF grammars, JSON Schema, the token-level matcher.
+        .target(name: "Grammar", dependencies: ["ReproJSON"], swiftSettings: v5),
         // The instruction-set-specific kernels: C with a target attribute per function, so one
         // binary carries every set and picks one at run time (Sources/Kernels/KernelSet.swift).
         .target(name: "CKernels"),
@@ -46,7 +48,7 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["ModelFiles", "ReproJSON"], swiftSettings: v5),
         .target(name: "Models", dependencies: ["Kernels", "ModelFiles", "ReproJSON"], swiftSettings: v5 + kernelFlags),
         .target(name: "Engine", dependencies: [
-            "ModelFiles", "Tokenizers", "ModelStore", "Models", "Kernels", "Sampling", "ChatTemplates",
+            "ModelFiles", "Tokenizers", "ModelStore", "Models", "Kernels", "Sampling", "ChatTemplates", "Grammar",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
         .target(name: "Receipts", dependencies: [
@@ -62,12 +64,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
         .target(name: "Server", dependencies: [
-            "Engine", "Receipts", "RPCProtocol", "ReproJSON", "Sampling", "Tokenizers", "Kernels", "Models", "ChatTemplates",
+            "Engine", "Receipts", "RPCProtocol", "ReproJSON", "Sampling", "Tokenizers", "Kernels", "Models", "ChatTemplates", "Grammar",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
         .executableTarget(name: "reprolm", dependencies: [
             "Server", "RPCTransport", "ModelStore", "ModelFiles", "Tokenizers", "Engine", "Models", "Sampling",
-            "ReproJSON", "RPCProtocol", "Receipts", "Kernels",
+            "ReproJSON", "RPCProtocol", "Receipts", "Kernels", "Grammar",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
@@ -76,6 +78,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["ModelFiles", "ReproJSON"], path: "Tests/TestSupport", swiftSettings: v5),
         .testTarget(name: "ReproJSONTests", dependencies: ["ReproJSON"], swiftSettings: v5),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"], swiftSettings: v5),
+        .testTarget(name: "GrammarTests", dependencies: ["Grammar", "ReproJSON"], swiftSettings: v5),
         .testTarget(name: "ModelFilesTests", dependencies: ["ModelFiles", "ReproJSON", "TestSupport"], swiftSettings: v5),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "ModelFiles"], swiftSettings: v5),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "ModelFiles", "ReproJSON", "TestSupport"],
