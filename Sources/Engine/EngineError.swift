@@ -22,6 +22,9 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case tokenOutOfRange(index: Int, token: Int32, vocabulary: Int)
     /// The model produced no finite logit (a broken model file).
     case nonFiniteLogits(model: String)
+    /// Under a grammar constraint, no token of the vocabulary may come next (the grammar asks
+    /// for text the model's tokens cannot spell, or the model gives every allowed token -inf).
+    case constraintDeadEnd(model: String, generated: Int)
     /// `--memory-budget`: what was asked (a model's weights, or a request's KV cache on top of
     /// its model's weights) can never fit the budget, whatever else is unloaded or finishes.
     case exceedsMemoryBudget(what: String, neededBytes: Int, budgetBytes: Int)
@@ -53,6 +56,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             return "\(token) is not a token id of this model (vocabulary size \(vocabulary))"
         case let .nonFiniteLogits(model):
             return "model '\(model)' produced no finite logit; the model file is likely corrupt"
+        case let .constraintDeadEnd(model, generated):
+            return "after \(generated) tokens no token of model '\(model)' may continue the text under the grammar constraint"
         case let .memoryBudgetHeld(needed, charged, budget):
             return "no room for \(mib(needed)) of KV cache: \(mib(charged)) of the \(mib(budget)) memory budget is held by models other waiting requests hold; retry later"
         case let .exceedsMemoryBudget(what, needed, budget):

@@ -1,5 +1,6 @@
 // What a generation is asked for and what it returns, independent of JSON (RPCProtocol maps
 // these to and from the wire).
+import Grammar
 import Sampling
 
 /// One generation request, every parameter resolved (defaults applied, prompt tokenized).
@@ -16,6 +17,8 @@ public struct GenerationRequest: Sendable {
     public var logprobs = false
     /// Alternatives reported per token (with `logprobs`).
     public var topLogprobs = 0
+    /// Only tokens that keep the text a valid prefix of this grammar are chosen (not with beams).
+    public var grammar: Grammar?
 
     public init(prompt: [Int32], maxTokens: Int, seed: UInt64) {
         self.prompt = prompt

@@ -4,6 +4,7 @@
 // through the scheduler, batched with other requests' steps, which never changes its result.
 // Beam search is in BeamSearch.swift.
 import Dispatch
+import Grammar
 import Models
 import Sampling
 import Tokenizers
@@ -87,6 +88,12 @@ public struct Generator: Sendable {
         }
         result.timings.prefillSeconds = clock.lap()
         let sampler = TokenSampler(parameters: request.sampling, seed: request.seed)
+        var constraint = try request.grammar.map { grammar -> TokenConstraint in
+            guard let vocabulary = model.constraintVocabulary else {
+                throw EngineError.cannotRun(model: model.name, reason: "it has no GGUF vocabulary to constrain")
+            }
+            return TokenConstraint(grammar: grammar, vocabulary: vocabulary)
+        }
         var text = TextAssembler(stops: request.stop)
         var pendingTokens: [Int32] = [], pendingChoices: [TokenChoice] = []
         let tokenizer = self.tokenizer
@@ -100,9 +107,15 @@ public struct Generator: Sendable {
         }
 
         for step in 0..<request.maxTokens {
-            guard let token = sampler.choose(logits: logits, history: sequence.tokens, step: UInt64(step)) else {
-                throw EngineError.nonFiniteLogits(model: model.name)
+            let chosen: Int32?
+            if let c = constraint {
+                chosen = sampler.choose(logits: logits, history: sequence.tokens, step: UInt64(step), allowed: c.allows, everyAllowed: c.allowedTokens)
+                guard chosen != nil else { throw EngineError.constraintDeadEnd(model: model.name, generated: step) }
+            } else {
+                chosen = sampler.choose(logits: logits, history: sequence.tokens, step: UInt64(step))
             }
+            guard let token = chosen else { throw EngineError.nonFiniteLogits(model: model.name) }
+            constraint?.accept(token)
             result.tokens.append(token)
             pendingTokens.append(token)
             if request.logprobs {

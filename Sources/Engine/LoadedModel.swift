@@ -2,6 +2,8 @@
 // files hold decoders (generation, score, encode from hidden states); Hugging Face folders hold
 // encoders (BERT: encode).
 import ChatTemplates
+import Foundation
+import Grammar
 import ModelFiles
 import Models
 import Tokenizers
@@ -55,6 +57,23 @@ public final class LoadedModel: @unchecked Sendable {
     /// The GGUF's `tokenizer.chat_template`, parsed at load (nil: the file has none; a failure
     /// is kept and reported to `generate {messages}`, it does not stop the model loading).
     public let chatTemplate: Result<ChatTemplate, Error>?
+    /// The token pieces a grammar constraint matches, built at the first constrained request.
+    private var constraintPieces: ConstraintVocabulary?
+    private let constraintLock = NSLock()
+
+    /// The vocabulary as a grammar constraint sees it (GGUF models only).
+    public var constraintVocabulary: ConstraintVocabulary? {
+        guard let tokenizer = gguf?.tokenizer else { return nil }
+        constraintLock.lock()
+        defer { constraintLock.unlock() }
+        if let constraintPieces { return constraintPieces }
+        let pieces = (0..<Int32(tokenizer.vocabularySize)).map { t -> [UInt8]? in
+            tokenizer.standsForText(t) ? tokenizer.piece(t) : nil
+        }
+        let built = ConstraintVocabulary(pieces: pieces, endTokens: Set(tokenizer.endOfGenerationTokens))
+        constraintPieces = built
+        return built
+    }
 
     init(name: String, path: String, sha256: String, gguf: GGUFModel, catalogued: Bool,
          decoder: DecoderModel?, decoderUnavailable: String?, prefixCacheBytes: Int) {

@@ -8,7 +8,7 @@
 
 public struct GrammarMatcher: Sendable {
     public let grammar: Grammar
-    /// Distinct stacks, in a canonical order (sorted), so equal states compare equal.
+    /// Distinct stacks (in no particular order: nothing depends on it).
     public private(set) var stacks: [[Int32]]
     /// Leading bytes of a character still to be completed.
     public private(set) var pending: [UInt8] = []
@@ -24,7 +24,7 @@ public struct GrammarMatcher: Sendable {
         for alt in grammar.rules[Int(grammar.root)].alternatives {
             Self.expand(grammar, grammar.symbols[Int(alt)] == .end ? [] : [alt], into: &out)
         }
-        stacks = out.sorted(by: Self.order)
+        stacks = Array(out)
     }
 
     /// The text so far is a complete sentence of the grammar.
@@ -92,7 +92,7 @@ public struct GrammarMatcher: Sendable {
             if out.count > Self.maxStacks { return false }
         }
         guard !out.isEmpty else { return false }
-        stacks = out.count == 1 ? Array(out) : out.sorted(by: Self.order)
+        stacks = Array(out)
         return true
     }
 
@@ -115,8 +115,6 @@ public struct GrammarMatcher: Sendable {
             }
         }
     }
-
-    static func order(_ a: [Int32], _ b: [Int32]) -> Bool { a.lexicographicallyPrecedes(b) }
 }
 
 /// Well-formed UTF-8 (Unicode Table 3-7).

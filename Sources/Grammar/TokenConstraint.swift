@@ -10,10 +10,16 @@ public final class ConstraintVocabulary: Sendable {
     /// constraint (control tokens, empty pieces).
     public let pieces: [[UInt8]?]
     public let endTokens: Set<Int32>
+    /// The tokens with a piece, sorted by their bytes: tokens sharing a prefix are a contiguous
+    /// run, so one walk can match a shared prefix once for all of them (a trie, as ranges).
+    let sorted: [Int32]
 
     public init(pieces: [[UInt8]?], endTokens: Set<Int32>) {
         self.pieces = pieces
         self.endTokens = endTokens
+        sorted = (0..<Int32(pieces.count))
+            .filter { !endTokens.contains($0) && !(pieces[Int($0)]?.isEmpty ?? true) }
+            .sorted { a, b in pieces[Int(a)]!.lexicographicallyPrecedes(pieces[Int(b)]!) }
     }
 }
 
@@ -34,6 +40,39 @@ public struct TokenConstraint: Sendable {
             return false
         }
         return matcher.allows(piece)
+    }
+
+    /// Every allowed token, in no particular order. A walk over the sorted pieces: a prefix the
+    /// grammar refuses rules out every token that starts with it at once, so a narrow grammar
+    /// state (digits only, say) costs little however large the vocabulary.
+    public func allowedTokens() -> [Int32] {
+        var out: [Int32] = matcher.isComplete ? vocabulary.endTokens.sorted() : []
+        walk(0, vocabulary.sorted.count, depth: 0, matcher, into: &out)
+        return out
+    }
+
+    /// Tokens sorted[lo..<hi] share their first `depth` bytes, which took the matcher to `state`.
+    private func walk(_ lo: Int, _ hi: Int, depth: Int, _ state: GrammarMatcher, into out: inout [Int32]) {
+        let sorted = vocabulary.sorted, pieces = vocabulary.pieces
+        var i = lo
+        // Pieces that end here sort first.
+        while i < hi, pieces[Int(sorted[i])]!.count == depth {
+            out.append(sorted[i])
+            i += 1
+        }
+        while i < hi {
+            let byte = pieces[Int(sorted[i])]![depth]
+            // The end of the run with this byte at `depth` (bytes there ascend within the range).
+            var a = i + 1, b = hi
+            while a < b {
+                let mid = (a + b) / 2
+                if pieces[Int(sorted[mid])]![depth] == byte { a = mid + 1 } else { b = mid }
+            }
+            if let next = state.advanced(by: CollectionOfOne(byte)) {
+                walk(i, a, depth: depth + 1, next, into: &out)
+            }
+            i = a
+        }
     }
 
     /// Records a chosen token (one `allows` returned true for).

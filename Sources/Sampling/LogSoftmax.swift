@@ -67,6 +67,29 @@ public enum TopTokens {
         return best
     }
 
+    /// The first `count` ids `allowed` accepts in the order of `select` (finite logits, highest
+    /// first, ties to the lower id): what `select` would return if every other logit were -inf.
+    /// The best candidates are checked one by one first, so a constraint that allows what the
+    /// model prefers costs a few checks; when they hold too few allowed ones, `everyAllowed`
+    /// (the whole allowed set, in any order) decides.
+    public static func firstAllowed(_ count: Int, from logits: UnsafeBufferPointer<Float>,
+                                    _ allowed: (Int32) -> Bool, everyAllowed: () -> [Int32]) -> [Int32] {
+        guard count > 0 else { return [] }
+        let ranked = select(min(max(64, 4 * count), logits.count), from: logits)
+        var found: [Int32] = []
+        for id in ranked where allowed(id) {
+            found.append(id)
+            if found.count == count { return found }
+        }
+        if ranked.count < min(max(64, 4 * count), logits.count) { return found }  // no other finite logit
+        var all = everyAllowed().filter { $0 >= 0 && Int($0) < logits.count && logits[Int($0)].isFinite }
+        all.sort { a, b in
+            let za = logits[Int(a)], zb = logits[Int(b)]
+            return za != zb ? za > zb : a < b
+        }
+        return Array(all.prefix(count))
+    }
+
     /// Every finite logit's id, highest first, cut to `limit`.
     static func sortedAll(_ logits: UnsafeBufferPointer<Float>, limit: Int) -> [Int32] {
         var ids = (0..<Int32(logits.count)).filter { logits[Int($0)].isFinite }

@@ -16,6 +16,9 @@
 //  7. u = CounterRNG(seed).uniform(step: t), t = tokens generated before this one (0 first);
 //     target = u × Σ kept p; the first token whose running sum exceeds target is chosen (the last
 //     kept token if rounding leaves none).
+// Under a constraint (a grammar), the tokens it does not allow count as -inf after step 1: they
+// are never candidates, and everything else is as above. Only as many tokens are checked as the
+// chain needs (the best topK allowed ones), which is the same set masking every token would give.
 import Kernels
 
 /// Chooses tokens for one request.
@@ -39,6 +42,20 @@ public struct TokenSampler: Sendable {
         }
     }
 
+    /// The same choice when only tokens `allowed` accepts may be chosen (`everyAllowed`: all of
+    /// them, in any order); nil when none may.
+    public func choose(logits: [Float], history: [Int32], step: UInt64,
+                       allowed: (Int32) -> Bool, everyAllowed: () -> [Int32]) -> Int32? {
+        var z = logits
+        if parameters.penaltiesActive { Self.applyPenalties(&z, history: history, parameters: parameters) }
+        return z.withUnsafeBufferPointer { z in
+            let wanted = parameters.isGreedy ? 1 : parameters.topK > 0 ? min(parameters.topK, z.count) : z.count
+            let candidates = TopTokens.firstAllowed(wanted, from: z, allowed, everyAllowed: everyAllowed)
+            if parameters.isGreedy { return candidates.first }
+            return sample(z, candidates: candidates, step: step)
+        }
+    }
+
     static func applyPenalties(_ z: inout [Float], history: [Int32], parameters p: SamplingParameters) {
         let window = p.penaltyLastN < 0 ? history[...] : history.suffix(p.penaltyLastN)
         var counts: [Int32: Int] = [:]
@@ -54,7 +71,12 @@ public struct TokenSampler: Sendable {
     private func sample(_ z: UnsafeBufferPointer<Float>, step: UInt64) -> Int32? {
         let p = parameters
         let limit = p.topK > 0 ? min(p.topK, z.count) : z.count
-        let candidates = TopTokens.select(limit, from: z)
+        return sample(z, candidates: TopTokens.select(limit, from: z), step: step)
+    }
+
+    /// Steps 4-7 over the candidates of step 3.
+    private func sample(_ z: UnsafeBufferPointer<Float>, candidates: [Int32], step: UInt64) -> Int32? {
+        let p = parameters
         guard let first = candidates.first else { return nil }
         let y0 = z[Int(first)] / p.temperature
         var weights = candidates.map { Double(Math.exp(z[Int($0)] / p.temperature - y0)) }

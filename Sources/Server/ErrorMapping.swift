@@ -36,6 +36,8 @@ enum ErrorMapping {
                 return .invalidParams(path: "params.tokens[\(index)]", e.description)
             case .nonFiniteLogits:
                 return .internalError(e.description)
+            case .constraintDeadEnd:
+                return RPCError(.invalidParams, "Invalid params: \(e.description)", data: ["reason": .string(e.description)])
             case let .memoryBudgetHeld(needed, _, budget):
                 return RPCError(.overloaded, e.description, data: ["neededBytes": JSONValue(needed), "budgetBytes": JSONValue(budget)])
             case let .exceedsMemoryBudget(_, needed, budget):

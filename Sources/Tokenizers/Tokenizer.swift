@@ -89,6 +89,13 @@ public final class Tokenizer: @unchecked Sendable {
         vocabulary.eog.contains(token)
     }
 
+    /// Whether a token stands for output text: not a control, unknown or unused token (whose
+    /// texts are markers such as "<|im_end|>", not text a grammar constraint could match).
+    public func standsForText(_ token: Int32) -> Bool {
+        guard token >= 0, Int(token) < vocabulary.count else { return false }
+        return vocabulary.attributes[Int(token)].isDisjoint(with: [.control, .unknown, .unused])
+    }
+
     /// All end-of-generation ids, ascending.
     public var endOfGenerationTokens: [Int32] { vocabulary.eog.sorted() }
 

@@ -10,9 +10,11 @@ import ArgumentParser
 import Engine
 import Foundation
 import Glibc
+import Grammar
 import Kernels
 import Models
 import ModelStore
+import ReproJSON
 import Sampling
 
 struct BenchCommand: AsyncParsableCommand {
@@ -43,6 +45,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Kernel set (reference, portable, avx2, avx512, avx512vnni); default: the fastest this CPU runs.")
     var kernels: String?
+
+    @Option(name: .long, help: "Decode by sampling (temperature 1, topK 40, seed 1) instead of argmax, under this constraint: none, json (format json), or schema:FILE / grammar:FILE (a JSON Schema or GBNF file). Compare none with the others for the constraint's cost.")
+    var sampled: String?
 
     @Option(name: .long, help: "Encoder models: sentences per encode call.")
     var batch: Int = 32
@@ -99,7 +104,11 @@ struct BenchCommand: AsyncParsableCommand {
             report["prefill_tps"] = Double(promptTokens) / (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
             next = logits.withUnsafeBufferPointer { TopTokens.argmax($0) } ?? 0
         }
-        if decodeTokens > 0 {
+        if decodeTokens > 0, let sampled {
+            let (tps, documents) = try await sampledDecode(decoder, scheduler, sequence, loaded, first: next, constraint: sampled)
+            report["decode_tps"] = tps
+            report["constrained_documents"] = Double(documents)
+        } else if decodeTokens > 0 {
             let t0 = DispatchTime.now().uptimeNanoseconds
             for _ in 0..<decodeTokens {
                 let logits = try await scheduler.forward(decoder, ForwardItem(sequence: sequence, tokens: [next], logits: .last))
@@ -114,6 +123,53 @@ struct BenchCommand: AsyncParsableCommand {
         report["file_mib"] = Double((try? FileManager.default.attributesOfItem(atPath: loaded.path)[.size] as? Int) ?? 0) / 1048576
         report["weight_bytes_per_token"] = Double(decoder.decodeWeightBytes)
         printReport(report, kernels: KernelSet.selected.name)
+    }
+
+    /// Decode steps with the sampling chain, under a constraint unless `spec` is "none": the
+    /// tokens/s and how many complete constrained texts were produced (each ends with an
+    /// end-of-generation token; the constraint then starts again, and decoding goes on).
+    func sampledDecode(_ decoder: DecoderModel, _ scheduler: InferenceScheduler, _ sequence: SequenceState, _ loaded: LoadedModel,
+                       first: Int32, constraint spec: String) async throws -> (Double, Int) {
+        var grammar: Grammar? = nil
+        switch spec {
+        case "none": break
+        case "json": grammar = try GBNF.parse(JSONSchemaGrammar.anyJSON())
+        default:
+            guard let colon = spec.firstIndex(of: ":") else { throw ValidationError("--sampled: none, json, schema:FILE or grammar:FILE") }
+            let kind = spec[..<colon], file = String(spec[spec.index(after: colon)...])
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            if kind == "grammar" {
+                grammar = try GBNF.parse(text)
+            } else if kind == "schema" {
+                grammar = try GBNF.parse(JSONSchemaGrammar.gbnf(for: try JSONValue.parse(text), path: "schema"))
+            } else {
+                throw ValidationError("--sampled: none, json, schema:FILE or grammar:FILE")
+            }
+        }
+        var parameters = SamplingParameters()
+        parameters.temperature = 1
+        let sampler = TokenSampler(parameters: parameters, seed: 1)
+        let vocabulary = loaded.constraintVocabulary
+        var constraint = grammar.map { TokenConstraint(grammar: $0, vocabulary: vocabulary!) }
+        var logits = try await scheduler.forward(decoder, ForwardItem(sequence: sequence, tokens: [first], logits: .last))
+        var documents = 0
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        for step in 0..<decodeTokens {
+            let token: Int32?
+            if let c = constraint {
+                token = sampler.choose(logits: logits, history: [], step: UInt64(step), allowed: c.allows, everyAllowed: c.allowedTokens)
+            } else {
+                token = sampler.choose(logits: logits, history: [], step: UInt64(step))
+            }
+            guard let token else { throw ValidationError("no token may follow under the constraint") }
+            constraint?.accept(token)
+            if let g = grammar, vocabulary!.endTokens.contains(token) {
+                documents += 1
+                constraint = TokenConstraint(grammar: g, vocabulary: vocabulary!)
+            }
+            logits = try await scheduler.forward(decoder, ForwardItem(sequence: sequence, tokens: [token], logits: .last))
+        }
+        return (Double(decodeTokens) / (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9), documents)
     }
 
     /// `streams` sequences, each prefilled with the prompt (untimed), then decoding `decodeTokens`

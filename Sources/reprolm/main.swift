@@ -13,13 +13,13 @@ struct Reprolm: AsyncParsableCommand {
         commandName: "reprolm",
         abstract: "A deterministic local inference daemon: same request, same model file, same bits.",
         version: "0.1.0",
-        subcommands: [Serve.self, Pull.self, Inspect.self, TokenizeCommand.self, GenerateCommand.self, ScoreCommand.self, VerifyCommand.self, BenchCommand.self],
+        subcommands: [Serve.self, Pull.self, Inspect.self, TokenizeCommand.self, GenerateCommand.self, ScoreCommand.self, VerifyCommand.self, BenchCommand.self, GrammarCommand.self],
         defaultSubcommand: Serve.self
     )
 
     /// `serve` is the default subcommand: anything that names no other one is a serve.
     static func isServe(_ args: [String]) -> Bool {
-        let others = Set(["pull", "inspect", "tokenize", "generate", "score", "verify", "bench", "help", "-h", "--help", "--version"])
+        let others = Set(["pull", "inspect", "tokenize", "generate", "score", "verify", "bench", "grammar", "help", "-h", "--help", "--version"])
         return args.first.map { !others.contains($0) } ?? true
     }
 }

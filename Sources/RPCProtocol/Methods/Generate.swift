@@ -81,7 +81,7 @@ public enum PromptInput: Sendable, Equatable {
 
 /// `generate {model?, prompt | tokens | messages, addGenerationPrompt?, maxTokens?, stop?, temperature?, topK?, topP?, minP?,
 /// repeatPenalty?, presencePenalty?, frequencyPenalty?, penaltyLastN?, beams?, lengthPenalty?,
-/// seed?, logprobs?, topLogprobs?, stream?, addSpecial?, parseSpecial?}`.
+/// seed?, logprobs?, topLogprobs?, stream?, addSpecial?, parseSpecial?, format? | jsonSchema? | grammar?}`.
 public struct GenerateParams: Sendable {
     public static let method = "generate"
     public static let maxPromptTokens = 1 << 22
@@ -112,6 +112,8 @@ public struct GenerateParams: Sendable {
     public let logprobs: Bool
     public let topLogprobs: Int
     public let stream: Bool
+    /// Only text that is a valid prefix of this constraint is generated (OutputConstraint.swift).
+    public let constraint: OutputConstraint?
 
     static let samplingKeys = ["temperature", "topK", "topP", "minP", "repeatPenalty", "presencePenalty",
                                "frequencyPenalty", "penaltyLastN"]
@@ -150,6 +152,10 @@ public struct GenerateParams: Sendable {
         topLogprobs = top
         logprobs = wantLogprobs ?? (top > 0)
         stream = try r.optionalBool("stream") ?? false
+        constraint = try OutputConstraint.read(&r)
+        if let constraint, beams > 1 {
+            throw JSONFieldError(path: constraint.path, message: "does not apply to beam search (beams > 1)")
+        }
         try r.finish()
     }
 
@@ -167,6 +173,7 @@ public struct GenerateParams: Sendable {
             "logprobs": .bool(logprobs),
             "topLogprobs": JSONValue(topLogprobs),
         ]
+        if let constraint { o[constraint.canonicalField.key] = constraint.canonicalField.value }
         if beams > 1 {
             o["lengthPenalty"] = .double(lengthPenalty)
         } else {

@@ -1,6 +1,7 @@
 // generate, score: the params become an engine request (prompt tokenized, defaults applied, seed
 // resolved), the engine runs it through the daemon's scheduler, and the result goes back as JSON.
 import Engine
+import Grammar
 import Receipts
 import ReproJSON
 import RPCProtocol
@@ -46,6 +47,7 @@ public enum GenerationHandlers {
     static func run(_ p: GenerateParams, model: LoadedModel, scheduler: InferenceScheduler, seed: SeedUse,
                     lease: ModelLease? = nil, onDelta: @escaping @Sendable (StreamedText) -> Void) async throws -> Answer {
         let generator = try Generator(model: model, scheduler: scheduler)
+        let grammar = try p.constraint.map(ConstraintCompiler.grammar)
         let prompt = try tokens(of: p.prompt, model)
         // The engine checks the vocabulary and the context before any work; an empty prompt is
         // refused here, where the parameter's path is known.
@@ -61,6 +63,7 @@ public enum GenerationHandlers {
         request.lengthPenalty = Float(p.lengthPenalty)
         request.logprobs = p.logprobs
         request.topLogprobs = p.topLogprobs
+        request.grammar = grammar
 
         let tokenizer = model.tokenizer
         let wantLogprobs = p.logprobs, top = p.topLogprobs
