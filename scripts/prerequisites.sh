@@ -29,3 +29,31 @@ ensure_python_packages() {
         python3 -m pip install -q "${need[@]}" >&2
     fi
 }
+
+# The llama.cpp source vendored in the llama-cpp-python 0.3.36 sdist on PyPI (sha256-verified),
+# unpacked under the cache folder: the peer the benchmarks build, and whose grammar and JSON
+# Schema test suites Tests/grammar reads (read, never copied into the repository). Sets
+# llama_source to the unpacked tree.
+llama_version="0.3.36"
+llama_sdist_sha256="832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e"
+ensure_llama_source() {
+    local cache="${REPROLM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/reprolm}"
+    local peer="$cache/llama.cpp-$llama_version"
+    llama_source="$peer/src"
+    [ -f "$llama_source/src/llama-grammar.cpp" ] && return 0
+    command -v curl >/dev/null 2>&1 || install_system_packages curl
+    mkdir -p "$peer"
+    local sdist="$peer/llama_cpp_python-$llama_version.tar.gz"
+    if [ ! -f "$sdist" ] || ! echo "$llama_sdist_sha256  $sdist" | sha256sum -c --status; then
+        local index="${PIP_INDEX_URL:-https://pypi.org/simple}" url
+        url=$(curl -fsSL "${index%/}/llama-cpp-python/" | grep -o "https://[^\"#]*llama_cpp_python-$llama_version.tar.gz" | head -1)
+        [ -n "$url" ] || { say "cannot find the llama-cpp-python $llama_version sdist on $index"; return 1; }
+        say "downloading $url"
+        curl -fsSL -o "$sdist.part" "$url"
+        echo "$llama_sdist_sha256  $sdist.part" | sha256sum -c --status || { say "sha256 mismatch for $url"; rm -f "$sdist.part"; return 1; }
+        mv "$sdist.part" "$sdist"
+    fi
+    rm -rf "$llama_source"
+    mkdir -p "$llama_source"
+    tar -xzf "$sdist" -C "$llama_source" --strip-components=3 "llama_cpp_python-$llama_version/vendor/llama.cpp"
+}

@@ -81,17 +81,21 @@ public struct Grammar: Sendable {
     public let sets: [CodepointSet]
     public let rules: [Rule]
     public let root: Int32
+    /// Rules can reach themselves in last position through rules that match nothing, so
+    /// expanding a stack can come back to the same stack (GrammarBuilder.checkLeftRecursion).
+    public let expandsInCycles: Bool
 
     /// Limits that keep a hostile grammar from costing more than its text: symbols after the
     /// expansion of repetitions, and the repetition bound (llama.cpp's MAX_REPETITION_THRESHOLD).
     public static let maxSymbols = 1 << 20
     public static let maxRepetition = 2000
 
-    init(symbols: [GrammarSymbol], sets: [CodepointSet], rules: [Rule], root: Int32) {
+    init(symbols: [GrammarSymbol], sets: [CodepointSet], rules: [Rule], root: Int32, expandsInCycles: Bool) {
         self.symbols = symbols
         self.sets = sets
         self.rules = rules
         self.root = root
+        self.expandsInCycles = expandsInCycles
     }
 }
 

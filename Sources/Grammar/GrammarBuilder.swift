@@ -84,7 +84,7 @@ struct GrammarBuilder {
             throw GrammarError("the rule '\(names[id])' is used but never defined")
         }
         let rules = bodies.map { $0! }
-        try checkLeftRecursion(rules)
+        let tailCycles = try checkLeftRecursion(rules)
         var symbols: [GrammarSymbol] = []
         symbols.reserveCapacity(symbolCount)
         var compiled: [Grammar.Rule] = []
@@ -97,12 +97,16 @@ struct GrammarBuilder {
             }
             compiled.append(Grammar.Rule(name: names[id], alternatives: starts))
         }
-        return Grammar(symbols: symbols, sets: sets, rules: compiled, root: rootID)
+        return Grammar(symbols: symbols, sets: sets, rules: compiled, root: rootID, expandsInCycles: tailCycles)
     }
 
     /// A rule is left-recursive if it can reach itself as the first symbol of an alternative,
-    /// possibly after rules that can match nothing.
-    private func checkLeftRecursion(_ rules: [[[GrammarSymbol]]]) throws {
+    /// possibly after rules that can match nothing, with something left to match after it: each
+    /// turn of such a cycle pushes that rest onto the stack, so expanding it never ends. A cycle
+    /// where every step is the last symbol of its alternative (`( [x]* )*` makes one) pushes
+    /// nothing; it is allowed, and the matcher then expands with a visited set (llama.cpp
+    /// accepts that grammar too). Returns whether such a cycle exists.
+    private func checkLeftRecursion(_ rules: [[[GrammarSymbol]]]) throws -> Bool {
         var nullable = [Bool](repeating: false, count: rules.count)
         var changed = true
         while changed {
@@ -114,33 +118,64 @@ struct GrammarBuilder {
                 if canBeEmpty { nullable[id] = true; changed = true }
             }
         }
-        var leading = [[Int]](repeating: [], count: rules.count)
+        // Edges to the rules an alternative can start with; `tail`: nothing follows it there.
+        var leading = [[(rule: Int, tail: Bool)]](repeating: [], count: rules.count)
         for (id, alternatives) in rules.enumerated() {
             for alt in alternatives {
-                for symbol in alt {
+                for (i, symbol) in alt.enumerated() {
                     guard case let .rule(r) = symbol else { break }
-                    leading[id].append(Int(r))
+                    leading[id].append((Int(r), i == alt.count - 1))
                     if !nullable[Int(r)] { break }
                 }
             }
         }
-        // Depth-first search for a cycle (0 unseen, 1 on the path, 2 done), iterative so a deep
-        // grammar cannot exhaust the stack.
-        var state = [UInt8](repeating: 0, count: rules.count)
-        for start in 0..<rules.count where state[start] == 0 {
-            var path: [(rule: Int, next: Int)] = [(start, 0)]
-            state[start] = 1
-            while let (rule, next) = path.last {
-                if next < leading[rule].count {
-                    path[path.count - 1].next += 1
-                    let r = leading[rule][next]
-                    if state[r] == 1 { throw GrammarError("the rule \(display(r)) is left-recursive") }
-                    if state[r] == 0 { state[r] = 1; path.append((r, 0)) }
+        let component = Self.stronglyConnectedComponents(leading.map { $0.map(\.rule) })
+        var tailCycle = false
+        for (u, edges) in leading.enumerated() {
+            for (v, tail) in edges where component[u] == component[v] {
+                if !tail { throw GrammarError("the rule \(display(v)) is left-recursive") }
+                tailCycle = true
+            }
+        }
+        return tailCycle
+    }
+
+    /// Tarjan's algorithm, iterative (a deep grammar must not exhaust the stack): the component
+    /// number of every node.
+    static func stronglyConnectedComponents(_ edges: [[Int]]) -> [Int] {
+        let n = edges.count
+        var index = [Int](repeating: -1, count: n), low = [Int](repeating: 0, count: n)
+        var onStack = [Bool](repeating: false, count: n), component = [Int](repeating: -1, count: n)
+        var stack: [Int] = [], counter = 0, components = 0
+        for start in 0..<n where index[start] < 0 {
+            var frames: [(node: Int, next: Int)] = [(start, 0)]
+            index[start] = counter; low[start] = counter; counter += 1
+            stack.append(start); onStack[start] = true
+            while let (u, next) = frames.last {
+                if next < edges[u].count {
+                    frames[frames.count - 1].next += 1
+                    let v = edges[u][next]
+                    if index[v] < 0 {
+                        index[v] = counter; low[v] = counter; counter += 1
+                        stack.append(v); onStack[v] = true
+                        frames.append((v, 0))
+                    } else if onStack[v] {
+                        low[u] = min(low[u], index[v])
+                    }
                 } else {
-                    state[rule] = 2
-                    path.removeLast()
+                    frames.removeLast()
+                    if let parent = frames.last { low[parent.node] = min(low[parent.node], low[u]) }
+                    if low[u] == index[u] {
+                        while let w = stack.popLast() {
+                            onStack[w] = false
+                            component[w] = components
+                            if w == u { break }
+                        }
+                        components += 1
+                    }
                 }
             }
         }
+        return component
     }
 }

@@ -98,23 +98,34 @@ public struct GrammarMatcher: Sendable {
 
     /// Adds to `out` every stack `stack` becomes once rules at its top are replaced by their
     /// alternatives, until each top is a terminal (or the stack is empty). Terminates because
-    /// the grammar has no left recursion.
+    /// the grammar has no left recursion; where rules can come back to themselves in last
+    /// position (which pushes nothing), the stacks already expanded are skipped.
     static func expand(_ g: Grammar, _ stack: [Int32], into out: inout Set<[Int32]>) {
-        guard let top = stack.last else { out.insert(stack); return }
-        guard case let .rule(r) = g.symbols[Int(top)] else { out.insert(stack); return }
+        if g.expandsInCycles {
+            var seen = Set<[Int32]>()
+            expand(g, stack, into: &out, seen: &seen)
+        } else {
+            expand(g, stack, into: &out, seen: nil)
+        }
+    }
+
+    private static func expand(_ g: Grammar, _ stack: [Int32], into out: inout Set<[Int32]>, seen: UnsafeMutablePointer<Set<[Int32]>>?) {
+        guard let top = stack.last, case let .rule(r) = g.symbols[Int(top)] else { out.insert(stack); return }
+        if let seen, !seen.pointee.insert(stack).inserted { return }
         var base = stack
         base.removeLast()
         if g.symbols[Int(top) + 1] != .end { base.append(top + 1) }
         for alt in g.rules[Int(r)].alternatives {
             if g.symbols[Int(alt)] == .end {
-                expand(g, base, into: &out)
+                expand(g, base, into: &out, seen: seen)
             } else {
                 var s = base
                 s.append(alt)
-                expand(g, s, into: &out)
+                expand(g, s, into: &out, seen: seen)
             }
         }
     }
+
 }
 
 /// Well-formed UTF-8 (Unicode Table 3-7).

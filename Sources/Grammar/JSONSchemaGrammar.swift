@@ -183,10 +183,12 @@ private struct Converter {
         case .bool(false)?: break
         case nil where !properties.isEmpty: break
         case nil, .bool(true)?:
-            additional = writer.rule("\(hint)-additional-kv", "\(writer.jsonPrimitive("string")) \":\" \(s) \(writer.jsonPrimitive("value"))")
+            let key = additionalKey(excluding: Array(properties.keys), hint: hint)
+            additional = writer.rule("\(hint)-additional-kv", "\(key) \":\" \(s) \(writer.jsonPrimitive("value"))")
         case let schema?:
             let value = try visit(schema, path: "\(path).additionalProperties", hint: "\(hint)-additional")
-            additional = writer.rule("\(hint)-additional-kv", "\(writer.jsonPrimitive("string")) \":\" \(s) \(value)")
+            let key = additionalKey(excluding: Array(properties.keys), hint: hint)
+            additional = writer.rule("\(hint)-additional-kv", "\(key) \":\" \(s) \(value)")
         }
         let requiredMembers = try required.map(member)
         let optionalMembers = try optional.map(member)
@@ -215,6 +217,38 @@ private struct Converter {
         return writer.rule("\(hint)-object", "\"{\" \(s) \(body) \"}\" \(s)")
     }
 
+    /// The key of an additional member: any JSON string when no property is listed; else a
+    /// string of plain characters (no escapes, so no other spelling of a listed name exists)
+    /// that is none of the listed names. A trie of the names: at each node the string may end
+    /// unless a name ends there, go on with a character no name continues with (then anything),
+    /// or follow a name one more character.
+    mutating func additionalKey(excluding names: [String], hint: String) -> String {
+        if names.isEmpty { return writer.jsonPrimitive("string") }
+        let plain = writer.rule("plain-char", #"[^"\\\x7F\x00-\x1F]"#)
+        let space = writer.jsonPrimitive("space")
+        func escape(_ u: Unicode.Scalar) -> String {
+            u.value <= 0xFFFF ? "\\u" + String(u.value, radix: 16).leftPadded(to: 4) : "\\U" + String(u.value, radix: 16).leftPadded(to: 8)
+        }
+        let words = names.map { Array($0.unicodeScalars) }
+        func node(_ prefix: [Unicode.Scalar]) -> String {
+            let below = words.filter { $0.count > prefix.count && Array($0.prefix(prefix.count)) == prefix }
+            let endsHere = words.contains { $0 == prefix }
+            // Only characters a plain key can hold: a name with '"', '\\' or a control character
+            // cannot be spelled without escapes, so it needs no excluding.
+            let firsts: Set<Unicode.Scalar> = Set(below.map { $0[prefix.count] })
+            let next: [Unicode.Scalar] = firsts.filter(Self.isPlain).sorted { $0.value < $1.value }
+            var alternatives: [String] = []
+            if !endsHere { alternatives.append("\"\\\"\" \(space)") }
+            let others = next.map(escape).joined()
+            alternatives.append("[^\"\\\\\\x7F\\x00-\\x1F\(others)] \(plain)* \"\\\"\" \(space)")
+            for c in next { alternatives.append("\"\(GBNFWriter.literal(String(c)).dropFirst().dropLast())\" \(node(prefix + [c]))") }
+            return writer.rule("\(hint)-key", alternatives.joined(separator: " | "))
+        }
+        return writer.rule("\(hint)-additional-key", "\"\\\"\" \(node([]))")
+    }
+
+    static func isPlain(_ u: Unicode.Scalar) -> Bool { u != "\"" && u != "\\" && u.value >= 0x20 && u.value != 0x7F }
+
     mutating func array(_ o: [String: JSONValue], path: String, hint: String) throws -> String {
         let s = writer.jsonPrimitive("space")
         let minItems = try count(o, "minItems", path: path) ?? 0
@@ -226,7 +260,14 @@ private struct Converter {
             prefix = try list.enumerated().map { i, item in try visit(item, path: "\(path).prefixItems[\(i)]", hint: "\(hint)-\(i)") }
         }
         var item: String? = writer.jsonPrimitive("value")
-        if let i = o["items"] {
+        if let list = o["items"]?.arrayValue {
+            // Draft 4-2019: `items` as a list is the tuple prefix, `additionalItems` the rest.
+            guard prefix.isEmpty else { throw fail("\(path).items", "cannot be a list together with prefixItems") }
+            prefix = try list.enumerated().map { i, s in try visit(s, path: "\(path).items[\(i)]", hint: "\(hint)-\(i)") }
+            if let more = o["additionalItems"] {
+                if case .bool(false) = more { item = nil } else { item = try visit(more, path: "\(path).additionalItems", hint: "\(hint)-item") }
+            }
+        } else if let i = o["items"] {
             if case .bool(false) = i { item = nil } else { item = try visit(i, path: "\(path).items", hint: "\(hint)-item") }
         }
         if !prefix.isEmpty {

@@ -73,13 +73,20 @@ final class GBNFTests: XCTestCase {
         XCTAssertTrue(refusal(#"item ::= "a""#).contains("no 'root' rule"))
         XCTAssertTrue(refusal(#"root ::= missing"#).contains("'missing' is used but never defined"))
         XCTAssertTrue(refusal("root ::= root \"a\" | \"b\"").contains("'root' is left-recursive"))
-        XCTAssertTrue(refusal("root ::= x root\nx ::= \"a\"?").contains("left-recursive"), "through a nullable rule")
+        XCTAssertTrue(refusal("root ::= x root \"b\"\nx ::= \"a\"?").contains("left-recursive"), "through a nullable rule")
         XCTAssertTrue(refusal(#"root ::= "a"{3001}"#).contains("exceeds 2000"))
         XCTAssertTrue(refusal(#"root ::= <[100]>"#).contains("token references"))
         XCTAssertTrue(refusal("root ::= \"a\"\nroot ::= \"b\"").contains("defined twice"))
         XCTAssertEqual(refusal("root ::= \"a\n"), "unterminated string literal (line 1, column 10)")
         XCTAssertTrue(refusal(#"root ::= "\q""#).contains("unknown escape"))
         XCTAssertTrue(refusal(#"root ::= *"#).contains("needs an item"))
+    }
+
+    func testNullableCyclesInLastPositionAreExpandedOnce() {
+        // llama.cpp's "segfault" case: a star of a star. Each turn pushes nothing, so it is no
+        // left recursion; expanding it must still end.
+        assertLanguage("root ::= ( [x]* )*", accepts: ["", "x", "xx"], rejects: ["y", "yy"])
+        assertLanguage("root ::= a\na ::= b | \"z\"\nb ::= \"\" a", accepts: ["z"], rejects: ["", "zz"])
     }
 
     func testCompleteVersusContinuable() {
