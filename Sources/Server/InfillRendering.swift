@@ -20,7 +20,8 @@ enum InfillRendering {
             prefix: prefix, suffix: suffix, contextLength: decoder.config.contextLength,
             addSpecial: addSpecial, parseSpecial: parseSpecial)
         else {
-            throw JSONFieldError(path: "params.suffix", message: "cannot be used with \(model.name): its vocabulary has no fill-in-the-middle \(missing.joined(separator: ", ")) \(missing.count == 1 ? "token" : "tokens")")
+            let names = missing.count == 1 ? missing[0] : missing.dropLast().joined(separator: ", ") + " and " + missing.last!
+            throw JSONFieldError(path: "params.suffix", message: "cannot be used with \(model.name): its vocabulary lacks the fill-in-the-middle \(names) \(missing.count == 1 ? "token" : "tokens")")
         }
         return prompt
     }
