@@ -1,7 +1,8 @@
 // Fill in the middle: a code model is shown the text before and after a gap and writes the gap.
 // The prompt is laid out exactly as llama.cpp's server lays out an `/infill` request that carries
 // only `input_prefix` and `input_suffix`, with the server's default options (format_prompt_infill
-// in tools/server/server-common.cpp), so that a greedy infill here is llama-server's:
+// in tools/server/server-common.cpp), so that a greedy infill here is llama-server's wherever its
+// top two logits are not a near-tie:
 //
 //   [FIM_REP] "myproject\n" [FIM_SEP] "filename\n" [BOS] [FIM_PRE] prefix [FIM_SUF] suffix [FIM_MID]
 //
