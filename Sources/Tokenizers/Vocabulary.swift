@@ -1,7 +1,8 @@
 // The vocabulary as llama.cpp loads it from GGUF metadata (llama_vocab::impl::load): token texts,
 // scores and attributes, the special ids with llama.cpp's defaults and overrides, the add-BOS/EOS
-// flags, and the end-of-generation set. The text-based detection rules (EOT, FIM, EOG) are
-// llama.cpp's, kept here because the models depend on them. Provenance: llama.cpp src/llama-vocab.cpp.
+// flags, the end-of-generation set and the fill-in-the-middle tokens. The text-based detection
+// rules (EOT, FIM, EOG) are llama.cpp's, kept here because the models depend on them.
+// Provenance: llama.cpp src/llama-vocab.cpp.
 
 import ModelFiles
 
@@ -59,6 +60,8 @@ struct Vocabulary: Sendable {
     /// Detokenizer clean-up of " ," " 's" and friends (clean_up_tokenization_spaces).
     var cleanSpaces = false
     var eog: Set<Int32> = []
+    /// Fill-in-the-middle tokens: the file's `tokenizer.ggml.fim_*_token_id`, else found by text.
+    var fim = FIMTokens()
     /// Control, user-defined and unknown tokens, longest text first: the order in which the
     /// special-token partition looks for them.
     var specialTokens: [Int32] = []
@@ -199,8 +202,6 @@ struct Vocabulary: Sendable {
         if fimPad == nil { fimPad = detector.find(SpecialTextDetector.fimPadTexts) }
         if fimRep == nil { fimRep = detector.find(SpecialTextDetector.fimRepTexts) }
         if fimSep == nil { fimSep = detector.find(["<|file_sep|>"]) }
-        // FIM prefix/suffix/middle are found only for their side effect (they become control).
-        _ = (fimPre, fimSuf, fimMid)
         attributes = detector.attributes
 
         // Control tokens whose text says "unused" are unused.
@@ -247,6 +248,8 @@ struct Vocabulary: Sendable {
         vocab.addSpacePrefix = addSpacePrefix
         vocab.cleanSpaces = cleanSpaces
         vocab.eog = eog
+        vocab.fim = FIMTokens(prefix: fimPre, suffix: fimSuf, middle: fimMid, pad: fimPad,
+                              repository: fimRep, fileSeparator: fimSep)
 
         // Special-token search order: longest text first; among equal lengths, lower id first.
         // (llama.cpp uses an unstable std::sort there; the order among equal lengths only matters

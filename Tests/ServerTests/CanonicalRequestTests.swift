@@ -23,6 +23,12 @@ final class CanonicalRequestTests: XCTestCase {
             XCTAssertEqual(again.seed, 99)
             XCTAssertNil(canonical["stream"], "stream is how the answer travels, not what it is")
         }
+        // An infill records its laid-out prompt as tokens and no suffix: it replays as a token prompt.
+        let infill = try GenerateParams(["prompt": "def f():\n    ", "suffix": "\n", "temperature": 0])
+        XCTAssertEqual(infill.prompt, .infill(prefix: "def f():\n    ", suffix: "\n", addSpecial: true, parseSpecial: false))
+        let recorded = infill.canonicalRequest(tokens: [7, 8, 9], seed: 1)
+        XCTAssertNil(recorded["suffix"])
+        XCTAssertEqual(try GenerateParams(recorded).prompt, .tokens([7, 8, 9]))
         // Beam search records lengthPenalty and none of the sampling parameters.
         let beam = try GenerateParams(["prompt": "x", "beams": 2]).canonicalRequest(tokens: [1], seed: 0)
         XCTAssertNil(beam["temperature"])

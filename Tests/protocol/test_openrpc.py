@@ -683,6 +683,8 @@ ACCEPTED = [
     ("generate", {"messages": [{"role": "system", "content": ""}, USER, {"role": "assistant", "content": "4"},
                                {"role": "r" * 256, "content": "é"}], "maxTokens": 1, "addGenerationPrompt": None}),
     ("generate", {"messages": None, "prompt": "a", "addGenerationPrompt": None, "maxTokens": 1}),
+    ("generate", {"prompt": "a", "suffix": None, "maxTokens": 1}),
+    ("generate", {"tokens": [1], "suffix": None, "maxTokens": 1}),
     ("encode", {"input": "a"}),
     ("encode", {"input": ["a", "b c"], "tokens": None, "pooling": "none", "truncate": False, "addSpecial": False}),
     ("encode", {"input": None, "tokens": [[1, 2], [3]], "addSpecial": None, "pooling": "last", "normalize": False}),
@@ -829,6 +831,12 @@ ERROR_CASES = [
     ("generate", {"tokens": [1], "addGenerationPrompt": False}, -32602, "params.addGenerationPrompt", True),
     ("generate", {"addGenerationPrompt": True}, -32602, "params.addGenerationPrompt", True),
     ("generate", {"messages": [USER], "maxTokens": 8192}, -32003, N, False),  # 38 prompt tokens + 8192
+    # generate {prompt, suffix}: fill in the middle, only with a text prompt and FIM tokens.
+    ("generate", {"prompt": "a", "suffix": "b"}, -32602, "params.suffix", False),  # smollm2 has none
+    ("generate", {"prompt": "a", "suffix": 5}, -32602, "params.suffix", True),
+    ("generate", {"tokens": [1], "suffix": "b"}, -32602, "params.suffix", True),
+    ("generate", {"messages": [USER], "suffix": "b"}, -32602, "params.suffix", True),
+    ("score", {"text": "a", "suffix": "b"}, -32602, "params.suffix", True),
     ("score", {}, -32602, "params.text", True),
     ("score", {"text": 5}, -32602, "params.text", True),
     ("score", {"text": "a", "tokens": [1]}, -32602, "params.tokens", True),

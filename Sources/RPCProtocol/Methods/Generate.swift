@@ -12,12 +12,14 @@ public struct ChatTurn: Sendable, Equatable {
     }
 }
 
-/// What to condition on: text (tokenized by the model), token ids as given, or a chat rendered
-/// with the model's chat template.
+/// What to condition on: text (tokenized by the model), token ids as given, a chat rendered
+/// with the model's chat template, or the text before and after a gap to fill in (`generate`'s
+/// `prompt` + `suffix`, laid out as llama-server's `/infill`).
 public enum PromptInput: Sendable, Equatable {
     case text(String, addSpecial: Bool, parseSpecial: Bool)
     case tokens([Int32])
     case messages([ChatTurn], addGenerationPrompt: Bool)
+    case infill(prefix: String, suffix: String, addSpecial: Bool, parseSpecial: Bool)
 
     public static let maxMessages = 4096
 
@@ -27,11 +29,12 @@ public enum PromptInput: Sendable, Equatable {
         case .tokens: return "params.tokens"
         case .messages: return "params.messages"
         case .text: return "params.\(textKey)"
+        case .infill: return "params.suffix"
         }
     }
 
     /// Reads `messages` (with `addGenerationPrompt`), which exclude `prompt`, `tokens`,
-    /// `addSpecial` and `parseSpecial`; nil when there is no `messages`.
+    /// `addSpecial`, `parseSpecial` and `suffix`; nil when there is no `messages`.
     static func readMessages(_ r: inout JSONObjectReader) throws -> PromptInput? {
         let path = r.fieldPath("messages")
         guard let list = try r.optionalArray("messages", maxCount: maxMessages) else {
@@ -41,7 +44,7 @@ public enum PromptInput: Sendable, Equatable {
             _ = r.value("addGenerationPrompt")
             return nil
         }
-        for key in ["prompt", "tokens", "addSpecial", "parseSpecial"] {
+        for key in ["prompt", "tokens", "addSpecial", "parseSpecial", "suffix"] {
             if r.contains(key) { throw JSONFieldError(path: r.fieldPath(key), message: "cannot be given together with messages") }
             _ = r.value(key)  // null: absent
         }
@@ -77,9 +80,24 @@ public enum PromptInput: Sendable, Equatable {
             throw JSONFieldError(path: r.fieldPath(textKey), message: "is required (or tokens)")
         }
     }
+
+    /// Reads `suffix` after `prompt` | `tokens`: the text after the gap, which makes a text
+    /// prompt the text before it. Token ids are the model's final prompt and cannot be laid out.
+    static func readSuffix(_ r: inout JSONObjectReader, after input: PromptInput) throws -> PromptInput {
+        guard let suffix = try r.optionalString("suffix") else { return input }
+        switch input {
+        case let .text(prefix, addSpecial, parseSpecial):
+            return .infill(prefix: prefix, suffix: suffix, addSpecial: addSpecial, parseSpecial: parseSpecial)
+        case .tokens:
+            throw JSONFieldError(path: r.fieldPath("suffix"), message: "applies only to a text prompt, not to tokens")
+        case .messages, .infill:
+            // readMessages refuses suffix beside messages; nothing else makes an infill.
+            throw JSONFieldError(path: r.fieldPath("suffix"), message: "applies only to a text prompt")
+        }
+    }
 }
 
-/// `generate {model?, prompt | tokens | messages, addGenerationPrompt?, maxTokens?, stop?, temperature?, topK?, topP?, minP?,
+/// `generate {model?, prompt | tokens | messages, suffix?, addGenerationPrompt?, maxTokens?, stop?, temperature?, topK?, topP?, minP?,
 /// repeatPenalty?, presencePenalty?, frequencyPenalty?, penaltyLastN?, beams?, lengthPenalty?,
 /// seed?, logprobs?, topLogprobs?, stream?, addSpecial?, parseSpecial?, format? | jsonSchema? | grammar?}`.
 public struct GenerateParams: Sendable {
@@ -122,7 +140,11 @@ public struct GenerateParams: Sendable {
         var r = try JSONObjectReader(params, path: "params")
         model = try r.optionalModelName("model")
         keepAlive = try KeepAlive.read(&r, path: "params")
-        prompt = try PromptInput.readMessages(&r) ?? PromptInput.read(&r, textKey: "prompt")
+        if let chat = try PromptInput.readMessages(&r) {
+            prompt = chat
+        } else {
+            prompt = try PromptInput.readSuffix(&r, after: PromptInput.read(&r, textKey: "prompt"))
+        }
         maxTokens = Int(try r.optionalInt("maxTokens", in: 1...1_048_576) ?? Int64(Self.defaultMaxTokens))
         stop = try Self.readStops(&r)
         beams = Int(try r.optionalInt("beams", in: 1...Int64(Self.maxBeams)) ?? 1)

@@ -145,6 +145,9 @@ public enum GenerationHandlers {
             // itself (BOS included), so none is added, and its markers are parsed as specials.
             let prompt = try ChatRendering.render(turns, addGenerationPrompt: addGenerationPrompt, model: model)
             return model.tokenizer.encode(prompt, addSpecial: false, parseSpecial: true)
+        case let .infill(prefix, suffix, addSpecial, parseSpecial):
+            return try InfillRendering.tokens(prefix: prefix, suffix: suffix, addSpecial: addSpecial,
+                                              parseSpecial: parseSpecial, model: model)
         }
     }
 

@@ -570,7 +570,7 @@ class Client:
                                                  "skipSpecial": skip_special}))
 
     def generate(self, prompt: Optional[str] = None, *, tokens: Optional[Sequence[int]] = None,
-                 messages: Optional[Sequence[Dict[str, str]]] = None,
+                 messages: Optional[Sequence[Dict[str, str]]] = None, suffix: Optional[str] = None,
                  add_generation_prompt: Optional[bool] = None,
                  model: Optional[str] = None, max_tokens: Optional[int] = None,
                  stop: Union[str, Sequence[str], None] = None, temperature: Optional[float] = None,
@@ -591,10 +591,12 @@ class Client:
         ``messages`` is a list of ``{"role": ..., "content": ...}`` dicts (``prompt`` is then left
         out): the daemon renders them with the model's chat template, ending with the opening of
         an assistant turn unless ``add_generation_prompt`` is False, and the receipt records the
-        rendered prompt's tokens. Each keyword is the generate param of the same name in
-        camelCase (``max_tokens`` is ``maxTokens``); None leaves it out, so the daemon's default
-        applies. Without ``seed``
-        the seed is the session's next derived seed after ``set_seed`` (``seedSource``
+        rendered prompt's tokens. ``suffix`` fills in the middle: ``prompt`` is the text before
+        the gap and ``suffix`` the text after it, laid out with the model's fill-in-the-middle
+        tokens as llama-server's ``/infill`` does (qwen2.5-coder-0.5b has them; other models
+        raise ``InvalidParams`` at ``params.suffix``). Each keyword is the generate param of the
+        same name in camelCase (``max_tokens`` is ``maxTokens``); None leaves it out, so the
+        daemon's default applies. Without ``seed`` the seed is the session's next derived seed after ``set_seed`` (``seedSource``
         ``"session"``), else one the daemon draws (``"entropy"``). ``on_stream`` gets
         the params of each ``$/stream`` notification (``{requestId, text, tokens, logprobs?}``)
         and turns ``stream`` on. A generation cancelled while it runs still returns its result,
@@ -737,7 +739,7 @@ class GenerationStream:
 
 
 _GENERATE_OPTIONS = {
-    "tokens": "tokens", "messages": "messages", "add_generation_prompt": "addGenerationPrompt",
+    "tokens": "tokens", "messages": "messages", "suffix": "suffix", "add_generation_prompt": "addGenerationPrompt",
     "model": "model", "keep_alive": "keepAlive", "max_tokens": "maxTokens", "stop": "stop",
     "temperature": "temperature", "top_k": "topK", "top_p": "topP", "min_p": "minP",
     "repeat_penalty": "repeatPenalty", "presence_penalty": "presencePenalty",

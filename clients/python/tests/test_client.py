@@ -457,3 +457,14 @@ def test_chat_errors(client):
     with pytest.raises(InvalidParams) as caught:
         client.generate("x", add_generation_prompt=False)
     assert caught.value.path == "params.addGenerationPrompt"
+
+
+def test_fill_in_the_middle(client):
+    client.load_model("qwen2.5-coder-0.5b", timeout=120)
+    answer = client.generate("def add(a, b):\n    ", suffix="\n\nprint(add(2, 3))\n", model="qwen2.5-coder-0.5b",
+                             temperature=0, max_tokens=16, stop="\n")
+    assert answer["text"] == "return a + b" and answer["finishReason"] == "stop", answer["text"]
+    assert client.reproduce(receipt=answer["receipt"])["identical"] is True
+    with pytest.raises(InvalidParams) as caught:
+        client.generate("def add(a, b):\n    ", suffix="\n", model="smollm2-135m")  # no FIM tokens
+    assert caught.value.path == "params.suffix"

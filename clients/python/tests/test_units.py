@@ -87,6 +87,9 @@ def test_generate_keywords_map_to_camel_case_params():
         {"messages": [{"role": "user", "content": "Hi"}], "addGenerationPrompt": False, "maxTokens": 4}
     assert _generate_params(None, True, {"messages": chat, "add_generation_prompt": None}) == \
         {"messages": [{"role": "user", "content": "Hi"}], "stream": True}
+    # Fill in the middle: prompt before the gap, suffix after it.
+    assert _generate_params("def f():\n    ", False, {"suffix": "\n", "temperature": 0}) == \
+        {"prompt": "def f():\n    ", "suffix": "\n", "temperature": 0}
     with pytest.raises(TypeError):
         _generate_params("Hi", False, {"maxTokens": 4})
 
