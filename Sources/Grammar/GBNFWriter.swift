@@ -36,6 +36,50 @@ struct GBNFWriter {
         return name
     }
 
+    /// The same text without the whitespace after it: after the outermost value only an end of
+    /// generation may come, so a model cannot pad its answer (and stops as soon as it is whole).
+    /// `body` is a rule body; each of its alternatives loses a last `space`, and a rule it
+    /// consists of gets a copy that does the same.
+    mutating func withoutTrailingSpace(_ body: String, depth: Int = 0) -> String {
+        let space = jsonPrimitive("space")
+        let alternatives = Self.splitAlternatives(body).map { alt -> String in
+            var a = alt.trimmingSpaces()
+            if a.hasSuffix(" \(space)") { return String(a.dropLast(space.count + 1)) }
+            // A single rule name: strip inside a copy of that rule.
+            if depth < 8, !a.contains(" "), let named = rules.first(where: { $0.name == a }) {
+                let stripped = withoutTrailingSpace(named.body, depth: depth + 1)
+                a = self.rule(a + "-end", stripped)
+            }
+            return a
+        }
+        return alternatives.joined(separator: " | ")
+    }
+
+    /// The top-level alternatives of a rule body (outside quotes, classes and parentheses).
+    static func splitAlternatives(_ body: String) -> [String] {
+        var parts: [String] = [], current = "", depth = 0, inQuote = false, inClass = false, escaped = false
+        for ch in body {
+            if escaped { current.append(ch); escaped = false; continue }
+            if ch == "\\" && (inQuote || inClass) { current.append(ch); escaped = true; continue }
+            if inQuote { if ch == "\"" { inQuote = false }; current.append(ch); continue }
+            if inClass { if ch == "]" { inClass = false }; current.append(ch); continue }
+            switch ch {
+            case "\"": inQuote = true
+            case "[": inClass = true
+            case "(": depth += 1
+            case ")": depth -= 1
+            case "|" where depth == 0:
+                parts.append(current)
+                current = ""
+                continue
+            default: break
+            }
+            current.append(ch)
+        }
+        parts.append(current)
+        return parts
+    }
+
     /// `s` as a GBNF string literal.
     static func literal(_ s: String) -> String {
         var out = "\""
@@ -86,5 +130,12 @@ struct GBNFWriter {
 }
 
 extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        return String(s)
+    }
+
     func leftPadded(to n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }

@@ -24,7 +24,8 @@ public enum JSONSchemaGrammar {
     /// GBNF for any JSON value (`format: "json"`).
     public static func anyJSON() -> String {
         var w = GBNFWriter()
-        w.define(w.reserve("root"), w.jsonPrimitive("value"))
+        let root = w.reserve("root")
+        w.define(root, w.withoutTrailingSpace(w.jsonPrimitive("value")))
         return w.text
     }
 
@@ -33,7 +34,7 @@ public enum JSONSchemaGrammar {
         var c = Converter(root: schema, rootPath: path)
         let root = c.writer.reserve("root")
         let body = try c.visit(schema, path: path, hint: "root")
-        c.writer.define(root, body)
+        c.writer.define(root, c.writer.withoutTrailingSpace(body))
         return c.writer.text
     }
 
