@@ -728,7 +728,7 @@ def altered(change) -> dict:
 ERROR_CASES = [
     ("initialize", [1], -32602, "params", True),
     ("models/list", {"x": 1}, -32602, "params.x", True),
-    ("models/list", [], -32602, "params", True),
+    ("models/list", [1], -32602, "params", True),  # [] is no params; a non-empty array is by position
     ("models/load", {}, -32602, "params.model", True),
     ("models/load", {"model": ""}, -32602, "params.model", True),
     ("models/load", {"model": 5}, -32602, "params.model", True),
@@ -1043,7 +1043,7 @@ def test_envelope_errors(shared_daemon):
         (b"[]\n", None, -32600),
         (b'{"jsonrpc":"1.0","id":"v1","method":"models/list"}\n', "v1", -32600),
         (b'{"jsonrpc":"2.0","id":{"a":1},"method":"models/list"}\n', None, -32600),
-        (b'{"jsonrpc":"2.0","id":"p","method":"models/list","params":null}\n', "p", -32600),
+        (b'{"jsonrpc":"2.0","id":"p","method":"models/list","params":"x"}\n', "p", -32600),
         (b'{"jsonrpc":"2.0","id":"m","method":"no/such/method"}\n', "m", -32601),
     ]
     for raw, id_, code in cases:
