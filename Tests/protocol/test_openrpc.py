@@ -670,7 +670,7 @@ USER = {"role": "user", "content": "What is 2 + 2?"}
 ACCEPTED = [
     ("generate", {"prompt": "a", "maxTokens": 2, "beams": 2, "temperature": 0}),
     ("generate", {"prompt": None, "tokens": [1, 2], "maxTokens": 1, "addSpecial": None}),
-    ("generate", {"prompt": "a", "maxTokens": 1, "stop": "x", "seed": 9223372036854775807}),
+    ("generate", {"prompt": "a", "maxTokens": 1, "stop": "x", "seed": 9007199254740991}),  # 2^53 - 1
     ("generate", {"prompt": "a", "maxTokens": 1, "logprobs": True, "topLogprobs": 0, "lengthPenalty": None}),
     ("generate", {"prompt": "a", "maxTokens": 8191, "temperature": 0, "stop": ["a", "b", "c", " ", ",", "."]}),
     ("generate", {"prompt": "a", "maxTokens": 2, "temperature": 100, "topK": 0, "topP": 0, "minP": 1,
@@ -753,7 +753,7 @@ ERROR_CASES = [
     ("detokenize", {"tokens": [1], "skipSpecial": 0}, -32602, "params.skipSpecial", True),
     ("detokenize", {"tokens": [1], "model": "no-such-model"}, -32001, N, False),
     ("generate", {}, -32602, "params.prompt", True),
-    ("generate", [], -32602, "params", True),
+    ("generate", ["a"], -32602, "params", True),
     ("generate", {"prompt": None}, -32602, "params.prompt", True),
     ("generate", {"prompt": 5}, -32602, "params.prompt", True),
     ("generate", {"prompt": "a", "tokens": [1]}, -32602, "params.tokens", True),
@@ -797,6 +797,8 @@ ERROR_CASES = [
     ("generate", {"prompt": "a", "beams": 2, "lengthPenalty": 11}, -32602, "params.lengthPenalty", True),
     ("generate", {"prompt": "a", "seed": -1}, -32602, "params.seed", True),
     ("generate", {"prompt": "a", "seed": 1.5}, -32602, "params.seed", True),
+    ("generate", {"prompt": "a", "seed": 9007199254740992}, -32602, "params.seed", True),  # 2^53: not exact in a double
+    ("generate", {"prompt": "a", "seed": 9223372036854775807}, -32602, "params.seed", True),
     ("generate", {"prompt": "a", "logprobs": False, "topLogprobs": 1}, -32602, "params.topLogprobs", True),
     ("generate", {"prompt": "a", "logprobs": "yes"}, -32602, "params.logprobs", True),
     ("generate", {"prompt": "a", "topLogprobs": 21}, -32602, "params.topLogprobs", True),
@@ -895,6 +897,8 @@ ERROR_CASES = [
     ("encode", {"input": ["a", "reproducible " * 9000], "truncate": False}, -32003, "params.input[1]", False),
     ("encode", {"tokens": [[1], [1] * 8193], "truncate": False}, -32003, "params.tokens[1]", False),
     ("setSeed", {"seed": 1.5}, -32602, "params.seed", True),
+    ("setSeed", {"seed": 9007199254740992}, -32602, "params.seed", True),
+    ("setSeed", {"seed": -9007199254740992}, -32602, "params.seed", True),
     ("setSeed", {"seed": True}, -32602, "params.seed", True),
     ("setSeed", {"seed": [42]}, -32602, "params.seed", True),
     ("setSeed", {"seed": {"value": 42}}, -32602, "params.seed", True),
@@ -915,7 +919,7 @@ ERROR_CASES = [
      "params.receipt.output.digest", True),
     ("reproduce", {"receipt": altered(lambda r: r["model"].update(sha256=RECEIPT["model"]["sha256"].upper()))},
      -32602, "params.receipt.model.sha256", True),
-    ("reproduce", {"receipt": altered(lambda r: r.update(version=2))}, -32602, "params.receipt.version", True),
+    ("reproduce", {"receipt": altered(lambda r: r.update(version=3))}, -32602, "params.receipt.version", True),
     ("reproduce", {"receipt": altered(lambda r: r.update(method="tokenize"))}, -32602, "params.receipt.method", True),
     ("reproduce", {"receipt": altered(lambda r: r.update(extra=1))}, -32602, "params.receipt.extra", True),
     # A request that is not valid generate params: the path points inside the receipt's request.
@@ -1103,7 +1107,7 @@ def test_content_length_framing_and_oversized_frames(spawn):
 
 # Session seed 42: its commitment and derived seeds 0, 1, 2 (protocol/README.md, "Seeds").
 SEED_42_COMMITMENT = "9f771b813506b3e2d30c9b41cb8f2ac085c32f7650bc737ff33ce296a3fc1ea9"
-SEED_42_DERIVED = [804912763475979754, 6974116423015939057, 6438159855070559334]
+SEED_42_DERIVED = [3272029804031466, 2544199846411249, 7019587185491046]  # seed scheme 2 (receipts version 2)
 STRING_SEED, STRING_SEED_COMMITMENT = \
     "correct horse battery staple", "caf9ed39866b6b0d6ddd5542dbfc509590343767b4cd214ece52d63c8d7f3abb"
 
@@ -1147,7 +1151,7 @@ def _set(path: str, value: Any):
     ("generate.json", _set("receipt", _DELETE)),
     ("generate.json", _set("receipt.id", "rc-123")),
     ("generate.json", _set("receipt.created", "yesterday")),
-    ("generate.json", _set("receipt.version", 2)),
+    ("generate.json", _set("receipt.version", 3)),
     ("generate.json", _set("receipt.method", "score")),
     ("generate.json", _set("receipt.model.sha256", "B179" + "0" * 60)),
     ("generate.json", _set("receipt.output.digest", "0" * 63)),
@@ -1256,12 +1260,12 @@ def test_session_seeds_follow_arrival_and_are_revealed(daemon):
                                  "fromEntropy": False}
     result = daemon.call("generate", params, id_="g3")["result"]
     assert (result["seedSource"], result["seedCommitment"], result["seedIndex"]) == ("session", drawn["commitment"], 0)
-    last = daemon.call("setSeed", {"seed": -2**63}, id_="s4")["result"]
+    last = daemon.call("setSeed", {"seed": -(2**53 - 1)}, id_="s4")["result"]
     assert_valid(result_validator("setSeed"), last, "setSeed result")
     revealed = last["previous"]
     assert (revealed["commitment"], revealed["requests"], revealed["fromEntropy"]) == (drawn["commitment"], 1, True)
     assert re.fullmatch("[0-9a-f]{64}", revealed["seed"]), revealed
-    for value in (2**63 - 1, "x" * 1024, "é" * 512, None):  # the edges setSeed accepts
+    for value in (2**53 - 1, "x" * 1024, "é" * 512, None):  # the edges setSeed accepts
         assert_valid(params_validator("setSeed"), {"seed": value}, "setSeed params")
         assert_valid(result_validator("setSeed"), daemon.call("setSeed", {"seed": value}, id_=f"edge-{value!r}")["result"],
                      "setSeed result")
@@ -1272,7 +1276,7 @@ def test_receipts_record_the_request_and_the_output_bits(shared_daemon):
     gen = shared_daemon.call("generate", {"prompt": "Once upon a time", "maxTokens": 6, "seed": 11, "topLogprobs": 2},
                              id_="rg")["result"]
     receipt = gen["receipt"]
-    assert (receipt["version"], receipt["method"], receipt["model"]["name"]) == (1, "generate", "smollm2-135m")
+    assert (receipt["version"], receipt["method"], receipt["model"]["name"]) == (2, "generate", "smollm2-135m")
     prompt = shared_daemon.call("tokenize", {"text": "Once upon a time"}, id_="rt")["result"]["tokens"]
     assert receipt["request"] == {"tokens": prompt, "maxTokens": 6, "stop": [], "beams": 1, "seed": 11, "logprobs": True,
                                   "topLogprobs": 2, "temperature": 0.8, "topK": 40, "topP": 0.95, "minP": 0.05,
@@ -1420,7 +1424,7 @@ def check_encode_result(d: Daemon, result: dict, model: str, dimensions: int) ->
                 assert abs(math.sqrt(sum(x * x for x in v)) - 1) < 1e-5
         rows.append([f32_bits(x) for v in vectors for x in v])
     receipt = result["receipt"]
-    assert (receipt["version"], receipt["method"], receipt["seed"], receipt["model"]["name"]) == (1, "encode", None, model)
+    assert (receipt["version"], receipt["method"], receipt["seed"], receipt["model"]["name"]) == (2, "encode", None, model)
     request = receipt["request"]
     assert set(request) == {"tokens", "pooling", "normalize"}
     assert (request["pooling"], request["normalize"]) == (result["pooling"], result["normalize"])

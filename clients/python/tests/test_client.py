@@ -14,7 +14,7 @@ from reprolm_client import (Client, ConnectionClosed, ContextOverflow, Generatio
 TEXTS = ["Hello", "Hello, world!", "déjà vu", "1 + 1 = 2", "   spaces   ", "日本語", "emoji 🙂", ""]
 # Session seed 42: its commitment and its first two derived seeds (protocol/README.md, "Seeds").
 SEED_42_COMMITMENT = "9f771b813506b3e2d30c9b41cb8f2ac085c32f7650bc737ff33ce296a3fc1ea9"
-SEED_42_DERIVED = [804912763475979754, 6974116423015939057]
+SEED_42_DERIVED = [3272029804031466, 2544199846411249]  # seed scheme 2 (receipts version 2)
 
 
 def same_answer(result):
