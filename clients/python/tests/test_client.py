@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from reprolm_client import (Client, ConnectionClosed, ContextOverflow, GenerationStream,
+from reprolm_client import (Client, ConnectionClosed, ContextOverflow, DaemonNotRunning, GenerationStream,
                             InvalidParams, InvalidRequest, MethodNotFound, ModelLoadFailed,
                             ModelMismatch, ModelNotFound, ReceiptNotFound, ReprolmError,
                             ShuttingDown)
@@ -360,8 +360,11 @@ def test_socket_client_uses_env_default_path(socket_daemon, monkeypatch):
     monkeypatch.setenv("REPROLM_SOCKET", socket_daemon)
     with Client.connect_socket() as c:
         assert c.tokenize("Hello")["tokens"]
-    with pytest.raises(OSError):
-        Client.connect_socket(os.path.join(os.path.dirname(socket_daemon), "absent.sock"))
+    absent = os.path.join(os.path.dirname(socket_daemon), "absent.sock")
+    with pytest.raises(DaemonNotRunning) as raised:  # not a bare FileNotFoundError: it names the path
+        Client.connect_socket(absent)
+    assert raised.value.path == absent and absent in str(raised.value) and "reprolm serve --socket" in str(raised.value)
+    assert isinstance(raised.value, ConnectionError)
 
 
 def test_calls_after_close_raise(socket_daemon):
