@@ -34,11 +34,11 @@ public func fuzzReceipt(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     Fuzz.trace("receipt \(receipt.id) intact: \(receipt.isIntact)")
     if let seed = receipt.request["seed"].flatMap(SessionSeed.init(json:)) {
         _ = seed.commitment
-        _ = seed.derivedSeed(index: receipt.index ?? 0)
+        _ = seed.derivedSeed(index: receipt.index ?? 0, scheme: receipt.seedScheme)
     }
     let request = JSONValue.object(receipt.request)
     switch receipt.method {
-    case GenerateParams.method: _ = try? GenerateParams(request)
+    case GenerateParams.method: _ = try? GenerateParams(request, maxSeed: Int64(receipt.seedScheme.maxSeed))
     case ScoreParams.method: _ = try? ScoreParams(request)
     case EncodeParams.method: _ = try? EncodeParams(request)
     default: break

@@ -162,7 +162,8 @@ public final class ModelRegistry: @unchecked Sendable {
         let isFolder = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
         // Under a memory budget the weights (their file's size) are charged before the load.
         let weights = isFolder ? path + "/model.safetensors" : path
-        let bytes = ((try? FileManager.default.attributesOfItem(atPath: weights))?[.size] as? NSNumber)?.intValue ?? 0
+        // stat follows symbolic links: a link's own size (attributesOfItem's) would charge nothing.
+        let bytes = FileIdentity(path: weights)?.size ?? 0
         try await admit(bytes, floor: bytes, what: "model \((path as NSString).lastPathComponent)") { self.pendingLoadBytes += bytes }
         let candidate: LoadedModel
         do {

@@ -64,8 +64,12 @@ public enum RPCMessage: Sendable {
             self = .invalid(id: id, error: .invalidRequest("\"method\" must be a string, not \(methodValue.typeName)"))
             return
         }
-        let params = o["params"]
+        var params = o["params"]
         switch params {
+        // Both mean "no params", for every method: pygls sends `null` with shutdown and exit, and
+        // Neovim (like other Lua encoders) writes an empty table as `[]`.
+        case .null?: params = nil
+        case .array(let a)? where a.isEmpty: params = nil
         case nil, .array?, .object?: break
         case let p?:
             self = .invalid(id: id, error: .invalidRequest("\"params\" must be an object or an array, not \(p.typeName)"))

@@ -6,7 +6,7 @@
 // A stream never switches framing after that.
 //
 // Content-Length framing: header lines are `Name: value`, names compared case-insensitively.
-// Content-Length is required, exactly once, as plain decimal digits (no sign, no spaces inside);
+// Content-Length is required, exactly once, as plain decimal digits up to 2^53 − 1 (no sign, no spaces inside);
 // Content-Type and any unknown header are accepted and ignored, as LSP readers do. Header lines may
 // end in "\r\n" or a bare "\n" (so "\n\n" ends a header block too): hand-written clients
 // (`printf` in a shell script) often send bare newlines, and since the body is delimited by its
@@ -338,7 +338,13 @@ public struct FrameDecoder: Sendable {
         return slice
     }
 
-    /// Plain decimal digits only: a sign, spaces or an overflow are all malformed.
+    /// The largest Content-Length read, 2^53 − 1: an oversized frame's error reports its announced
+    /// length in `data.announced`, which must be exact in every JSON client (I-JSON); no real
+    /// frame comes near it.
+    static let maxContentLength = (1 << 53) - 1
+
+    /// Plain decimal digits only, at most `maxContentLength`: a sign, spaces or a larger value are
+    /// all malformed.
     private static func parseLength(_ bytes: ArraySlice<UInt8>) -> Int? {
         guard !bytes.isEmpty else { return nil }
         var value = 0
@@ -346,7 +352,7 @@ public struct FrameDecoder: Sendable {
             guard byte >= 0x30, byte <= 0x39 else { return nil }
             let (times10, o1) = value.multipliedReportingOverflow(by: 10)
             let (sum, o2) = times10.addingReportingOverflow(Int(byte - 0x30))
-            if o1 || o2 { return nil }
+            if o1 || o2 || sum > maxContentLength { return nil }
             value = sum
         }
         return value

@@ -33,7 +33,7 @@ public enum JournalVerifier {
         var report = JournalReport()
         var prev = JournalChain.genesis
         var seen = Set<String>()
-        var sessionReceipts: [(line: Int, commitment: String, index: UInt64, seed: Int64?)] = []
+        var sessionReceipts: [(line: Int, commitment: String, index: UInt64, seed: Int64?, scheme: SeedScheme)] = []
         var revealed: [String: (seed: SessionSeed, requests: UInt64)] = [:]
         var start = 0
         func fail(_ line: Int, _ reason: String) -> JournalReport {
@@ -63,7 +63,7 @@ public enum JournalVerifier {
                 }
                 guard seen.insert(receipt.id).inserted else { return fail(lineNumber, "receipt id \(receipt.id) appears twice") }
                 if receipt.seedSource == "session", let c = receipt.commitment, let i = receipt.index {
-                    sessionReceipts.append((lineNumber, c, i, receipt.request["seed"]?.int64Value))
+                    sessionReceipts.append((lineNumber, c, i, receipt.request["seed"]?.int64Value, receipt.seedScheme))
                 }
                 report.receipts += 1
             case "commit":
@@ -93,7 +93,8 @@ public enum JournalVerifier {
                 report.unrevealed += 1
                 continue
             }
-            let expected = reveal.seed.derivedSeed(index: r.index)
+            // Each receipt's own scheme: a journal may hold receipts of both versions.
+            let expected = reveal.seed.derivedSeed(index: r.index, scheme: r.scheme)
             guard let seed = r.seed, UInt64(bitPattern: seed) == expected else {
                 return fail(r.line, "the request's seed is not seed number \(r.index) derived from the revealed session seed (expected \(expected))")
             }

@@ -27,7 +27,10 @@ public struct ReceiptOrigin: Sendable, Equatable {
 }
 
 public enum Receipt {
-    public static let version: Int64 = 1
+    /// The version of receipts made now. It also names their seed scheme (SeedScheme.swift):
+    /// version 2 receipts hold seeds of scheme 2; version 1 receipts, made before it, are still
+    /// read, replayed and verified with scheme 1.
+    public static let version: Int64 = SeedScheme.current.receiptVersion
 
     /// "rc-" and 32 random hex digits: unique across daemons and restarts.
     public static func newID() -> String {
@@ -95,6 +98,8 @@ public struct ParsedReceipt: Sendable {
     public let modelName: String
     public let modelSHA256: String
     public let engineVersion: String
+    /// How this receipt's seeds were derived and drawn (its `version`).
+    public let seedScheme: SeedScheme
     public let request: [String: JSONValue]
     /// nil: the method takes no seed.
     public let seedSource: String?
@@ -108,7 +113,11 @@ public struct ParsedReceipt: Sendable {
         self.json = json
         var r = try JSONObjectReader(json, path: path)
         let v = try r.int("version")
-        guard v == Receipt.version else { throw JSONFieldError(path: r.fieldPath("version"), message: "is \(v); this daemon reads version \(Receipt.version)") }
+        guard let scheme = SeedScheme(receiptVersion: v) else {
+            let known = SeedScheme.allCases.map { String($0.receiptVersion) }.joined(separator: " and ")
+            throw JSONFieldError(path: r.fieldPath("version"), message: "is \(v); this daemon reads versions \(known)")
+        }
+        seedScheme = scheme
         id = try r.string("id", maxBytes: 256)
         guard id.hasPrefix("rc-"), id.utf8.count == 35, Digest.isLowerHex(String(id.dropFirst(3))) else {
             throw JSONFieldError(path: r.fieldPath("id"), message: "must be \"rc-\" and 32 lowercase hex digits")

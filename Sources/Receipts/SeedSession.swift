@@ -27,9 +27,10 @@ public enum SeedUse: Sendable, Equatable {
         }
     }
 
-    /// A fresh entropy seed, in the range a request `seed` may take.
+    /// A fresh entropy seed, in the range a request `seed` may take (0...2^53 − 1, exact in every
+    /// JSON client: SeedScheme.swift).
     public static func drawEntropy() -> SeedUse {
-        .entropy(UInt64.random(in: 0...UInt64(Int64.max)))
+        .entropy(UInt64.random(in: 0...SeedScheme.current.maxSeed))
     }
 }
 
@@ -81,7 +82,7 @@ public final class SeedSession: @unchecked Sendable {
         let index = c.used
         c.used += 1
         current = c
-        return .session(c.seed.derivedSeed(index: index), commitment: c.commitment, index: index)
+        return .session(c.seed.derivedSeed(index: index, scheme: .current), commitment: c.commitment, index: index)
     }
 
     /// Ends the session: the reveal of its seed, if it had one.

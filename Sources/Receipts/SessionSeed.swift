@@ -1,18 +1,20 @@
 // Session seeds: the commitment that fixes a seed before any output is seen, and the per-request
 // seeds derived from it. protocol/README.md ("Seeds") states the byte layouts with a worked
-// example; Tests/protocol/test_receipts.py recomputes them with Python's hashlib.
+// example; Tests/conformance/receipts_ref.py recomputes them with Python's hashlib.
 //
 //   seedField(seed)  = kind || u64be(byteCount(body)) || body
 //                      kind 0x69 ('i'): body = the integer as 8 bytes, two's complement, big-endian
 //                      kind 0x73 ('s'): body = the string's UTF-8 bytes
 //   commitment       = hex(sha256("reprolm/seed/v1" || seedField(seed)))
-//   seed_i           = u64be(sha256("reprolm/seed/v1" || seedField(seed) || u64be(i))[0..<8]) & (2^63 - 1)
+//   seed_i           = u64be(sha256("reprolm/seed/v1" || seedField(seed) || u64be(i))[0..<8]) & mask
+//                      mask 2^53 - 1 (seed scheme 2, receipts version 2), 2^63 - 1 (scheme 1)
 //
 // Why not simply `"reprolm/seed/v1" || seed || i`: the kind byte keeps the integer 7 apart from
 // the string "7"-as-bytes, and the length field keeps a commitment input from ever equalling a
 // derivation input (they differ in length by the index's 8 bytes, and the length field pins where
-// the seed ends). The top bit is cleared so every derived seed is a valid request `seed`
-// (0...2^63-1, a JSON integer every client can hold), and a replay can pass it as one.
+// the seed ends). The mask keeps every derived seed a valid request `seed` that every JSON client
+// holds exactly (0...2^53-1, SeedScheme.swift), so a replay can pass it as one. The domain string
+// names the commitment's format, which scheme 2 did not change.
 import Crypto
 import Foundation
 import ReproJSON
@@ -51,11 +53,12 @@ public enum SessionSeed: Equatable, Sendable {
         Digest.sha256Hex(Self.domain + field)
     }
 
-    /// The seed of the session's request number `index` (0 for the first).
-    public func derivedSeed(index: UInt64) -> UInt64 {
+    /// The seed of the session's request number `index` (0 for the first) under `scheme` (the
+    /// receipt's; a verifier of an old receipt passes `.v1`).
+    public func derivedSeed(index: UInt64, scheme: SeedScheme) -> UInt64 {
         let digest = Digest.sha256(Self.domain + field + Digest.bigEndian(index))
         let first8 = digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        return first8 & 0x7FFF_FFFF_FFFF_FFFF
+        return first8 & scheme.maxSeed
     }
 
     /// As it appears in JSON (setSeed's reveal, the journal).
@@ -66,7 +69,9 @@ public enum SessionSeed: Equatable, Sendable {
         }
     }
 
-    /// Reads `seed` as JSON gives it: an integer or a string of 1...1024 bytes.
+    /// Reads `seed` as JSON gives it: an integer or a string of 1...1024 bytes. Any 64-bit integer
+    /// is read back, since journals of scheme 1 revealed such seeds; `setSeed` takes only
+    /// integers within ±(2^53 − 1) now (SetSeedParams).
     public init?(json: JSONValue) {
         switch json {
         case .int(let v): self = .integer(v)

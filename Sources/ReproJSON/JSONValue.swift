@@ -13,6 +13,11 @@ public enum JSONValue: Equatable, Sendable {
     case array([JSONValue])
     case object([String: JSONValue])
 
+    /// 2^53 − 1, the largest integer every JSON reader holds exactly (RFC 7493, I-JSON): readers
+    /// that keep numbers as doubles (JavaScript, Neovim's Lua) round anything beyond it, so the
+    /// daemon never emits a larger integer of its own (protocol/README.md, "Integers").
+    public static let maxExactInteger: Int64 = (1 << 53) - 1
+
     public var isNull: Bool { if case .null = self { return true } else { return false } }
 
     public var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }

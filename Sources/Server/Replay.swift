@@ -39,7 +39,8 @@ enum Replay {
             if let n = cutAt, let limit = request["maxTokens"]?.int64Value {
                 request["maxTokens"] = .int(min(limit, Int64(max(1, n))))
             }
-            let p = try GenerateParams(.object(request))
+            // A version 1 receipt's seed may be any of scheme 1's (up to 2^63 − 1): it replays as made.
+            let p = try GenerateParams(.object(request), maxSeed: Int64(r.seedScheme.maxSeed))
             guard let seed = p.seed else { throw JSONFieldError(path: "params.seed", message: "is required to replay a generation") }
             var out = try await GenerationHandlers.run(p, model: model, scheduler: scheduler, seed: .request(seed), lease: lease) { _ in }.output
             if let n = cutAt { out = truncated(out, to: n) }
@@ -73,7 +74,10 @@ enum Replay {
         switch r.method {
         case GenerateParams.method:
             guard r.output["finishReason"]?.stringValue != nil else { throw JSONFieldError(path: "\(at).finishReason", message: "must be a string") }
-            guard let tokens = r.output["tokens"]?.arrayValue, tokens.allSatisfy({ if case .int = $0 { return true } else { return false } }) else {
+            // Token ids are 32-bit: a divergence report echoes them, and must not echo an integer
+            // a JSON client cannot hold (protocol/README.md, "Integers").
+            guard let tokens = r.output["tokens"]?.arrayValue,
+                  tokens.allSatisfy({ if case .int(let t) = $0 { return (0...Int64(Int32.max)).contains(t) } else { return false } }) else {
                 throw JSONFieldError(path: "\(at).tokens", message: "must be an array of token ids")
             }
             if let logprobs, !(logprobs.arrayValue?.allSatisfy { bits($0, nullable: false) } ?? false) {

@@ -120,7 +120,8 @@ struct BenchCommand: AsyncParsableCommand {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         report["peak_rss_mib"] = Double(usage.ru_maxrss) / 1024
         report["kv_cache_mib"] = Double(sequence.cacheBytes) / 1048576
-        report["file_mib"] = Double((try? FileManager.default.attributesOfItem(atPath: loaded.path)[.size] as? Int) ?? 0) / 1048576
+        // The mapped weights file's size: the path may be a symbolic link, whose own size is not the model's.
+        report["file_mib"] = Double(loaded.weightsFile.identity.size) / 1048576
         report["weight_bytes_per_token"] = Double(decoder.decodeWeightBytes)
         printReport(report, kernels: KernelSet.selected.name)
     }

@@ -81,7 +81,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "0 is greedy; above 0 samples (default 0.8).")
     var temperature: Double?
 
-    @Option(name: .long, help: "Seed of the sampler (default: drawn and reported).")
+    @Option(name: .long, help: "Seed of the sampler, 0 to 2^53 − 1 (default: drawn and reported).")
     var seed: Int64?
 
     @Option(name: .long, help: "A stop string; repeatable.")

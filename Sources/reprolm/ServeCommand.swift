@@ -8,6 +8,7 @@ import Kernels
 import Logging
 import ModelStore
 import Receipts
+import ReproJSON
 import RPCProtocol
 import RPCTransport
 import Server
@@ -106,6 +107,13 @@ struct Serve: AsyncParsableCommand {
         if maxRequestsPerConnection < 1 { throw ValidationError("--max-requests-per-connection must be at least 1") }
         if maxBatch < 1 { throw ValidationError("--max-batch must be at least 1") }
         if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
+        // Errors report these in `data.limit`, which every JSON client must read exactly (I-JSON).
+        for (name, value) in [("--max-frame-bytes", maxFrameBytes), ("--max-requests", maxRequests),
+                              ("--max-requests-per-connection", maxRequestsPerConnection), ("--max-batch", maxBatch),
+                              ("--max-connections", maxConnections)]
+        where Int64(value) > JSONValue.maxExactInteger {
+            throw ValidationError("\(name) must be at most \(JSONValue.maxExactInteger)")
+        }
         if maxUnreadMib < 0 || maxUnreadMib > 1 << 20 { throw ValidationError("--max-unread-mib must be between 0 and \(1 << 20)") }
         for (name, value) in [("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout), ("--write-timeout", writeTimeout)]
         where !(value >= 0 && value <= 1e9) {

@@ -57,6 +57,9 @@ final class FrameDecoderLimitsTests: XCTestCase {
             XCTAssertEqual(decoder.bufferedByteCount, 0)
         }
         XCTAssertFalse(decoder.hasFailed)
+        var edge = FrameDecoder(maxFrameBytes: 16)
+        XCTAssertEqual(edge.feed(bytes("Content-Length: 9007199254740991\r\n\r\n")),
+                       [.error(.frameTooLarge(limit: 16, announced: (1 << 53) - 1))])
     }
 
     func testBodyBufferIsBoundedByLimit() {
@@ -87,6 +90,10 @@ final class FrameDecoderLimitsTests: XCTestCase {
              "Content-Length is not a non-negative decimal integer in range: \"\"", #line),
             ("Content-Length: 99999999999999999999999\r\n\r\n",
              "Content-Length is not a non-negative decimal integer in range: \"99999999999999999999999\"", #line),
+            // Past 2^53 − 1 an oversized frame's `data.announced` would not be exact in a JSON
+            // client that reads numbers as doubles (I-JSON): such a length is malformed.
+            ("Content-Length: 9007199254740992\r\n\r\n",
+             "Content-Length is not a non-negative decimal integer in range: \"9007199254740992\"", #line),
             ("Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}", "duplicate Content-Length header", #line),
             ("Content-Length: 2\r\ncontent-length: 3\r\n\r\n{}", "duplicate Content-Length header", #line),
             ("Content-Length 2\r\n\r\n{}", "header line without ':': \"Content-Length 2\"", #line),

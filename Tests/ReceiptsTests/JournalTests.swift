@@ -139,8 +139,8 @@ final class JournalTests: XCTestCase {
         let c = seed.commitment
         let j = try Journal(path: path)
         _ = try await j.append(.commit(commitment: c, fromEntropy: false))
-        _ = try await j.append(.receipt(try receipt(0, seed: .session(seed.derivedSeed(index: 0), commitment: c, index: 0))))
-        _ = try await j.append(.receipt(try receipt(1, seed: .session(seed.derivedSeed(index: 1), commitment: c, index: 1))))
+        _ = try await j.append(.receipt(try receipt(0, seed: .session(seed.derivedSeed(index: 0, scheme: .current), commitment: c, index: 0))))
+        _ = try await j.append(.receipt(try receipt(1, seed: .session(seed.derivedSeed(index: 1, scheme: .current), commitment: c, index: 1))))
         var report = try JournalVerifier.verify(contentsOf: path)
         XCTAssertTrue(report.ok)
         XCTAssertEqual(report.unrevealed, 2)
@@ -154,6 +154,36 @@ final class JournalTests: XCTestCase {
         j.close()
         report = try JournalVerifier.verify(contentsOf: path)
         XCTAssertEqual(report.failure?.line, 5)
+    }
+
+    /// A journal written before seed scheme 2 (receipts version 1, seeds of 63 bits) still
+    /// verifies, each receipt by its own version's rule, beside receipts of version 2.
+    func testVersionOneReceiptsVerifyWithTheirOwnScheme() async throws {
+        let path = dir + "/journal.jsonl"
+        let seed = SessionSeed.integer(42)
+        let c = seed.commitment
+        func versionOne(_ receipt: JSONValue) -> JSONValue {
+            guard case .object(var o) = receipt else { return receipt }
+            o["version"] = .int(1)
+            return .object(o)
+        }
+        let old = seed.derivedSeed(index: 0, scheme: .v1)
+        XCTAssertGreaterThan(old, UInt64(JSONValue.maxExactInteger), "the case the new scheme exists for")
+        let j = try Journal(path: path)
+        _ = try await j.append(.commit(commitment: c, fromEntropy: false))
+        _ = try await j.append(.receipt(versionOne(try receipt(0, seed: .session(old, commitment: c, index: 0)))))
+        _ = try await j.append(.receipt(try receipt(1, seed: .session(seed.derivedSeed(index: 1, scheme: .v2), commitment: c, index: 1))))
+        _ = try await j.append(.reveal(SeedReveal(seed: seed, commitment: c, requests: 2, fromEntropy: false)))
+        var report = try JournalVerifier.verify(contentsOf: path)
+        XCTAssertTrue(report.ok, "\(String(describing: report.failure))")
+        XCTAssertEqual(report.derivedSeedsChecked, 2)
+
+        // A version 2 receipt carrying a seed of the old scheme is caught.
+        _ = try await j.append(.commit(commitment: c, fromEntropy: false))
+        _ = try await j.append(.receipt(try receipt(2, seed: .session(old, commitment: c, index: 0))))
+        j.close()
+        report = try JournalVerifier.verify(contentsOf: path)
+        XCTAssertEqual(report.failure?.line, 6)
     }
 
     func testAReceiptWhoseOutputWasChangedFailsItsDigest() throws {

@@ -3,20 +3,39 @@ import Receipts
 import ReproJSON
 import XCTest
 
-/// The worked example of protocol/README.md ("Seeds"); Tests/protocol/test_receipts.py checks the
+/// The worked example of protocol/README.md ("Seeds"); Tests/conformance/test_receipts.py checks the
 /// same figures with Python's hashlib.
 final class SessionSeedTests: XCTestCase {
     func testIntegerSeedWorkedExample() {
         let seed = SessionSeed.integer(42)
         XCTAssertEqual(Digest.hex(seed.field), "690000000000000008000000000000002a")
         XCTAssertEqual(seed.commitment, "9f771b813506b3e2d30c9b41cb8f2ac085c32f7650bc737ff33ce296a3fc1ea9")
-        XCTAssertEqual((0..<3).map { seed.derivedSeed(index: $0) }, [804912763475979754, 6974116423015939057, 6438159855070559334])
+        XCTAssertEqual((0..<3).map { seed.derivedSeed(index: $0, scheme: .v2) }, [3272029804031466, 2544199846411249, 7019587185491046])
+        // Scheme 1 (receipts version 1), kept for verifying old journals: the same digests, 63 bits.
+        XCTAssertEqual((0..<3).map { seed.derivedSeed(index: $0, scheme: .v1) }, [804912763475979754, 6974116423015939057, 6438159855070559334])
+    }
+
+    /// Every seed the daemon makes is exact in a double (I-JSON), so a client in JavaScript or
+    /// Lua gets back the seed that was used: scheme 1's were not (Neovim read 5.9516081134233e+17).
+    func testDerivedAndDrawnSeedsAreExactInADouble() {
+        XCTAssertEqual(SeedScheme.current, .v2)
+        XCTAssertEqual(Receipt.version, 2)
+        let limit = UInt64(JSONValue.maxExactInteger)
+        for seed in [SessionSeed.integer(42), .integer(-1), .string("correct horse battery staple"), .fromEntropy()] {
+            for i in UInt64(0)..<64 {
+                let s = seed.derivedSeed(index: i, scheme: .current)
+                XCTAssertLessThanOrEqual(s, limit)
+                XCTAssertEqual(UInt64(Double(s)), s)
+            }
+        }
+        // 256 draws from 0...2^63-1 would all but surely include one above 2^53.
+        for _ in 0..<256 { XCTAssertLessThanOrEqual(SeedUse.drawEntropy().value, limit) }
     }
 
     func testStringSeedWorkedExample() {
         let seed = SessionSeed.string("correct horse battery staple")
         XCTAssertEqual(seed.commitment, "caf9ed39866b6b0d6ddd5542dbfc509590343767b4cd214ece52d63c8d7f3abb")
-        XCTAssertEqual((0..<3).map { seed.derivedSeed(index: $0) }, [7191040032435980978, 7314892213859530890, 3147792741688107224])
+        XCTAssertEqual((0..<3).map { seed.derivedSeed(index: $0, scheme: .v2) }, [3295027152669362, 1046419009845386, 4280201783501016])
     }
 
     func testIntegerAndItsDigitsAreDifferentSeeds() {
@@ -30,8 +49,8 @@ final class SessionSeedTests: XCTestCase {
         let (c, prev) = session.set(.integer(42), fromEntropy: false)
         XCTAssertNil(prev)
         XCTAssertEqual(c, SessionSeed.integer(42).commitment)
-        XCTAssertEqual(session.nextSeed(), .session(804912763475979754, commitment: c, index: 0))
-        XCTAssertEqual(session.nextSeed(), .session(6974116423015939057, commitment: c, index: 1))
+        XCTAssertEqual(session.nextSeed(), .session(3272029804031466, commitment: c, index: 0))
+        XCTAssertEqual(session.nextSeed(), .session(2544199846411249, commitment: c, index: 1))
         let (_, revealed) = session.set(.fromEntropy(), fromEntropy: true)
         XCTAssertEqual(revealed, SeedReveal(seed: .integer(42), commitment: c, requests: 2, fromEntropy: false))
         XCTAssertEqual(session.end()?.fromEntropy, true)

@@ -11,7 +11,7 @@ final class CanonicalRequestTests: XCTestCase {
             ["prompt": "x", "temperature": 0, "stop": "\n", "maxTokens": 7, "logprobs": true],
             ["tokens": [1, 2, 3], "temperature": .double(1.25), "topK": 0, "topP": .double(0.5), "minP": 0,
              "repeatPenalty": .double(1.1), "presencePenalty": .double(-0.5), "frequencyPenalty": .double(0.25),
-             "penaltyLastN": -1, "seed": .int(Int64.max), "topLogprobs": 3, "stop": ["a", "é\u{1}"]],
+             "penaltyLastN": -1, "seed": .int(JSONValue.maxExactInteger), "topLogprobs": 3, "stop": ["a", "é\u{1}"]],
             ["prompt": "x", "beams": 4, "lengthPenalty": .double(0.7), "stream": true],
         ]
         for params in cases {
@@ -33,6 +33,27 @@ final class CanonicalRequestTests: XCTestCase {
         let beam = try GenerateParams(["prompt": "x", "beams": 2]).canonicalRequest(tokens: [1], seed: 0)
         XCTAssertNil(beam["temperature"])
         XCTAssertEqual(beam["lengthPenalty"], .double(1))
+    }
+
+    /// A request seed beyond 2^53 − 1 is refused at its path: the daemon would echo it in the
+    /// result and the receipt, where JSON clients that hold numbers as doubles round it.
+    /// A version 1 receipt's request (maxSeed 2^63 − 1) still reads back for its replay.
+    func testSeedsBeyondTwoToTheFiftyThreeAreRefusedExceptInOldReceipts() throws {
+        for seed: JSONValue in [.int(JSONValue.maxExactInteger + 1), .int(Int64.max), .double(1e19)] {
+            XCTAssertThrowsError(try GenerateParams(["prompt": "x", "seed": seed])) { error in
+                let e = error as? JSONFieldError
+                XCTAssertEqual(e?.path, "params.seed")
+                XCTAssertTrue(e?.message.contains("9007199254740991") ?? false, "\(String(describing: e))")
+            }
+        }
+        XCTAssertEqual(try GenerateParams(["prompt": "x", "seed": .int(JSONValue.maxExactInteger)]).seed, UInt64(JSONValue.maxExactInteger))
+        XCTAssertEqual(try GenerateParams(["tokens": [1], "seed": .int(Int64.max)], maxSeed: Int64.max).seed, UInt64(Int64.max))
+        for seed: JSONValue in [.int(JSONValue.maxExactInteger + 1), .int(-JSONValue.maxExactInteger - 1), .double(-1e19)] {
+            XCTAssertThrowsError(try SetSeedParams(["seed": seed])) { error in
+                XCTAssertEqual((error as? JSONFieldError)?.path, "params.seed")
+            }
+        }
+        XCTAssertEqual(try SetSeedParams(["seed": .int(-JSONValue.maxExactInteger)]).seed, .integer(-JSONValue.maxExactInteger))
     }
 
     func testScoreRequestsRoundTrip() throws {

@@ -55,6 +55,40 @@ final class EnvelopeTests: XCTestCase {
         XCTAssertTrue(replies.contains { $0["id"] == .int(2) }, "the id of a readable request is kept")
     }
 
+    /// `"params": null` (pygls with shutdown and exit) and `"params": []` (Neovim's empty table)
+    /// both mean no params, for every method; a non-empty array is still not by-name params.
+    func testNullAndEmptyArrayParamsMeanNoParams() {
+        let exited = NSLock(), exitCodes = Box()
+        let daemon = Daemon(registry: ModelRegistry(store: ModelStore()), journal: nil) { code in
+            exited.lock()
+            exitCodes.values.append(code)
+            exited.unlock()
+        }
+        let c = InProcessClient(daemon: daemon)
+        c.send(#"{"jsonrpc":"2.0","id":1,"method":"setSeed","params":[]}"#)
+        c.send(#"{"jsonrpc":"2.0","id":2,"method":"models/list","params":null}"#)
+        c.send(#"{"jsonrpc":"2.0","id":3,"method":"stats","params":[]}"#)
+        c.send(#"{"jsonrpc":"2.0","id":4,"method":"setSeed","params":[42]}"#)
+        c.send(#"{"jsonrpc":"2.0","id":5,"method":"shutdown","params":null}"#)
+        c.send(#"{"jsonrpc":"2.0","method":"exit","params":null}"#)
+        XCTAssertEqual(c.reply(id: 1)?["result"]?["previous"], .null, "setSeed [] draws a seed, as setSeed {} does")
+        XCTAssertNotNil(c.reply(id: 2)?["result"]?["models"])
+        XCTAssertNotNil(c.reply(id: 3)?["result"]?["requests"])
+        let positional = c.reply(id: 4)
+        XCTAssertEqual(errorCode(positional), -32602)
+        XCTAssertEqual(positional?["error"]?["data"]?["path"], "params")
+        XCTAssertEqual(c.reply(id: 5)?["result"], .null)
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            exited.lock()
+            let codes = exitCodes.values
+            exited.unlock()
+            if !codes.isEmpty { return XCTAssertEqual(codes, [0], "exit with null params ends the daemon after shutdown") }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        XCTFail("exit with \"params\": null did not end the daemon")
+    }
+
     func testBatches() {
         let c = InProcessClient(daemon: makeDaemon())
         c.send("[]")
@@ -128,4 +162,9 @@ final class EnvelopeTests: XCTestCase {
         XCTAssertTrue(c.waitUntilClosed())
         XCTAssertEqual(c.messages.count, 20)
     }
+}
+
+/// Values a test collects from another thread (guarded by the test's own lock).
+final class Box: @unchecked Sendable {
+    var values: [Int32] = []
 }

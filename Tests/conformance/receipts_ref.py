@@ -25,9 +25,15 @@ def commitment(seed):
     return hashlib.sha256(DOMAIN + seed_field(seed)).hexdigest()
 
 
-def derived_seed(seed, index):
+#: A receipt's version is its seed scheme: the mask its derived seeds take (2^53 - 1 since
+#: version 2, so that every seed is exact in a double; 2^63 - 1 in version 1).
+SEED_MASKS = {1: 2**63 - 1, 2: 2**53 - 1}
+RECEIPT_VERSION = 2
+
+
+def derived_seed(seed, index, version=RECEIPT_VERSION):
     digest = hashlib.sha256(DOMAIN + seed_field(seed) + struct.pack(">Q", index)).digest()
-    return int.from_bytes(digest[:8], "big") & (2**63 - 1)
+    return int.from_bytes(digest[:8], "big") & SEED_MASKS[version]
 
 
 def es_number(x):

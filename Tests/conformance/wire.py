@@ -4,7 +4,9 @@ clients/python: this suite tests the bytes on the wire, not a client's idea of t
 
 Every byte the daemon writes on a connection is run through `StrictReader`, which accepts only
 complete frames in the connection's framing, each holding one UTF-8 JSON value. Anything else
-(a log line on stdout, a stray newline, a short frame at EOF) fails the test that reads it.
+(a log line on stdout, a stray newline, a short frame at EOF) fails the test that reads it, and
+so does an integer beyond 2^53 - 1 in magnitude (`check_i_json`): JSON readers that hold numbers
+as doubles (JavaScript, Neovim) would round it.
 """
 
 import json
@@ -36,6 +38,50 @@ class WireError(AssertionError):
 
 class Raw(str):
     """A JSON number kept as the exact text the daemon wrote (for comparing ids)."""
+
+
+#: The largest integer every JSON reader holds exactly (RFC 7493, I-JSON).
+MAX_EXACT_INTEGER = 2**53 - 1
+
+
+class _Inexact(int):
+    """An integer the daemon wrote that a double cannot hold (found by `check_i_json`)."""
+
+
+def _mark_inexact(text):
+    value = int(text)
+    return _Inexact(value) if abs(value) > MAX_EXACT_INTEGER else value
+
+
+def _inexact_paths(node, path):
+    if isinstance(node, _Inexact):
+        yield path, int(node)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _inexact_paths(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _inexact_paths(value, f"{path}[{index}]")
+
+
+def check_i_json(text):
+    """Fails on any integer of magnitude above 2^53 - 1 the daemon wrote of its own accord.
+
+    The parser hook sees every integer token as written, before any conversion. Exempt are the
+    client's own values, which JSON-RPC makes the daemon echo as sent: a response's `id` and a
+    notification's `params.requestId` (tests send ids such as 2^63 - 1 on purpose)."""
+    value = json.loads(text, parse_int=_mark_inexact)
+    for message in value if isinstance(value, list) else [value]:
+        if not isinstance(message, dict):
+            continue
+        echoed = {k: v for k, v in message.items() if k != "id"}
+        params = echoed.get("params")
+        if "method" in echoed and isinstance(params, dict):
+            echoed["params"] = {k: v for k, v in params.items() if k != "requestId"}
+        bad = list(_inexact_paths(echoed, "$"))
+        if bad:
+            raise WireError(f"daemon wrote integers a double cannot hold (I-JSON, |n| > 2^53 - 1): {bad[:5]} "
+                            f"in {text[:300]!r}")
 
 
 def dumps(value):
@@ -82,6 +128,7 @@ class Frame:
             self.raw = json.loads(text, parse_int=Raw, parse_float=Raw)
         except ValueError as error:
             raise WireError(f"daemon wrote a frame that is not one JSON value ({error}): {self.payload[:300]!r}")
+        check_i_json(text)
 
     @property
     def messages(self):

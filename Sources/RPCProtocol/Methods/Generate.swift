@@ -136,7 +136,9 @@ public struct GenerateParams: Sendable {
     static let samplingKeys = ["temperature", "topK", "topP", "minP", "repeatPenalty", "presencePenalty",
                                "frequencyPenalty", "penaltyLastN"]
 
-    public init(_ params: JSONValue?) throws {
+    /// `maxSeed`: the largest `seed` accepted: 2^53 − 1 for a request (SeedParam); a replay of a
+    /// version 1 receipt passes 2^63 − 1.
+    public init(_ params: JSONValue?, maxSeed: Int64 = JSONValue.maxExactInteger) throws {
         var r = try JSONObjectReader(params, path: "params")
         model = try r.optionalModelName("model")
         keepAlive = try KeepAlive.read(&r, path: "params")
@@ -165,7 +167,7 @@ public struct GenerateParams: Sendable {
         frequencyPenalty = try r.optionalDouble("frequencyPenalty", in: -100...100) ?? 0
         penaltyLastN = Int(try r.optionalInt("penaltyLastN", in: -1...1_048_576) ?? 64)
         lengthPenalty = try r.optionalDouble("lengthPenalty", in: -10...10) ?? 1
-        seed = try r.optionalInt("seed", in: 0...Int64.max).map { UInt64($0) }
+        seed = try SeedParam.read(&r, max: maxSeed)
         let top = Int(try r.optionalInt("topLogprobs", in: 0...Int64(Self.maxTopLogprobs)) ?? 0)
         let wantLogprobs = try r.optionalBool("logprobs")
         if wantLogprobs == false, top > 0 {

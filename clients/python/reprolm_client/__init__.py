@@ -12,9 +12,11 @@
         print(c.reproduce(receipt=out["receipt"])["identical"])  # True
 """
 
-from .client import Client, GenerationStream, default_socket_path, find_binary
+from .client import Client, GenerationStream, default_socket_path, find_binary, start_daemon
 from .errors import (
     ERROR_CLASSES,
+    BinaryNotFound,
+    DaemonNotRunning,
     ConnectionClosed,
     ContextOverflow,
     ExceedsMemoryBudget,
@@ -43,6 +45,7 @@ __all__ = [
     "GenerationStream",
     "default_socket_path",
     "find_binary",
+    "start_daemon",
     "NEWLINE",
     "CONTENT_LENGTH",
     "ERROR_CLASSES",
@@ -64,4 +67,6 @@ __all__ = [
     "ConnectionClosed",
     "ProtocolError",
     "UntrustedSocket",
+    "BinaryNotFound",
+    "DaemonNotRunning",
 ]

@@ -31,12 +31,13 @@ import socket
 import struct
 import subprocess
 import threading
+import time
 from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import framing as _framing
-from .errors import ConnectionClosed, ProtocolError, ReprolmError, UntrustedSocket
+from .errors import BinaryNotFound, ConnectionClosed, DaemonNotRunning, ProtocolError, ReprolmError, UntrustedSocket
 
-__all__ = ["Client", "GenerationStream", "default_socket_path", "find_binary"]
+__all__ = ["Client", "GenerationStream", "default_socket_path", "find_binary", "start_daemon"]
 
 log = logging.getLogger("reprolm_client")
 
@@ -78,29 +79,111 @@ def default_socket_path() -> str:
     return f"/tmp/reprolm-{os.getuid()}/reprolm.sock"
 
 
-def find_binary() -> str:
-    """``$REPROLM_BIN``, else ``reprolm`` on PATH, else ``.build/release/reprolm`` of the
-    repository this file sits in (when run from a checkout)."""
-    explicit = os.environ.get("REPROLM_BIN")
-    if explicit:
-        return explicit
-    on_path = shutil.which("reprolm")
-    if on_path:
-        return on_path
+def _checkout_build() -> Optional[str]:
+    """``.build/release/reprolm`` of the checkout this package is imported from, if it is (an
+    installed copy lives in site-packages and cannot know where a checkout is)."""
     here = os.path.dirname(os.path.abspath(__file__))
     for _ in range(6):
         if os.path.exists(os.path.join(here, "Package.swift")):
             candidate = os.path.join(here, ".build", "release", "reprolm")
-            if os.access(candidate, os.X_OK):
-                return candidate
-            break
+            return candidate if os.access(candidate, os.X_OK) else None
         parent = os.path.dirname(here)
         if parent == here:
-            break
+            return None
         here = parent
-    raise FileNotFoundError(
-        "cannot find the reprolm binary: set REPROLM_BIN, put reprolm on PATH, "
-        "or build it with `swift build -c release --product reprolm`")
+    return None
+
+
+def find_binary() -> str:
+    """The reprolm binary, looked for as ``clients/reprolm-call`` does: ``$REPROLM_BIN`` (which
+    must then be an executable file), else ``reprolm`` on PATH, else ``.build/release/reprolm`` of
+    the checkout this package is imported from. Raises ``BinaryNotFound`` saying what to set."""
+    explicit = os.environ.get("REPROLM_BIN")
+    if explicit:
+        if not (os.path.isfile(explicit) and os.access(explicit, os.X_OK)):
+            raise BinaryNotFound(f"REPROLM_BIN={explicit} is not an executable file: point REPROLM_BIN at the "
+                                 "reprolm binary (a checkout's is .build/release/reprolm)")
+        return explicit
+    on_path = shutil.which("reprolm")
+    if on_path:
+        return on_path
+    built = _checkout_build()
+    if built:
+        return built
+    raise BinaryNotFound(
+        "cannot find the reprolm binary: set REPROLM_BIN to its path (in a checkout, after "
+        "`swift build -c release --product reprolm`: REPROLM_BIN=<checkout>/.build/release/reprolm) "
+        "or put a reprolm executable on PATH")
+
+
+def _connect(path: str, timeout: float) -> socket.socket:
+    """A connection to the daemon at ``path``, its owner checked; OSError when none listens."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(path)
+        sock.settimeout(None)
+        check_socket_owner(path, sock)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _log_tail(path: str, lines: int = 15) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 8192))
+            return "".join(f"  | {line}\n" for line in f.read().decode("utf-8", "replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+#: Daemons started by ``start_daemon``: they outlive their client on purpose (as those of
+#: ``reprolm-call`` do); kept here so that they are not reported as leaked processes.
+_started: List[subprocess.Popen] = []
+
+
+def start_daemon(path: Optional[str] = None, binary: Optional[str] = None, timeout: float = 60.0,
+                 args: Sequence[str] = ()) -> int:
+    """Starts ``BINARY serve --socket PATH ARGS...`` in the background, as ``reprolm-call`` does
+    when no daemon answers: in its own session (Ctrl-C in this process does not stop it), logging
+    to ``<socket folder>/<socket name>.log``, and waits until it listens. Returns its pid.
+    ``binary`` defaults to ``find_binary()``, ``path`` to ``default_socket_path()``. Raises
+    ``DaemonNotRunning`` (with the end of its log) if it exits first or does not listen within
+    ``timeout`` seconds; a daemon that another client started meanwhile is as good."""
+    path = path or default_socket_path()
+    binary = binary or find_binary()
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    name = os.path.basename(path)
+    log = os.path.join(folder, (name[:-5] if name.endswith(".sock") else name) + ".log")
+    with open(log, "ab") as out:
+        process = subprocess.Popen([binary, "serve", "--socket", path, *args], stdin=subprocess.DEVNULL,
+                                   stdout=out, stderr=out, start_new_session=True, close_fds=True)
+    _started.append(process)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _connect(path, 2.0).close()
+            return process.pid
+        except UntrustedSocket:
+            raise
+        except OSError:
+            pass
+        if process.poll() is not None:
+            try:  # another client's daemon won the race: fine
+                _connect(path, 2.0).close()
+                return process.pid
+            except OSError:
+                pass
+            raise DaemonNotRunning(f"the daemon ({binary}, pid {process.pid}) exited with {process.returncode} "
+                                   f"before listening on {path}; its log ({log}) ends with:\n{_log_tail(log)}", path)
+        if time.monotonic() >= deadline:
+            raise DaemonNotRunning(f"the daemon (pid {process.pid}) did not listen on {path} within {timeout:g} s "
+                                   f"(still loading? see {log}, or raise start_timeout)", path)
+        time.sleep(0.05)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,18 +293,25 @@ class Client:
 
     @classmethod
     def connect_socket(cls, path: Optional[str] = None, framing: str = _framing.NEWLINE,
-                       connect_timeout: float = 10.0, **kwargs: Any) -> "Client":
-        """Connects to a daemon's Unix socket (default: ``default_socket_path()``)."""
+                       connect_timeout: float = 10.0, start: bool = False, start_timeout: float = 60.0,
+                       binary: Optional[str] = None, **kwargs: Any) -> "Client":
+        """Connects to a daemon's Unix socket (default: ``default_socket_path()``).
+
+        When no daemon listens there: with ``start=True`` one is started (``start_daemon``, with
+        ``binary`` or ``find_binary()``, waiting up to ``start_timeout`` seconds), as
+        ``reprolm-call`` does; otherwise ``DaemonNotRunning`` says so, naming the path and how to
+        start one."""
         path = path or default_socket_path()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            sock.settimeout(connect_timeout)
-            sock.connect(path)
-            sock.settimeout(None)
-            check_socket_owner(path, sock)
-        except BaseException:
-            sock.close()
-            raise
+            sock = _connect(path, connect_timeout)
+        except (FileNotFoundError, ConnectionRefusedError) as error:
+            if not start:
+                raise DaemonNotRunning(
+                    f"no reprolm daemon is listening on {path} ({error.strerror}): start one with "
+                    f"`reprolm serve --socket {path}`, or connect with Client.connect_socket(start=True) "
+                    "to start one in the background", path) from None
+            start_daemon(path, binary=binary, timeout=start_timeout)
+            sock = _connect(path, connect_timeout)
         return cls(_SocketTransport(sock), framing=framing, **kwargs)
 
     @classmethod

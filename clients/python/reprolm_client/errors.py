@@ -28,6 +28,8 @@ __all__ = [
     "ConnectionClosed",
     "ProtocolError",
     "UntrustedSocket",
+    "BinaryNotFound",
+    "DaemonNotRunning",
     "ERROR_CLASSES",
 ]
 
@@ -166,6 +168,20 @@ class ProtocolError(ReprolmError):
 class UntrustedSocket(ReprolmError, ConnectionError):
     """The socket (or the process listening on it) belongs to another user: whatever answers
     there is not your daemon, so nothing is sent to it. Has no code."""
+
+
+class BinaryNotFound(ReprolmError, FileNotFoundError):
+    """No reprolm binary to start: the message says what to set (``REPROLM_BIN``, or PATH).
+    Has no code."""
+
+
+class DaemonNotRunning(ReprolmError, ConnectionError):
+    """No daemon listens on the socket (``.path``), and none was to be started: the message says
+    how to start one. Has no code."""
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 ERROR_CLASSES: Dict[int, Type[ReprolmError]] = {

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from reprolm_client import (Client, ConnectionClosed, ContextOverflow, GenerationStream,
+from reprolm_client import (Client, ConnectionClosed, ContextOverflow, DaemonNotRunning, GenerationStream,
                             InvalidParams, InvalidRequest, MethodNotFound, ModelLoadFailed,
                             ModelMismatch, ModelNotFound, ReceiptNotFound, ReprolmError,
                             ShuttingDown)
@@ -14,7 +14,7 @@ from reprolm_client import (Client, ConnectionClosed, ContextOverflow, Generatio
 TEXTS = ["Hello", "Hello, world!", "déjà vu", "1 + 1 = 2", "   spaces   ", "日本語", "emoji 🙂", ""]
 # Session seed 42: its commitment and its first two derived seeds (protocol/README.md, "Seeds").
 SEED_42_COMMITMENT = "9f771b813506b3e2d30c9b41cb8f2ac085c32f7650bc737ff33ce296a3fc1ea9"
-SEED_42_DERIVED = [804912763475979754, 6974116423015939057]
+SEED_42_DERIVED = [3272029804031466, 2544199846411249]  # seed scheme 2 (receipts version 2)
 
 
 def same_answer(result):
@@ -360,8 +360,11 @@ def test_socket_client_uses_env_default_path(socket_daemon, monkeypatch):
     monkeypatch.setenv("REPROLM_SOCKET", socket_daemon)
     with Client.connect_socket() as c:
         assert c.tokenize("Hello")["tokens"]
-    with pytest.raises(OSError):
-        Client.connect_socket(os.path.join(os.path.dirname(socket_daemon), "absent.sock"))
+    absent = os.path.join(os.path.dirname(socket_daemon), "absent.sock")
+    with pytest.raises(DaemonNotRunning) as raised:  # not a bare FileNotFoundError: it names the path
+        Client.connect_socket(absent)
+    assert raised.value.path == absent and absent in str(raised.value) and "reprolm serve --socket" in str(raised.value)
+    assert isinstance(raised.value, ConnectionError)
 
 
 def test_calls_after_close_raise(socket_daemon):
