@@ -1,5 +1,6 @@
 // The one method table. Adding a method: a params/result file in RPCProtocol/Methods, a handler
-// in Server/Handlers, and one line here. `initialize` reports this table as the capabilities.
+// in Server/Handlers, and one line here (with a ReplayRule in Server/Replays if its answers carry
+// receipts). `initialize` reports this table as the capabilities.
 import ReproJSON
 import RPCProtocol
 
@@ -32,6 +33,14 @@ public struct MethodEntry: Sendable {
     }
     public let name: String
     public let kind: Kind
+    /// How its receipts are replayed (nil: its answers carry none).
+    let replay: ReplayRule?
+
+    init(name: String, kind: Kind, replay: ReplayRule? = nil) {
+        self.name = name
+        self.kind = kind
+        self.replay = replay
+    }
 }
 
 public enum MethodTable {
@@ -45,9 +54,9 @@ public enum MethodTable {
         MethodEntry(name: ModelsUnloadParams.method, kind: .request(.barrier, ModelHandlers.unload)),
         MethodEntry(name: TokenizeParams.method, kind: .request(.freestanding, TokenizerHandlers.tokenize)),
         MethodEntry(name: DetokenizeParams.method, kind: .request(.freestanding, TokenizerHandlers.detokenize)),
-        MethodEntry(name: GenerateParams.method, kind: .request(.freestanding, GenerationHandlers.generate)),
-        MethodEntry(name: ScoreParams.method, kind: .request(.freestanding, GenerationHandlers.score)),
-        MethodEntry(name: EncodeParams.method, kind: .request(.freestanding, EncodeHandlers.encode)),
+        MethodEntry(name: GenerateParams.method, kind: .request(.freestanding, GenerationHandlers.generate), replay: GenerateReplay.rule),
+        MethodEntry(name: ScoreParams.method, kind: .request(.freestanding, GenerationHandlers.score), replay: ScoreReplay.rule),
+        MethodEntry(name: EncodeParams.method, kind: .request(.freestanding, EncodeHandlers.encode), replay: EncodeReplay.rule),
         // Immediate: the session seed changes in arrival order, before the next request is read.
         MethodEntry(name: SetSeedParams.method, kind: .immediate(SeedHandlers.setSeed)),
         MethodEntry(name: ReproduceParams.method, kind: .request(.freestanding, ReceiptHandlers.reproduce)),

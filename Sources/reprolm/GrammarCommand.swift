@@ -2,18 +2,23 @@
 // prints the GBNF a JSON Schema becomes, or (--batch) answers JSON lines on stdin, which is how
 // Tests/grammar runs llama.cpp's grammar suites against it.
 import ArgumentParser
+import Engine
 import Foundation
 import Grammar
+import ModelStore
 import ReproJSON
 
-struct GrammarCommand: ParsableCommand {
+struct GrammarCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "grammar",
         abstract: "Check a GBNF grammar, or print the GBNF of a JSON Schema (--schema); --batch reads JSON lines.",
         discussion: """
         --batch: each stdin line is {"gbnf": TEXT} or {"schema": SCHEMA} (or {"format": "json"}), optionally with \
         "strings": [TEXT...]; each answer line is {"ok": true, "gbnf": TEXT, "matches": [{"prefix": B, "complete": B}...]} \
-        or {"ok": false, "error": MESSAGE}.
+        or {"ok": false, "error": MESSAGE}. With "model": NAME and "prefixes": [[TOKEN...]...] the answer also has \
+        "allowed": the token ids allowed after each prefix of tokens (null where the prefix itself is not allowed). \
+        {"model": NAME, "vocabulary": true} answers the constraint's view of the vocabulary: "pieces" (hex, null for \
+        tokens never allowed as text) and "end" (end-of-generation ids).
         """)
 
     @Flag(name: .long, help: "FILE is a JSON Schema: print its GBNF.")
@@ -25,10 +30,12 @@ struct GrammarCommand: ParsableCommand {
     @Argument(help: "A GBNF file (or a JSON Schema file with --schema).")
     var file: String?
 
-    func run() throws {
+    func run() async throws {
         if batch {
+            bootstrapLogging(level: "warning")
+            let registry = ModelRegistry(store: ModelStore())
             while let line = readLine(strippingNewline: true) {
-                let answer = Self.answer(line)
+                let answer = await Self.answer(line, registry)
                 FileHandle.standardOutput.write(Data((try answer.canonicalBytes()) + [0x0A]))
             }
             return
@@ -50,10 +57,22 @@ struct GrammarCommand: ParsableCommand {
         }
     }
 
-    static func answer(_ line: String) -> JSONValue {
+    static func answer(_ line: String, _ registry: ModelRegistry) async -> JSONValue {
         do {
             let request = try JSONValue.parse(line)
             guard let o = request.objectValue else { throw ValidationError("each line must be a JSON object") }
+            var vocabulary: ConstraintVocabulary? = nil
+            if let name = o["model"]?.stringValue {
+                guard let v = try await registry.load(name).constraintVocabulary else { throw ValidationError("\(name) has no GGUF vocabulary") }
+                vocabulary = v
+            }
+            if o["vocabulary"]?.boolValue == true, let vocabulary {
+                let hex = vocabulary.pieces.map { piece -> JSONValue in
+                    guard let piece else { return .null }
+                    return .string(piece.map { String($0, radix: 16).leftPadded(to: 2) }.joined())
+                }
+                return .object(["ok": .bool(true), "pieces": .array(hex), "end": .array(vocabulary.endTokens.sorted().map { .int(Int64($0)) })])
+            }
             let gbnf: String
             if let text = o["gbnf"]?.stringValue {
                 gbnf = text
@@ -70,9 +89,25 @@ struct GrammarCommand: ParsableCommand {
                 let prefix = m.accept(Array((s.stringValue ?? "").utf8))
                 return .object(["prefix": .bool(prefix), "complete": .bool(prefix && m.isComplete)])
             }
-            return .object(["ok": .bool(true), "gbnf": .string(gbnf), "matches": .array(matches)])
+            var answer: [String: JSONValue] = ["ok": .bool(true), "gbnf": .string(gbnf), "matches": .array(matches)]
+            if let vocabulary, let prefixes = o["prefixes"]?.arrayValue {
+                answer["allowed"] = .array(prefixes.map { prefix -> JSONValue in
+                    var c = TokenConstraint(grammar: grammar, vocabulary: vocabulary)
+                    for t in prefix.arrayValue ?? [] {
+                        let token = Int32(truncatingIfNeeded: t.int64Value ?? -1)
+                        guard c.allows(token) else { return .null }
+                        c.accept(token)
+                    }
+                    return .array(c.allowedTokens().sorted().map { .int(Int64($0)) })
+                })
+            }
+            return .object(answer)
         } catch {
             return .object(["ok": .bool(false), "error": .string("\(error)")])
         }
     }
+}
+
+private extension String {
+    func leftPadded(to n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }

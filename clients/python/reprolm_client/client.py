@@ -672,7 +672,8 @@ class Client:
                  logprobs: Optional[bool] = None, top_logprobs: Optional[int] = None,
                  stream: Optional[bool] = None, add_special: Optional[bool] = None,
                  parse_special: Optional[bool] = None, on_stream: Optional[ParamsHook] = None,
-                 keep_alive: Union[float, str, None] = None,
+                 keep_alive: Union[float, str, None] = None, format: Optional[str] = None,
+                 json_schema: Union[Dict[str, Any], bool, None] = None, grammar: Optional[str] = None,
                  timeout: Optional[float] = None) -> Dict[str, Any]:
         """Continues ``prompt`` (or ``tokens``, or the conversation ``messages``); returns
         ``{model, text, tokens, finishReason, stopSequence, logprobs?, usage, timings, seed,
@@ -684,7 +685,9 @@ class Client:
         rendered prompt's tokens. ``suffix`` fills in the middle: ``prompt`` is the text before
         the gap and ``suffix`` the text after it, laid out with the model's fill-in-the-middle
         tokens as llama-server's ``/infill`` does (qwen2.5-coder-0.5b has them; other models
-        raise ``InvalidParams`` at ``params.suffix``). Each keyword is the generate param of the
+        raise ``InvalidParams`` at ``params.suffix``). ``format="json"``, ``json_schema`` (a JSON
+        Schema) or ``grammar`` (GBNF) constrain the text: it is always a valid prefix, and whole
+        when ``finishReason`` is ``"stop"``. Each keyword is the generate param of the
         same name in camelCase (``max_tokens`` is ``maxTokens``); None leaves it out, so the
         daemon's default applies. Without ``seed`` the seed is the session's next derived seed after ``set_seed`` (``seedSource``
         ``"session"``), else one the daemon draws (``"entropy"``). ``on_stream`` gets
@@ -836,7 +839,7 @@ _GENERATE_OPTIONS = {
     "frequency_penalty": "frequencyPenalty", "penalty_last_n": "penaltyLastN", "beams": "beams",
     "length_penalty": "lengthPenalty", "seed": "seed", "logprobs": "logprobs",
     "top_logprobs": "topLogprobs", "stream": "stream", "add_special": "addSpecial",
-    "parse_special": "parseSpecial",
+    "parse_special": "parseSpecial", "format": "format", "json_schema": "jsonSchema", "grammar": "grammar",
 }
 
 

@@ -1,6 +1,7 @@
 """The client against a real daemon, on stdio and on a Unix socket, in both framings."""
 
 import asyncio
+import json
 import os
 import threading
 
@@ -471,3 +472,24 @@ def test_fill_in_the_middle(client):
     with pytest.raises(InvalidParams) as caught:
         client.generate("def add(a, b):\n    ", suffix="\n", model="smollm2-135m")  # no FIM tokens
     assert caught.value.path == "params.suffix"
+
+
+def test_constrained_output(client):
+    schema = {"type": "object", "properties": {"name": {"type": "string", "maxLength": 12},
+                                               "legs": {"type": "integer", "minimum": 0, "maximum": 8}},
+              "required": ["name", "legs"]}
+    out = client.generate("An animal as JSON:", json_schema=schema, temperature=1, seed=4, max_tokens=48)
+    assert out["finishReason"] == "stop"
+    value = json.loads(out["text"])
+    assert set(value) == {"name", "legs"} and 0 <= value["legs"] <= 8 and len(value["name"]) <= 12
+    assert out["receipt"]["request"]["jsonSchema"] == schema
+    assert client.reproduce(receipt=out["receipt"])["identical"] is True
+    colours = client.generate("Colours:", grammar='root ::= ("red" | "blue") (", " ("red" | "blue"))*',
+                              temperature=0, max_tokens=8)
+    assert set(colours["text"].split(", ")) <= {"red", "blue"}
+    any_json = client.generate("A cat as JSON:", format="json", temperature=0, max_tokens=48)
+    assert any_json["finishReason"] == "stop"
+    json.loads(any_json["text"])  # parses
+    with pytest.raises(InvalidParams) as e:
+        client.generate("x", grammar="root ::= missing")
+    assert e.value.path == "params.grammar"
