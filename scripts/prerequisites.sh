@@ -21,6 +21,12 @@ ensure_system_packages() {
     command -v swift >/dev/null 2>&1 || { say "swift is not on PATH (Swift 6.x is required)"; return 1; }
 }
 
+# What only the test suite needs: Neovim for the plugin's headless test (clients/nvim; Debian
+# bookworm's is 0.7.2, the oldest the plugin supports).
+ensure_test_packages() {
+    command -v nvim >/dev/null 2>&1 || install_system_packages neovim
+}
+
 ensure_python_packages() {
     local need=()
     for p in "$@"; do python3 -c "import $p" 2>/dev/null || need+=("$p"); done
