@@ -94,6 +94,6 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Sampling", "Models", "ModelStore", "ReproJSON", "TestSupport"],
                     swiftSettings: v5),
         .testTarget(name: "ReceiptsTests", dependencies: ["Receipts", "ReproJSON"], swiftSettings: v5),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "RPCProtocol", "ReproJSON", "Engine", "TestSupport"], swiftSettings: v5),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "RPCProtocol", "ReproJSON", "Engine", "TestSupport", "ChatTemplates", "ModelFiles", "Grammar"], swiftSettings: v5),
     ]
 )

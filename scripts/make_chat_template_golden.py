@@ -146,7 +146,9 @@ def model_cases(template: str, bos: str, eos: str) -> list:
     return cases
 
 
-def read_model(name: str, file: str) -> dict:
+def read_template(name: str, file: str) -> dict:
+    """The model's GGUF tokenizer.chat_template with its sha256 and BOS and EOS token texts, or
+    {"name", "skipped": reason} when the GGUF has no template."""
     path = cache_root() / "models" / name / file
     reader = gguf.GGUFReader(str(path))
 
@@ -165,13 +167,18 @@ def read_model(name: str, file: str) -> dict:
     if raw is None:
         return {"name": name, "skipped": "the GGUF has no tokenizer.chat_template"}
     template = bytes(raw).decode("utf-8")
-    bos = token_text("tokenizer.ggml.bos_token_id")
-    eos = token_text("tokenizer.ggml.eos_token_id")
     return {
         "name": name, "file": file, "template": template,
         "template_sha256": hashlib.sha256(template.encode("utf-8")).hexdigest(),
-        "bos_token": bos, "eos_token": eos, "cases": model_cases(template, bos, eos),
+        "bos_token": token_text("tokenizer.ggml.bos_token_id"), "eos_token": token_text("tokenizer.ggml.eos_token_id"),
     }
+
+
+def read_model(name: str, file: str) -> dict:
+    model = read_template(name, file)
+    if "skipped" not in model:
+        model["cases"] = model_cases(model["template"], model["bos_token"], model["eos_token"])
+    return model
 
 
 def main() -> None:

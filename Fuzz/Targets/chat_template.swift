@@ -30,14 +30,8 @@ private let limits: RenderLimits = {
 /// ChatTemplate.render(messages:addGenerationPrompt:bosToken:eosToken:) with `limits`.
 private func render(_ template: ChatTemplate, _ messages: [ChatMessage], addGenerationPrompt: Bool,
                     bos: String, eos: String) throws -> String {
-    let list = messages.map { m -> Value in
-        var d = Dict()
-        d.set(.string("role"), .string(m.role))
-        d.set(.string("content"), .string(m.content))
-        return .dict(d)
-    }
     return try template.render(variables: [
-        "messages": .list(list), "add_generation_prompt": .bool(addGenerationPrompt),
+        "messages": .list(messages.map(\.value)), "add_generation_prompt": .bool(addGenerationPrompt),
         "bos_token": .string(bos), "eos_token": .string(eos), "tools": .none, "documents": .none,
     ], limits: limits)
 }

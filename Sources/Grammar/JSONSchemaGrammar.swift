@@ -47,16 +47,19 @@ public enum JSONSchemaGrammar {
     ]
 }
 
-private struct Converter {
+/// Turns one schema into rules of `writer`; several converters may take turns on one writer
+/// (ToolCallGrammar.swift puts every tool's arguments in one grammar).
+struct Converter {
     let root: JSONValue
     let rootPath: String
-    var writer = GBNFWriter()
+    var writer: GBNFWriter
     /// Rule names of the $refs converted (or being converted: recursion refers to the name).
     var refs: [String: String] = [:]
 
-    init(root: JSONValue, rootPath: String) {
+    init(root: JSONValue, rootPath: String, writer: GBNFWriter = GBNFWriter()) {
         self.root = root
         self.rootPath = rootPath
+        self.writer = writer
     }
 
     func fail(_ path: String, _ message: String) -> JSONSchemaError { JSONSchemaError(path: path, message: message) }

@@ -737,6 +737,8 @@ def test_sampling_follows_the_documented_chain(shared_daemon, temperature, top_k
 
 
 USER = {"role": "user", "content": "What is 2 + 2?"}
+TOOL = {"type": "function", "function": {"name": "add", "description": "Adds two integers.", "parameters": {
+    "type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}, "required": ["a", "b"]}}}
 
 # Params at the edges that the schema accepts and the daemon runs.
 ACCEPTED = [
@@ -755,6 +757,10 @@ ACCEPTED = [
     ("generate", {"messages": [{"role": "system", "content": ""}, USER, {"role": "assistant", "content": "4"},
                                {"role": "r" * 256, "content": "é"}], "maxTokens": 1, "addGenerationPrompt": None}),
     ("generate", {"messages": None, "prompt": "a", "addGenerationPrompt": None, "maxTokens": 1}),
+    # A conversation with a tool call and its result; smollm2's template reads only role and content.
+    ("generate", {"messages": [USER, {"role": "assistant", "content": "", "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "add", "arguments": {"a": 2, "b": 2}}}]},
+        {"role": "tool", "content": "4", "tool_call_id": "c1", "name": "add"}], "maxTokens": 1, "tools": None, "toolChoice": None}),
     ("generate", {"prompt": "a", "suffix": None, "maxTokens": 1}),
     ("generate", {"tokens": [1], "suffix": None, "maxTokens": 1}),
     ("encode", {"input": "a"}),
@@ -895,7 +901,24 @@ ERROR_CASES = [
     ("generate", {"messages": [{"role": "user", "content": 5}]}, -32602, "params.messages[0].content", True),
     ("generate", {"messages": [{"role": "user", "content": ["x"]}]}, -32602, "params.messages[0].content", True),
     ("generate", {"messages": [{"role": "user", "content": None}]}, -32602, "params.messages[0].content", True),
-    ("generate", {"messages": [{**USER, "name": "bob"}]}, -32602, "params.messages[0].name", True),
+    ("generate", {"messages": [{**USER, "nickname": "bob"}]}, -32602, "params.messages[0].nickname", True),
+    # Tool calls: messages that carry them, tools and toolChoice (smollm2's template does not use tools).
+    ("generate", {"messages": [{**USER, "tool_calls": []}]}, -32602, "params.messages[0].tool_calls", True),
+    ("generate", {"messages": [{**USER, "tool_call_id": "c1"}]}, -32602, "params.messages[0].tool_call_id", True),
+    ("generate", {"messages": [{"role": "assistant", "tool_calls": [{"function": {"name": "f"}}]}]}, -32602,
+     "params.messages[0].tool_calls[0].function.arguments", True),
+    ("generate", {"messages": [{"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": 7}}]}]}, -32602,
+     "params.messages[0].tool_calls[0].function.arguments", True),
+    ("generate", {"messages": [USER], "tools": "get_weather"}, -32602, "params.tools", True),
+    ("generate", {"messages": [USER], "tools": []}, -32602, "params.tools", True),
+    ("generate", {"messages": [USER], "tools": [{"type": "function", "function": {"description": "no name"}}]}, -32602,
+     "params.tools[0].function.name", True),
+    ("generate", {"messages": [USER], "tools": [{"type": "function", "function": {"name": "a b"}}]}, -32602,
+     "params.tools[0].function.name", True),
+    ("generate", {"messages": [USER], "tools": [TOOL], "toolChoice": "always"}, -32602, "params.toolChoice", True),
+    ("generate", {"messages": [USER], "toolChoice": "auto"}, -32602, "params.toolChoice", True),
+    ("generate", {"messages": [USER], "tools": [TOOL]}, -32602, "params.tools", False),
+    ("generate", {"tokens": [1, 2], "tools": [TOOL], "toolChoice": "required"}, -32602, "params.tools", False),
     ("generate", {"messages": [USER], "prompt": "a"}, -32602, "params.prompt", True),
     ("generate", {"messages": [USER], "tokens": [1]}, -32602, "params.tokens", True),
     ("generate", {"messages": [USER], "addSpecial": True}, -32602, "params.addSpecial", True),
@@ -1291,6 +1314,12 @@ def _set(path: str, value: Any):
     ("encode.json", _set("usage", {"promptTokens": 19})),
     ("chat.json", _set("receipt.request.messages", [{"role": "user", "content": "What is 2 + 2?"}])),
     ("chat.json", _set("receipt.request.addGenerationPrompt", True)),
+    ("tools.json", _set("toolCalls.0.name", _DELETE)),
+    ("tools.json", _set("toolCalls.0.id", "call_1")),
+    ("tools.json", _set("toolCalls", {"name": "get_weather"})),
+    ("tools.json", _set("receipt.request.toolChoice", _DELETE)),  # recorded whenever tools are
+    ("tools.json", _set("receipt.request.toolChoice", "sometimes")),
+    ("tools.json", _set("receipt.request.tools.0.function.name", "get weather")),
 ], ids=lambda v: v if isinstance(v, str) else "")
 def test_result_schemas_reject_altered_results(fname, change):
     """The result schemas are precise: the stored results pass, and each one altered in one place

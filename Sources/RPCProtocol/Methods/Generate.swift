@@ -2,16 +2,6 @@
 // notification. Defaults are stated here once and in protocol/openrpc.json.
 import ReproJSON
 
-/// One message of a chat (`generate {messages}`).
-public struct ChatTurn: Sendable, Equatable {
-    public var role: String
-    public var content: String
-    public init(role: String, content: String) {
-        self.role = role
-        self.content = content
-    }
-}
-
 /// What to condition on: text (tokenized by the model), token ids as given, a chat rendered
 /// with the model's chat template, or the text before and after a gap to fill in (`generate`'s
 /// `prompt` + `suffix`, laid out as llama-server's `/infill`).
@@ -49,15 +39,7 @@ public enum PromptInput: Sendable, Equatable {
             _ = r.value(key)  // null: absent
         }
         guard !list.isEmpty else { throw JSONFieldError(path: path, message: "must not be empty") }
-        let turns = try list.enumerated().map { i, m -> ChatTurn in
-            guard case .object = m else { throw JSONFieldError(path: "\(path)[\(i)]", message: "must be an object, not \(m.typeName)") }
-            var mr = try JSONObjectReader(m, path: "\(path)[\(i)]")
-            let role = try mr.string("role", maxBytes: 256)
-            if role.isEmpty { throw JSONFieldError(path: mr.fieldPath("role"), message: "must not be empty") }
-            let content = try mr.string("content")
-            try mr.finish()
-            return ChatTurn(role: role, content: content)
-        }
+        let turns = try list.enumerated().map { i, m in try ChatTurn.read(m, path: "\(path)[\(i)]") }
         return .messages(turns, addGenerationPrompt: try r.optionalBool("addGenerationPrompt") ?? true)
     }
 
@@ -99,7 +81,8 @@ public enum PromptInput: Sendable, Equatable {
 
 /// `generate {model?, prompt | tokens | messages, suffix?, addGenerationPrompt?, maxTokens?, stop?, temperature?, topK?, topP?, minP?,
 /// repeatPenalty?, presencePenalty?, frequencyPenalty?, penaltyLastN?, beams?, lengthPenalty?,
-/// seed?, logprobs?, topLogprobs?, stream?, addSpecial?, parseSpecial?, format? | jsonSchema? | grammar?}`.
+/// seed?, logprobs?, topLogprobs?, stream?, addSpecial?, parseSpecial?, format? | jsonSchema? | grammar?,
+/// tools?, toolChoice?}`.
 public struct GenerateParams: Sendable {
     public static let method = "generate"
     public static let maxPromptTokens = 1 << 22
@@ -132,6 +115,8 @@ public struct GenerateParams: Sendable {
     public let stream: Bool
     /// Only text that is a valid prefix of this constraint is generated (OutputConstraint.swift).
     public let constraint: OutputConstraint?
+    /// Tools shown to the chat template, and whether the answer must call one (Tools.swift).
+    public let tools: ToolUse?
 
     static let samplingKeys = ["temperature", "topK", "topP", "minP", "repeatPenalty", "presencePenalty",
                                "frequencyPenalty", "penaltyLastN"]
@@ -180,6 +165,14 @@ public struct GenerateParams: Sendable {
         if let constraint, beams > 1 {
             throw JSONFieldError(path: constraint.path, message: "does not apply to beam search (beams > 1)")
         }
+        tools = try ToolUse.read(&r)
+        if let tools, tools.choice.constrained(tools.tools) != nil {
+            // A forced call is itself a constraint on the text: it cannot be combined with another.
+            if let constraint {
+                throw JSONFieldError(path: constraint.path, message: "cannot be given together with toolChoice \(tools.choice.json.stringValue.map { "\"\($0)\"" } ?? "naming a function")")
+            }
+            if beams > 1 { throw JSONFieldError(path: r.fieldPath("toolChoice"), message: "does not apply to beam search (beams > 1)") }
+        }
         try r.finish()
     }
 
@@ -198,6 +191,8 @@ public struct GenerateParams: Sendable {
             "topLogprobs": JSONValue(topLogprobs),
         ]
         if let constraint { o[constraint.canonicalField.key] = constraint.canonicalField.value }
+        // With its tools, a replay compiles the same forced-call grammar and parses calls alike.
+        for (key, value) in tools?.canonicalFields ?? [:] { o[key] = value }
         if beams > 1 {
             o["lengthPenalty"] = .double(lengthPenalty)
         } else {
@@ -280,6 +275,9 @@ public struct GenerateResult: Sendable {
     public var seedIndex: UInt64?
     /// Prompt tokens whose keys and values came from the daemon's prefix cache (not prefilled).
     public var cachedPromptTokens = 0
+    /// The tool calls in `text`, `[{name, arguments}]`: only with tools, a choice other than
+    /// "none", and a chat template whose tool-call format the daemon knows.
+    public var toolCalls: [JSONValue]?
 
     public init(model: String, text: String, tokens: [Int32], finishReason: String, stopSequence: String?,
                 logprobs: [TokenEntry]?, promptTokens: Int, prefillSeconds: Double, decodeSeconds: Double,
@@ -320,6 +318,7 @@ public struct GenerateResult: Sendable {
             "seedSource": .string(seedSource),
         ]
         if let logprobs { o["logprobs"] = .array(logprobs.map(\.json)) }
+        if let toolCalls { o["toolCalls"] = .array(toolCalls) }
         if let seedCommitment { o["seedCommitment"] = .string(seedCommitment) }
         if let seedIndex { o["seedIndex"] = .int(Int64(seedIndex)) }
         return .object(o)

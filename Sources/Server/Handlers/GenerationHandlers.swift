@@ -47,8 +47,10 @@ public enum GenerationHandlers {
     static func run(_ p: GenerateParams, model: LoadedModel, scheduler: InferenceScheduler, seed: SeedUse,
                     lease: ModelLease? = nil, onDelta: @escaping @Sendable (StreamedText) -> Void) async throws -> Answer {
         let generator = try Generator(model: model, scheduler: scheduler)
+        let toolFormat = try p.tools.flatMap { try ToolCalls.format(for: $0, model: model) }
         let grammar = try p.constraint.map(ConstraintCompiler.grammar)
-        let prompt = try tokens(of: p.prompt, model)
+            ?? p.tools.flatMap { try ConstraintCompiler.toolCallGrammar($0, format: toolFormat) }
+        let prompt = try tokens(of: p.prompt, model, tools: p.tools?.shown)
         // The engine checks the vocabulary and the context before any work; an empty prompt is
         // refused here, where the parameter's path is known.
         if prompt.isEmpty { throw JSONFieldError(path: p.prompt.path(textKey: "prompt"), message: "gives no tokens: there is nothing to condition on") }
@@ -77,6 +79,7 @@ public enum GenerationHandlers {
                                   prefillSeconds: result.timings.prefillSeconds, decodeSeconds: result.timings.decodeSeconds,
                                   seed: seed.value, seedSource: seed.source)
         json.cachedPromptTokens = result.cachedPromptTokens
+        if let toolFormat { json.toolCalls = ToolCalls.parse(result.text, format: toolFormat) }
         if case let .session(_, commitment, index) = seed {
             json.seedCommitment = commitment
             json.seedIndex = index
@@ -134,7 +137,9 @@ public enum GenerationHandlers {
                       output: OutputRecord.score(result, topLogprobs: p.topLogprobs))
     }
 
-    static func tokens(of input: PromptInput, _ model: LoadedModel) throws -> [Int32] {
+    /// The prompt's tokens; `tools` are shown to the chat template of `messages` (a text or token
+    /// prompt is final as it is).
+    static func tokens(of input: PromptInput, _ model: LoadedModel, tools: [ToolDefinition]? = nil) throws -> [Int32] {
         switch input {
         case let .text(text, addSpecial, parseSpecial):
             return model.tokenizer.encode(text, addSpecial: addSpecial, parseSpecial: parseSpecial)
@@ -143,7 +148,7 @@ public enum GenerationHandlers {
         case let .messages(turns, addGenerationPrompt):
             // As Hugging Face's apply_chat_template: the template writes every special token
             // itself (BOS included), so none is added, and its markers are parsed as specials.
-            let prompt = try ChatRendering.render(turns, addGenerationPrompt: addGenerationPrompt, model: model)
+            let prompt = try ChatRendering.render(turns, tools: tools, addGenerationPrompt: addGenerationPrompt, model: model)
             return model.tokenizer.encode(prompt, addSpecial: false, parseSpecial: true)
         case let .infill(prefix, suffix, addSpecial, parseSpecial):
             return try InfillRendering.tokens(prefix: prefix, suffix: suffix, addSpecial: addSpecial,

@@ -660,8 +660,9 @@ class Client:
                                                  "skipSpecial": skip_special}))
 
     def generate(self, prompt: Optional[str] = None, *, tokens: Optional[Sequence[int]] = None,
-                 messages: Optional[Sequence[Dict[str, str]]] = None, suffix: Optional[str] = None,
+                 messages: Optional[Sequence[Dict[str, Any]]] = None, suffix: Optional[str] = None,
                  add_generation_prompt: Optional[bool] = None,
+                 tools: Optional[Sequence[Dict[str, Any]]] = None, tool_choice: Union[str, Dict[str, Any], None] = None,
                  model: Optional[str] = None, max_tokens: Optional[int] = None,
                  stop: Union[str, Sequence[str], None] = None, temperature: Optional[float] = None,
                  top_k: Optional[int] = None, top_p: Optional[float] = None,
@@ -676,8 +677,8 @@ class Client:
                  json_schema: Union[Dict[str, Any], bool, None] = None, grammar: Optional[str] = None,
                  timeout: Optional[float] = None) -> Dict[str, Any]:
         """Continues ``prompt`` (or ``tokens``, or the conversation ``messages``); returns
-        ``{model, text, tokens, finishReason, stopSequence, logprobs?, usage, timings, seed,
-        seedSource, seedCommitment?, seedIndex?, receipt}``.
+        ``{model, text, tokens, finishReason, stopSequence, logprobs?, toolCalls?, usage, timings,
+        seed, seedSource, seedCommitment?, seedIndex?, receipt}``.
 
         ``messages`` is a list of ``{"role": ..., "content": ...}`` dicts (``prompt`` is then left
         out): the daemon renders them with the model's chat template, ending with the opening of
@@ -687,7 +688,13 @@ class Client:
         tokens as llama-server's ``/infill`` does (qwen2.5-coder-0.5b has them; other models
         raise ``InvalidParams`` at ``params.suffix``). ``format="json"``, ``json_schema`` (a JSON
         Schema) or ``grammar`` (GBNF) constrain the text: it is always a valid prefix, and whole
-        when ``finishReason`` is ``"stop"``. Each keyword is the generate param of the
+        when ``finishReason`` is ``"stop"``.
+        ``tools`` are OpenAI-style function
+        definitions the chat template shows the model; on qwen2.5-coder-0.5b the answer's calls
+        come back in ``toolCalls`` (``[{name, arguments}]``), and ``tool_choice="required"`` makes
+        the answer one call whose arguments validate against the tool's ``parameters``
+        (``"none"`` hides the tools). Messages may carry an assistant's ``tool_calls`` and tool
+        results (``{"role": "tool", "content": ..., "tool_call_id": ...}``). Each keyword is the generate param of the
         same name in camelCase (``max_tokens`` is ``maxTokens``); None leaves it out, so the
         daemon's default applies. Without ``seed`` the seed is the session's next derived seed after ``set_seed`` (``seedSource``
         ``"session"``), else one the daemon draws (``"entropy"``). ``on_stream`` gets
@@ -833,6 +840,7 @@ class GenerationStream:
 
 _GENERATE_OPTIONS = {
     "tokens": "tokens", "messages": "messages", "suffix": "suffix", "add_generation_prompt": "addGenerationPrompt",
+    "tools": "tools", "tool_choice": "toolChoice",
     "model": "model", "keep_alive": "keepAlive", "max_tokens": "maxTokens", "stop": "stop",
     "temperature": "temperature", "top_k": "topK", "top_p": "topP", "min_p": "minP",
     "repeat_penalty": "repeatPenalty", "presence_penalty": "presencePenalty",
@@ -849,7 +857,7 @@ def _generate_params(prompt: Optional[str], stream: bool, options: Dict[str, Any
         raise TypeError(f"unexpected keyword arguments for generate: {', '.join(unknown)}")
     params: Dict[str, Any] = {"prompt": prompt}
     for name, value in options.items():
-        if name in ("tokens", "messages") and value is not None:
+        if name in ("tokens", "messages", "tools") and value is not None:
             value = list(value)
         params[_GENERATE_OPTIONS[name]] = value
     if stream and params.get("stream") is None:

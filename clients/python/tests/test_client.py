@@ -493,3 +493,17 @@ def test_constrained_output(client):
     with pytest.raises(InvalidParams) as e:
         client.generate("x", grammar="root ::= missing")
     assert e.value.path == "params.grammar"
+
+
+def test_tool_calls(client):
+    client.load_model("qwen2.5-coder-0.5b", timeout=120)
+    weather = {"type": "function", "function": {"name": "get_weather", "description": "The weather in a city.", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+    ask = [{"role": "user", "content": "What is the weather like in Paris today?"}]
+    answer = client.generate(messages=ask, tools=[weather], tool_choice="required", model="qwen2.5-coder-0.5b",
+                             temperature=0, max_tokens=48)
+    assert answer["toolCalls"] == [{"name": "get_weather", "arguments": {"city": "Paris"}}], answer["text"]
+    assert client.reproduce(receipt=answer["receipt"])["identical"] is True
+    with pytest.raises(InvalidParams) as caught:
+        client.generate(messages=ask, tools=[weather], model="smollm2-135m")  # its template does not use tools
+    assert caught.value.path == "params.tools"

@@ -90,6 +90,10 @@ def test_generate_keywords_map_to_camel_case_params():
     # Fill in the middle: prompt before the gap, suffix after it.
     assert _generate_params("def f():\n    ", False, {"suffix": "\n", "temperature": 0}) == \
         {"prompt": "def f():\n    ", "suffix": "\n", "temperature": 0}
+    # Tools: the list as given, tool_choice in camelCase.
+    tool = {"type": "function", "function": {"name": "f"}}
+    assert _generate_params(None, False, {"messages": chat, "tools": (tool,), "tool_choice": "required"}) == \
+        {"messages": [{"role": "user", "content": "Hi"}], "tools": [tool], "toolChoice": "required"}
     with pytest.raises(TypeError):
         _generate_params("Hi", False, {"maxTokens": 4})
 
