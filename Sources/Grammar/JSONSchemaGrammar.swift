@@ -6,8 +6,8 @@
 //
 // Supported: type (one or a list), enum, const, object (properties, required,
 // additionalProperties), array (items, prefixItems, minItems, maxItems), string (minLength,
-// maxLength, format date/time/date-time/uuid), integer (minimum, maximum, exclusiveMinimum,
-// exclusiveMaximum), number (minimum 0), boolean, null, anyOf, oneOf, $ref to #/$defs/… or
+// maxLength, format date/time/date-time/uuid), integer and number (minimum, maximum,
+// exclusiveMinimum, exclusiveMaximum; on numbers integer bounds), boolean, null, anyOf, oneOf, $ref to #/$defs/… or
 // #/definitions/…. Keywords that would need more are refused by name, with the path of the
 // schema that holds them; annotations (title, description, default, examples, ...) and unknown
 // keywords are ignored, as JSON Schema itself ignores them.
@@ -147,15 +147,7 @@ struct Converter {
         case "array": return try array(o, path: path, hint: hint)
         case "string": return try string(o, path: path, hint: hint)
         case "integer": return try integer(o, path: path, hint: hint)
-        case "number":
-            for key in ["maximum", "exclusiveMinimum", "exclusiveMaximum"] where o[key] != nil {
-                throw fail("\(path).\(key)", "'\(key)' is supported on integers only")
-            }
-            if let m = o["minimum"] {
-                guard m.doubleValue == 0 else { throw fail("\(path).minimum", "on a number only minimum 0 is supported (integers take any bounds)") }
-                return writer.rule("nonnegative-number", "\(writer.jsonPrimitive("integral-part")) (\".\" [0-9]{1,16})? ([eE] [-+]? [0-9]{1,16})? \(writer.jsonPrimitive("space"))")
-            }
-            return writer.jsonPrimitive("number")
+        case "number": return try number(o, path: path, hint: hint)
         case "boolean", "null": return writer.jsonPrimitive(type)
         default: throw fail("\(path).type", "unknown type '\(type)'")
         }
@@ -338,6 +330,30 @@ struct Converter {
             "uuid": "\(hex){8} \"-\" \(hex){4} \"-\" \(hex){4} \"-\" \(hex){4} \"-\" \(hex){12}",
         ]
     }()
+
+    /// A number within bounds: the bounds must be integers (as JSON Schemas for prices, ages and
+    /// scores write them); the numbers are written without an exponent (NumberRangeGrammar).
+    mutating func number(_ o: [String: JSONValue], path: String, hint: String) throws -> String {
+        func bound(_ key: String, exclusive: Bool) throws -> NumberRangeGrammar.Bound? {
+            guard let v = o[key] else { return nil }
+            if case .bool = v { throw fail("\(path).\(key)", "the boolean form (JSON Schema draft 4) is not supported; give the bound as a number") }
+            guard let d = v.doubleValue, d.isFinite, abs(d) < 1e15 else { throw fail("\(path).\(key)", "must be a number below 10^15 in magnitude") }
+            guard d.rounded() == d else { throw fail("\(path).\(key)", "'\(key)' on a number is supported for integer bounds only, not \(d)") }
+            return NumberRangeGrammar.Bound(value: Int64(d), exclusive: exclusive)
+        }
+        // The tighter of each pair (an exclusive bound wins a tie).
+        func tighter(_ a: NumberRangeGrammar.Bound?, _ b: NumberRangeGrammar.Bound?, lower: Bool) -> NumberRangeGrammar.Bound? {
+            guard let a else { return b }
+            guard let b else { return a }
+            if a.value != b.value { return (a.value > b.value) == lower ? a : b }
+            return a.exclusive ? a : b
+        }
+        let lo = tighter(try bound("minimum", exclusive: false), try bound("exclusiveMinimum", exclusive: true), lower: true)
+        let hi = tighter(try bound("maximum", exclusive: false), try bound("exclusiveMaximum", exclusive: true), lower: false)
+        if lo == nil && hi == nil { return writer.jsonPrimitive("number") }
+        guard let expression = NumberRangeGrammar.expression(lo: lo, hi: hi) else { throw fail(path, "no number lies within the bounds") }
+        return writer.rule("\(hint)-number", "(\(expression)) \(writer.jsonPrimitive("space"))")
+    }
 
     mutating func integer(_ o: [String: JSONValue], path: String, hint: String) throws -> String {
         func bound(_ key: String, exclusive: Bool, lower: Bool) throws -> Int64? {
