@@ -109,8 +109,13 @@ struct Converter {
 
     /// A JSON literal (const, enum member), as its canonical text.
     mutating func literal(_ value: JSONValue, path: String) throws -> String {
+        "\(GBNFWriter.literal(try literalText(value, path: path))) \(writer.jsonPrimitive("space"))"
+    }
+
+    /// The canonical JSON text of a value (a member name, a const).
+    func literalText(_ value: JSONValue, path: String) throws -> String {
         guard let bytes = try? value.canonicalBytes() else { throw fail(path, "has no JSON form") }
-        return "\(GBNFWriter.literal(String(decoding: bytes, as: UTF8.self))) \(writer.jsonPrimitive("space"))"
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     mutating func reference(_ ref: JSONValue, path: String) throws -> String {
@@ -169,7 +174,7 @@ struct Converter {
         func member(_ name: String) throws -> String {
             let value = try properties[name].map { try visit($0, path: "\(path).properties.\(name)", hint: "\(hint)-\(name)") }
                 ?? writer.jsonPrimitive("value")  // required but not described: any value
-            let key = String(decoding: try! JSONValue.string(name).canonicalBytes(), as: UTF8.self)
+            let key = try literalText(.string(name), path: "\(path).properties.\(name)")
             return writer.rule("\(hint)-\(name)-kv", "\(GBNFWriter.literal(key)) \(s) \":\" \(s) \(value)")
         }
         // Additional members: any name, with a value of the given schema (true, or absent when
@@ -201,13 +206,13 @@ struct Converter {
             var next = more.isEmpty ? "" : writer.rule("\(hint)-tail", String(more.dropFirst()))
             tails.append(next)
             for m in optionalMembers.reversed() {
-                next = writer.rule("\(hint)-tail", "(\",\" \(s) \(m))? \(next)".trimmingCharacters())
+                next = writer.rule("\(hint)-tail", "(\",\" \(s) \(m))? \(next)".trimmingSpaces())
                 tails.append(next)
             }
             tails.reverse()  // tails[i]: from optional member i on; tails[count]: additional only
             var firsts: [String] = []
-            for (i, m) in optionalMembers.enumerated() { firsts.append("\(m) \(tails[i + 1])".trimmingCharacters()) }
-            if let additional { firsts.append("\(additional) \(tails[optionalMembers.count])".trimmingCharacters()) }
+            for (i, m) in optionalMembers.enumerated() { firsts.append("\(m) \(tails[i + 1])".trimmingSpaces()) }
+            if let additional { firsts.append("\(additional) \(tails[optionalMembers.count])".trimmingSpaces()) }
             body = firsts.isEmpty ? "" : "(\(firsts.joined(separator: " | ")))?"
         }
         return writer.rule("\(hint)-object", "\"{\" \(s) \(body) \"}\" \(s)")
@@ -372,14 +377,5 @@ struct Converter {
             throw fail(path, "no integer lies within the bounds")
         }
         return writer.rule("\(hint)-integer", "(\(expression)) \(writer.jsonPrimitive("space"))")
-    }
-}
-
-private extension String {
-    func trimmingCharacters() -> String {
-        var s = Substring(self)
-        while s.first == " " { s = s.dropFirst() }
-        while s.last == " " { s = s.dropLast() }
-        return String(s)
     }
 }

@@ -5,11 +5,11 @@ import Grammar
 import ReproJSON
 import RPCProtocol
 
-enum ConstraintCompiler {
+public enum ConstraintCompiler {
     /// `format: "json"` is the same grammar every time.
     static let anyJSON: Grammar = try! GBNF.parse(JSONSchemaGrammar.anyJSON())
 
-    static func grammar(_ constraint: OutputConstraint) throws -> Grammar {
+    public static func grammar(_ constraint: OutputConstraint) throws -> Grammar {
         switch constraint {
         case .json:
             return anyJSON

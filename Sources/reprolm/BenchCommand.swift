@@ -15,7 +15,9 @@ import Kernels
 import Models
 import ModelStore
 import ReproJSON
+import RPCProtocol
 import Sampling
+import Server
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -131,22 +133,22 @@ struct BenchCommand: AsyncParsableCommand {
     /// end-of-generation token; the constraint then starts again, and decoding goes on).
     func sampledDecode(_ decoder: DecoderModel, _ scheduler: InferenceScheduler, _ sequence: SequenceState, _ loaded: LoadedModel,
                        first: Int32, constraint spec: String) async throws -> (Double, Int) {
-        var grammar: Grammar? = nil
+        // The daemon's own compiler, so the grammar is the one a request would get.
+        let requested: OutputConstraint?
         switch spec {
-        case "none": break
-        case "json": grammar = try GBNF.parse(JSONSchemaGrammar.anyJSON())
+        case "none": requested = nil
+        case "json": requested = .json
         default:
             guard let colon = spec.firstIndex(of: ":") else { throw ValidationError("--sampled: none, json, schema:FILE or grammar:FILE") }
             let kind = spec[..<colon], file = String(spec[spec.index(after: colon)...])
             let text = try String(contentsOfFile: file, encoding: .utf8)
-            if kind == "grammar" {
-                grammar = try GBNF.parse(text)
-            } else if kind == "schema" {
-                grammar = try GBNF.parse(JSONSchemaGrammar.gbnf(for: try JSONValue.parse(text), path: "schema"))
-            } else {
-                throw ValidationError("--sampled: none, json, schema:FILE or grammar:FILE")
+            switch kind {
+            case "grammar": requested = .grammar(text)
+            case "schema": requested = .jsonSchema(try JSONValue.parse(text))
+            default: throw ValidationError("--sampled: none, json, schema:FILE or grammar:FILE")
             }
         }
+        let grammar = try requested.map(ConstraintCompiler.grammar)
         var parameters = SamplingParameters()
         parameters.temperature = 1
         let sampler = TokenSampler(parameters: parameters, seed: 1)

@@ -69,7 +69,7 @@ struct GrammarCommand: AsyncParsableCommand {
             if o["vocabulary"]?.boolValue == true, let vocabulary {
                 let hex = vocabulary.pieces.map { piece -> JSONValue in
                     guard let piece else { return .null }
-                    return .string(piece.map { String($0, radix: 16).leftPadded(to: 2) }.joined())
+                    return .string(FileHasher.hex(piece))
                 }
                 return .object(["ok": .bool(true), "pieces": .array(hex), "end": .array(vocabulary.endTokens.sorted().map { .int(Int64($0)) })])
             }
@@ -106,8 +106,4 @@ struct GrammarCommand: AsyncParsableCommand {
             return .object(["ok": .bool(false), "error": .string("\(error)")])
         }
     }
-}
-
-private extension String {
-    func leftPadded(to n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }

@@ -11,10 +11,9 @@ import json
 import os
 import sys
 
-import jsonschema
 import pytest
 
-from wire import assert_error, assert_result, request
+from wire import assert_error, assert_result, call_windowed
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "grammar"))
 import llama_suites  # noqa: E402
@@ -66,27 +65,6 @@ def schema_corpus():
     return out
 
 
-def validator(schema):
-    if '"items": [' in json.dumps(schema):
-        return jsonschema.Draft7Validator(schema)
-    return jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)(schema)
-
-
-def run_all(daemon, calls, window=8, timeout=600):
-    """Sends the (id, params) generates with `window` in flight (the daemon batches them; a
-    connection may have 64) and returns the replies by id."""
-    replies, pending = {}, list(calls)
-    in_flight = []
-    while pending or in_flight:
-        while pending and len(in_flight) < window:
-            id, params = pending.pop(0)
-            daemon.send(request("generate", params, id=id))
-            in_flight.append(id)
-        id = in_flight.pop(0)
-        replies[id] = daemon.reply_to(id, timeout=timeout).json
-    return replies
-
-
 def test_sampled_outputs_validate_on_two_models(start_stdio):
     corpus = schema_corpus()
     d = start_stdio("--model", SMOL, "--model", QWEN)
@@ -100,7 +78,7 @@ def test_sampled_outputs_validate_on_two_models(start_stdio):
                 calls.append((n, {"model": model, "messages": [{"role": "user", "content": content}], "jsonSchema": schema,
                                   "temperature": 1, "seed": seed, "maxTokens": 256}))
                 meta[n] = (model, desc, schema, seed)
-    replies = run_all(d, calls, timeout=1200)
+    replies = call_windowed(d, "generate", calls, timeout=1200)
     refused, valid, cut = [], 0, []
     for id, reply in replies.items():
         model, desc, schema, seed = meta[id]
@@ -117,7 +95,7 @@ def test_sampled_outputs_validate_on_two_models(start_stdio):
             continue
         assert r["finishReason"] == "stop", r
         instance = json.loads(r["text"])
-        assert validator(schema).is_valid(instance), f"{model} {desc!r} seed {seed}: {r['text']!r} is not valid"
+        assert llama_suites.validator_for(schema).is_valid(instance), f"{model} {desc!r} seed {seed}: {r['text']!r} is not valid"
         valid += 1
     schemas = len(corpus) - len(set(refused))
     print(f"\n{len(corpus)} schemas ({len(set(refused))} refused by name), {len(replies)} sampled answers: "

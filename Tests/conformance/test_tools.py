@@ -20,7 +20,7 @@ import jinja2.sandbox
 import jsonschema
 import pytest
 
-from wire import assert_error, assert_result, request
+from wire import assert_error, assert_result, call_windowed
 
 SMOL, QWEN = "smollm2-135m", "qwen2.5-coder-0.5b"
 GOLDEN = Path(__file__).resolve().parents[1] / "ServerTests" / "Golden" / "chat-tool-templates.json"
@@ -86,18 +86,6 @@ def check_call(result, tools):
     return call["name"]
 
 
-def run_all(daemon, calls, window=8, timeout=600):
-    replies, pending, in_flight = {}, list(calls), []
-    while pending or in_flight:
-        while pending and len(in_flight) < window:
-            id, params = pending.pop(0)
-            daemon.send(request("generate", params, id=id))
-            in_flight.append(id)
-        id = in_flight.pop(0)
-        replies[id] = daemon.reply_to(id, timeout=timeout).json
-    return replies
-
-
 def test_forced_calls_validate_against_their_tools(start_stdio):
     d = start_stdio("--model", QWEN, "--no-journal")
     calls, meta, n = [], {}, 0
@@ -114,7 +102,7 @@ def test_forced_calls_validate_against_their_tools(start_stdio):
             calls.append((n, {"messages": [{"role": "user", "content": question}], "tools": tools,
                               "toolChoice": {"type": "function", "function": {"name": named}}, "temperature": 1, "seed": seed, "maxTokens": 200}))
             meta[n] = (set_name, [tools[-1]])
-    replies = run_all(d, calls)
+    replies = call_windowed(d, "generate", calls)
     valid, cut, names = 0, [], set()
     for id, reply in sorted(replies.items()):
         set_name, tools = meta[id]

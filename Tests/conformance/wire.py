@@ -416,6 +416,20 @@ class SocketDaemon:
 
 # -- assertions on messages
 
+def call_windowed(daemon, method, calls, window=8, timeout=600):
+    """Sends the (id, params) requests of `method` with `window` in flight (the daemon batches
+    concurrent work; a connection may hold 64) and returns the replies by id."""
+    replies, pending, in_flight = {}, list(calls), []
+    while pending or in_flight:
+        while pending and len(in_flight) < window:
+            id, params = pending.pop(0)
+            daemon.send(request(method, params, id=id))
+            in_flight.append(id)
+        id = in_flight.pop(0)
+        replies[id] = daemon.reply_to(id, timeout=timeout).json
+    return replies
+
+
 def assert_error(message, code, id=None, check_id=True):
     assert isinstance(message, dict), message
     assert message.get("jsonrpc") == "2.0", message

@@ -12,6 +12,7 @@ A small C++ literal reader pulls the arguments out: ordinary and raw string lite
 ones concatenated), braces, commas and comments; nothing else of C++ is needed.
 """
 import glob
+import json
 import os
 import re
 
@@ -152,6 +153,15 @@ def schema_to_grammar_cases():
         if len(args) >= 3 and args[0] in ("SUCCESS", "FAILURE"):
             cases.append((args[0], args[1], args[2]))
     return cases
+
+
+def validator_for(schema):
+    """A jsonschema validator for a schema of these suites (or like them): the schema's own draft
+    ($schema), else 2020-12, except that `items` as a list is the draft 7 tuple form."""
+    import jsonschema
+    if '"items": [' in json.dumps(schema):
+        return jsonschema.Draft7Validator(schema)
+    return jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)(schema)
 
 
 def grammar_files():

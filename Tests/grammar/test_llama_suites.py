@@ -15,7 +15,6 @@ import json
 import os
 import subprocess
 
-import jsonschema
 import pytest
 
 import llama_suites as suites
@@ -81,16 +80,9 @@ def test_integration_failure_cases_are_refused():
     print(f"\ntest-grammar-integration failure cases: {len(cases)} of {len(cases)} refused")
 
 
-def validator_for(schema):
-    """The schema's own draft ($schema), else 2020-12; 'items' as a list is the draft 7 form."""
-    if "items" in json.dumps(schema) and '"items": [' in json.dumps(schema):
-        return jsonschema.Draft7Validator(schema)
-    return jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)(schema)
-
-
 def check_schema_strings(desc, schema, passing, failing, answer, narrower):
     """Every string the grammar accepts whole is valid; count passing ones it rejects."""
-    validator = validator_for(schema)
+    validator = suites.validator_for(schema)
     for s, m in zip(passing + failing, answer["matches"]):
         if m["complete"]:
             instance = json.loads(s)
