@@ -1,30 +1,12 @@
-// A model held warm: its mapped file(s), its tokenizer, and the identity receipts refer to. GGUF
-// files hold decoders (generation, score, encode from hidden states); Hugging Face folders hold
-// encoders (BERT: encode).
+// A model held warm: what it is (its family's content: Families/), its tokenizer, and the
+// identity receipts refer to. GGUF files hold decoders (generation, score, encode from hidden
+// states); Hugging Face folders hold encoders (BERT: encode).
 import ChatTemplates
 import Foundation
 import Grammar
 import ModelFiles
 import Models
 import Tokenizers
-
-/// A GGUF model's file and its own tokenizer (generation needs the concrete tokenizer: its
-/// end-of-generation tokens and streaming pieces).
-public struct GGUFModel: @unchecked Sendable {
-    public let file: GGUFFile
-    public let tokenizer: Tokenizer
-}
-
-/// A Hugging Face encoder folder: the encoder, its tokenizer, and the defaults its
-/// sentence-transformers configuration gives.
-public struct EncoderModel: @unchecked Sendable {
-    public let bert: BertModel
-    public let tokenizer: WordPieceTokenizer
-    public let pooling: Pooling
-    public let normalize: Bool
-    /// The longest input (sentence-transformers' max_seq_length, else the position limit).
-    public let maxTokens: Int
-}
 
 /// One loaded model. Immutable and shared by every request that uses it; unloading only drops
 /// the registry's reference, so requests already running on it finish normally.
@@ -38,17 +20,11 @@ public final class LoadedModel: @unchecked Sendable {
     public let tokenizer: any TextTokenizer
     /// Whether the file is byte-identical to a catalogue entry.
     public let catalogued: Bool
-    /// GGUF models.
-    public let gguf: GGUFModel?
-    /// The forward pass, for GGUF architectures that have one (nil: tokenize and detokenize only).
-    public let decoder: DecoderModel?
-    /// Why `decoder` is nil.
-    public let decoderUnavailable: String?
+    /// What the model is, by family.
+    public let content: ModelContent
     /// The KV caches of finished requests, reused by requests that start with the same tokens
     /// (decoders only).
     public let prefixCache: PrefixCache?
-    /// Encoder folders.
-    public let encoder: EncoderModel?
     /// Bytes a memory budget charges for the weights: the model file's size (tiling repacks the
     /// weights into about as many bytes, and the mapped file's pages are given back).
     public let residentBytes: Int
@@ -75,44 +51,54 @@ public final class LoadedModel: @unchecked Sendable {
         return built
     }
 
-    init(name: String, path: String, sha256: String, gguf: GGUFModel, catalogued: Bool,
-         decoder: DecoderModel?, decoderUnavailable: String?, prefixCacheBytes: Int) {
+    init(name: String, path: String, sha256: String, content: ModelContent, weights: MappedFile, catalogued: Bool,
+         prefixCacheBytes: Int) {
         self.name = name
         self.path = path
         self.sha256 = sha256
-        self.tokenizer = gguf.tokenizer
-        self.gguf = gguf
+        self.content = content
+        self.weightsFile = weights
         self.catalogued = catalogued
-        self.decoder = decoder
-        self.decoderUnavailable = decoderUnavailable
-        self.prefixCache = decoder == nil ? nil : PrefixCache(budgetBytes: prefixCacheBytes)
-        self.encoder = nil
-        self.residentBytes = gguf.file.fileSize
-        let source = try? gguf.file.metadata.string("tokenizer.chat_template")
-        chatTemplate = source.map { s in Result { try ChatTemplate(source: s) } }
+        self.residentBytes = weights.bytes.count
+        switch content {
+        case .gguf(let g):
+            tokenizer = g.tokenizer
+            prefixCache = g.decoder == nil ? nil : PrefixCache(budgetBytes: prefixCacheBytes)
+            let source = try? g.file.metadata.string("tokenizer.chat_template")
+            chatTemplate = source.map { s in Result { try ChatTemplate(source: s) } }
+        case .encoder(let e):
+            tokenizer = e.tokenizer
+            prefixCache = nil
+            chatTemplate = nil
+        }
     }
 
-    init(name: String, path: String, sha256: String, encoder: EncoderModel, catalogued: Bool) {
-        self.name = name
-        self.path = path
-        self.sha256 = sha256
-        self.tokenizer = encoder.tokenizer
-        self.gguf = nil
-        self.catalogued = catalogued
-        self.decoder = nil
-        self.decoderUnavailable = "\(name) is an encoder: it encodes, it does not generate or score"
-        self.prefixCache = nil
-        self.encoder = encoder
-        self.residentBytes = encoder.bert.file.fileSize
-        chatTemplate = nil
+    /// The GGUF model (nil for other families).
+    public var gguf: GGUFModel? {
+        if case .gguf(let g) = content { return g }
+        return nil
+    }
+
+    /// The decoder's forward pass (GGUF files whose architecture has one).
+    public var decoder: DecoderModel? { gguf?.decoder }
+
+    /// The encoder folder's model.
+    public var encoder: EncoderModel? {
+        if case .encoder(let e) = content { return e }
+        return nil
+    }
+
+    /// Why the model cannot generate or score (nil: it can).
+    public var decoderUnavailable: String? {
+        switch content {
+        case .gguf(let g): return g.decoderUnavailable
+        case .encoder: return "\(name) is an encoder: it encodes, it does not generate or score"
+        }
     }
 
     /// The weights file (GGUF, or a folder's model.safetensors): its bytes, how they are held,
     /// and the version of the file they were taken from.
-    public var weightsFile: MappedFile {
-        if let gguf { return gguf.file.source }
-        return encoder!.bert.file.source
-    }
+    public let weightsFile: MappedFile
 
     /// Whether the weights' path no longer names the file version the model was loaded from.
     var fileChanged: Bool {
@@ -120,8 +106,10 @@ public final class LoadedModel: @unchecked Sendable {
     }
 
     public var architecture: String? {
-        if let gguf { return gguf.file.architecture }
-        return encoder.map { _ in "bert" }
+        switch content {
+        case .gguf(let g): return g.file.architecture
+        case .encoder: return "bert"
+        }
     }
 
     /// The longest input: `<arch>.context_length` of a GGUF file; an encoder's maxTokens.

@@ -158,18 +158,14 @@ public final class ModelRegistry: @unchecked Sendable {
         } else {
             throw EngineError.modelNotFound(name: spec, catalogue: store.catalog.names)
         }
-        var isDirectory: ObjCBool = false
-        let isFolder = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+        let (family, weights) = try ModelFamilies.family(for: path)
         // Under a memory budget the weights (their file's size) are charged before the load.
-        let weights = isFolder ? path + "/model.safetensors" : path
         // stat follows symbolic links: a link's own size (attributesOfItem's) would charge nothing.
         let bytes = FileIdentity(path: weights)?.size ?? 0
         try await admit(bytes, floor: bytes, what: "model \((path as NSString).lastPathComponent)") { self.pendingLoadBytes += bytes }
         let candidate: LoadedModel
         do {
-            candidate = try await runBlocking {
-                isFolder ? try self.openFolder(path, progress: progress) : try self.open(path, progress: progress)
-            }
+            candidate = try await runBlocking { try self.open(path, weights: weights, family: family, progress: progress) }
         } catch {
             lock.withLock { pendingLoadBytes -= bytes }
             settle()
@@ -213,79 +209,31 @@ public final class ModelRegistry: @unchecked Sendable {
         }
     }
 
-    /// A Hugging Face encoder folder (config.json, model.safetensors, tokenizer.json and the
-    /// sentence-transformers files). Its identity is the sha256 of model.safetensors: the
-    /// receipts' token ids make the tokenizer's files part of the request, not of the model.
-    private func openFolder(_ path: String, progress: @escaping @Sendable (LoadProgress) -> Void) throws -> LoadedModel {
-        let weights = path + "/model.safetensors"
-        let folderName = (path as NSString).lastPathComponent
-        // Opened (and leased) before hashing: the digest is of the bytes the encoder will read.
-        let source: MappedFile
-        do { source = try SafetensorsFile.map(path: weights) } catch {
-            throw EngineError.loadFailed(model: folderName, reason: "\(error)")
-        }
-        let sha = hash(source, progress: progress)
-        let catalogueName = store.catalog.models.first { spec in spec.files.contains { $0.sha256 == sha } }?.name
-        let name = catalogueName ?? folderName
-        progress(LoadProgress(stage: "load", message: "mapping \(name)/model.safetensors", done: 0, total: 1))
-        let encoder: EncoderModel
-        do {
-            let config = try BertConfig.load(path: path + "/config.json")
-            let bert = try BertModel(file: try SafetensorsFile(source: source), config: config)
-            let pooling = try PoolingConfig.load(folder: path)
-            let maxTokens = min(config.maxPositions, pooling.maxSequenceLength ?? config.maxPositions)
-            let tokenizer = try WordPieceTokenizer(tokenizerJSON: path + "/tokenizer.json", maxLength: maxTokens)
-            guard tokenizer.vocabularySize <= config.vocabSize else {
-                throw ModelError.badHyperparameter("tokenizer.json has \(tokenizer.vocabularySize) tokens, the model \(config.vocabSize)")
-            }
-            encoder = EncoderModel(bert: bert, tokenizer: tokenizer, pooling: pooling.pooling, normalize: pooling.normalize,
-                                   maxTokens: maxTokens)
-        } catch {
-            throw EngineError.loadFailed(model: name, reason: "\(error)")
-        }
-        progress(LoadProgress(stage: "load", message: "loaded \(name)", done: 1, total: 1))
-        return LoadedModel(name: name, path: path, sha256: sha, encoder: encoder, catalogued: catalogueName != nil)
-    }
-
-    /// Hashes, maps and checks one GGUF file; runs off the cooperative pool.
-    private func open(_ path: String, progress: @escaping @Sendable (LoadProgress) -> Void) throws -> LoadedModel {
-        let base = (path as NSString).lastPathComponent
-        let fileName = base.hasSuffix(".gguf") ? String(base.dropLast(5)) : base
+    /// Maps, hashes and builds one model of `family`; runs off the cooperative pool. Its identity is
+    /// the sha256 of the weights file as mapped (so a receipt's sha256 is always of the bytes the
+    /// model computes with); a folder's other files are read by the family's builder.
+    private func open(_ path: String, weights: String, family: ModelFamily,
+                      progress: @escaping @Sendable (LoadProgress) -> Void) throws -> LoadedModel {
+        let pathName = family.nameFromPath(path)
         // Opened (and leased) before hashing: the digest is of the bytes the model will read.
         let source: MappedFile
-        do { source = try GGUFFile.map(path: path) } catch {
-            throw EngineError.loadFailed(model: fileName, reason: "\(error)")
+        do { source = try family.map(weights) } catch {
+            throw EngineError.loadFailed(model: pathName, reason: "\(error)")
         }
         let sha = hash(source, progress: progress)
         let catalogueName = store.catalog.models.first { spec in spec.files.contains { $0.sha256 == sha } }?.name
-        let name = catalogueName ?? fileName
-        progress(LoadProgress(stage: "load", message: "mapping \(base)", done: 0, total: 1))
-        let file: GGUFFile
-        let tokenizer: Tokenizer
-        var decoder: DecoderModel? = nil
-        var decoderUnavailable: String? = nil
+        let name = catalogueName ?? pathName
+        let weightsName = (weights as NSString).lastPathComponent
+        progress(LoadProgress(stage: "load", message: "mapping \(weights == path ? weightsName : name + "/" + weightsName)", done: 0, total: 1))
+        let content: ModelContent
         do {
-            file = try GGUFFile(source: source)
-            tokenizer = try Tokenizer.fromGGUF(file.metadata)
-            // A supported architecture must build (a corrupt file is refused here, not mid-request);
-            // another one still loads, for tokenize and detokenize.
-            if Architectures.supported.contains(file.architecture ?? "") {
-                let model = try DecoderModel(file: file)
-                // Every id the tokenizer can produce must have an embedding row.
-                guard tokenizer.vocabularySize <= model.config.vocabulary else {
-                    throw ModelError.badHyperparameter("tokenizer.ggml.tokens has \(tokenizer.vocabularySize) tokens, more than the \(model.config.vocabulary) rows of tensor 'token_embd.weight'")
-                }
-                decoder = model
-            } else {
-                decoderUnavailable = "architecture '\(file.architecture ?? "(none)")' has no forward pass (supported: \(Architectures.supported.joined(separator: ", ")))"
-            }
+            content = try family.build(FamilyInput(path: path, weights: source, name: name))
         } catch {
             throw EngineError.loadFailed(model: name, reason: "\(error)")
         }
         progress(LoadProgress(stage: "load", message: "loaded \(name)", done: 1, total: 1))
-        return LoadedModel(name: name, path: path, sha256: sha, gguf: GGUFModel(file: file, tokenizer: tokenizer),
-                           catalogued: catalogueName != nil, decoder: decoder, decoderUnavailable: decoderUnavailable,
-                           prefixCacheBytes: prefixCacheBytes)
+        return LoadedModel(name: name, path: path, sha256: sha, content: content, weights: source,
+                           catalogued: catalogueName != nil, prefixCacheBytes: prefixCacheBytes)
     }
 
     /// Drops a model (and its aliases). Requests running on it keep their reference and finish.
