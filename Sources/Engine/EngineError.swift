@@ -14,6 +14,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case aliasTaken(alias: String, model: String)
     /// The model is loaded but cannot run (its architecture has no forward pass here).
     case cannotRun(model: String, reason: String)
+    /// A speech request named a language the model does not know.
+    case unknownLanguage(String, known: [String])
     /// Nothing to run: the prompt (or text) has no tokens.
     case emptyPrompt
     /// The prompt plus the tokens to generate do not fit the model's context.
@@ -44,6 +46,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             return "model '\(model)' failed to load: \(reason)"
         case let .aliasTaken(alias, model):
             return alias == model ? "'\(alias)' already names a model" : "'\(alias)' already names model '\(model)'"
+        case let .unknownLanguage(code, known):
+            return "unknown language '\(code)' (the model knows \(known.joined(separator: ", ")))"
         case let .cannotRun(model, reason):
             return "model '\(model)' cannot run: \(reason)"
         case .emptyPrompt:

@@ -70,6 +70,10 @@ public final class LoadedModel: @unchecked Sendable {
             tokenizer = e.tokenizer
             prefixCache = nil
             chatTemplate = nil
+        case .speech(let s):
+            tokenizer = s.tokenizer
+            prefixCache = nil
+            chatTemplate = nil
         }
     }
 
@@ -88,11 +92,18 @@ public final class LoadedModel: @unchecked Sendable {
         return nil
     }
 
-    /// Why the model cannot generate or score (nil: it can).
+    /// The speech folder's model.
+    public var speech: SpeechModel? {
+        if case .speech(let s) = content { return s }
+        return nil
+    }
+
+    /// Why the model cannot generate or score text (nil: it can).
     public var decoderUnavailable: String? {
         switch content {
         case .gguf(let g): return g.decoderUnavailable
         case .encoder: return "\(name) is an encoder: it encodes, it does not generate or score"
+        case .speech: return "\(name) is a speech model: generate and score take audio"
         }
     }
 
@@ -109,12 +120,14 @@ public final class LoadedModel: @unchecked Sendable {
         switch content {
         case .gguf(let g): return g.file.architecture
         case .encoder: return "bert"
+        case .speech: return "whisper"
         }
     }
 
     /// The longest input: `<arch>.context_length` of a GGUF file; an encoder's maxTokens.
     public var contextLength: Int? {
         if let encoder { return encoder.maxTokens }
+        if let speech { return speech.whisper.config.maxTargetPositions }
         // A decoder's value was checked against its bounds at load; a file without one only reports it.
         if let decoder { return decoder.config.contextLength }
         guard let file = gguf?.file, let arch = file.architecture else { return nil }

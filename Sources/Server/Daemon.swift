@@ -25,6 +25,9 @@ public final class Daemon: @unchecked Sendable {
     public let logger: Logger
     /// Where receipts go before their answers (nil: `--no-journal`).
     public let journal: Journal?
+    /// Speech requests' audio, kept by content beside the journal (`<journal>.audio/`) so their
+    /// receipts replay after a restart (nil with no journal).
+    public let audioStore: AudioStore?
     /// Requests running or waiting at once, over all connections; past it, -32004 overloaded.
     public let maxRequestsInFlight: Int
     /// Each connection's share of those: past it that connection gets -32004 while the others
@@ -53,6 +56,7 @@ public final class Daemon: @unchecked Sendable {
                 onExit: @escaping @Sendable (Int32) -> Void) {
         self.registry = registry
         self.journal = journal
+        audioStore = journal.map { AudioStore(besideJournal: $0.path) }
         scheduler = InferenceScheduler(threads: threads)
         self.logger = logger
         self.maxRequestsInFlight = maxRequestsInFlight

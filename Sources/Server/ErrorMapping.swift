@@ -1,6 +1,7 @@
 // Turns any error a handler throws into the JSON-RPC error the client sees. Errors caused by the
 // client's input map to -32602 or an application code; -32603 is reserved for the daemon's own
 // faults.
+import Audio
 import Engine
 import ModelFiles
 import ModelStore
@@ -26,6 +27,8 @@ enum ErrorMapping {
                 return .invalidParams(path: "params.alias", e.description)
             case .cannotRun:
                 return .invalidParams(path: "params.model", e.description)
+            case .unknownLanguage:
+                return .invalidParams(path: "params.language", e.description)
             case .emptyPrompt:
                 return RPCError(.invalidParams, "Invalid params: \(e.description)", data: ["reason": .string(e.description)])
             case let .contextOverflow(prompt, maxTokens, limit):
@@ -48,6 +51,10 @@ enum ErrorMapping {
             return RPCError(.modelLoadFailed, "\(e)")
         case let e as GGUFError:
             return RPCError(.modelLoadFailed, "\(e)")
+        case let e as AudioError:
+            return .invalidParams(path: "params.audio", e.description)
+        case let e as AudioStoreError:
+            return .invalidParams(path: "params.audio", e.description)
         default:
             return .internalError("\(error)")
         }

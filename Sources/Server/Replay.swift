@@ -15,10 +15,10 @@ enum Replay {
     /// Runs the receipt's request on `model`; returns the replay's output record. A problem with
     /// the request is reported at its place in the receipt (`params.receipt.request.tokens[3]`).
     static func run(_ r: ParsedReceipt, model: LoadedModel, scheduler: InferenceScheduler, path: String,
-                    lease: ModelLease? = nil) async throws -> [String: JSONValue] {
+                    lease: ModelLease? = nil, audio: AudioResolver = .none) async throws -> [String: JSONValue] {
         let rule = try checkShape(r, path: path)
         do {
-            return try await rule.run(r, model, scheduler, lease)
+            return try await rule.run(r, model, scheduler, lease, audio)
         } catch let e as JSONFieldError where !e.path.hasPrefix(path) && (e.path == "params" || e.path.hasPrefix("params.")) {
             throw JSONFieldError(path: "\(path).request" + e.path.dropFirst("params".count), message: e.message)
         } catch let EngineError.tokenOutOfRange(index, token, vocabulary) {

@@ -13,6 +13,8 @@ public enum ModelContent: @unchecked Sendable {
     case gguf(GGUFModel)
     /// A Hugging Face encoder folder (BERT).
     case encoder(EncoderModel)
+    /// An encoder-decoder speech folder (Whisper).
+    case speech(SpeechModel)
 }
 
 /// What a family's builder is given: the weights, mapped and hashed, and where they came from.
@@ -41,7 +43,7 @@ struct ModelFamily: Sendable {
 
 enum ModelFamilies {
     /// Every family, tried in order.
-    static let all: [ModelFamily] = [GGUFFamily.family, EncoderFolderFamily.family]
+    static let all: [ModelFamily] = [GGUFFamily.family, EncoderFolderFamily.family, SpeechFamily.family]
 
     /// The family that opens `path`, and its weights file.
     static func family(for path: String) throws -> (family: ModelFamily, weights: String) {
@@ -51,7 +53,7 @@ enum ModelFamilies {
             if let weights = family.weightsFile(path, isFolder) { return (family, weights) }
         }
         let name = (path as NSString).lastPathComponent
-        throw EngineError.loadFailed(model: name, reason: "\(path) is a folder that no model family opens (an encoder folder holds model.safetensors)")
+        throw EngineError.loadFailed(model: name, reason: "\(path) is a folder that no model family opens (an encoder folder holds model.safetensors, a speech folder model.bin)")
     }
 
     /// The folder's last path component (a model folder's name).

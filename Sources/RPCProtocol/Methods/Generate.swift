@@ -10,6 +10,8 @@ public enum PromptInput: Sendable, Equatable {
     case tokens([Int32])
     case messages([ChatTurn], addGenerationPrompt: Bool)
     case infill(prefix: String, suffix: String, addSpecial: Bool, parseSpecial: Bool)
+    /// Speech, for a speech model (SpeechInput.swift).
+    case speech(SpeechInput)
 
     public static let maxMessages = 4096
 
@@ -20,6 +22,7 @@ public enum PromptInput: Sendable, Equatable {
         case .messages: return "params.messages"
         case .text: return "params.\(textKey)"
         case .infill: return "params.suffix"
+        case .speech: return "params.audio"
         }
     }
 
@@ -72,8 +75,8 @@ public enum PromptInput: Sendable, Equatable {
             return .infill(prefix: prefix, suffix: suffix, addSpecial: addSpecial, parseSpecial: parseSpecial)
         case .tokens:
             throw JSONFieldError(path: r.fieldPath("suffix"), message: "applies only to a text prompt, not to tokens")
-        case .messages, .infill:
-            // readMessages refuses suffix beside messages; nothing else makes an infill.
+        case .messages, .infill, .speech:
+            // readMessages refuses suffix beside messages, readSpeech beside audio.
             throw JSONFieldError(path: r.fieldPath("suffix"), message: "applies only to a text prompt")
         }
     }
@@ -127,7 +130,14 @@ public struct GenerateParams: Sendable {
         var r = try JSONObjectReader(params, path: "params")
         model = try r.optionalModelName("model")
         keepAlive = try KeepAlive.read(&r, path: "params")
-        if let chat = try PromptInput.readMessages(&r) {
+        if let speech = try SpeechInput.read(&r, withTask: true) {
+            for key in ["prompt", "tokens", "messages", "suffix", "addSpecial", "parseSpecial", "addGenerationPrompt",
+                        "format", "jsonSchema", "grammar", "tools", "toolChoice"] {
+                if r.contains(key) { throw JSONFieldError(path: r.fieldPath(key), message: "cannot be given together with audio") }
+                _ = r.value(key)  // null: absent
+            }
+            prompt = .speech(speech)
+        } else if let chat = try PromptInput.readMessages(&r) {
             prompt = chat
         } else {
             prompt = try PromptInput.readSuffix(&r, after: PromptInput.read(&r, textKey: "prompt"))
@@ -205,6 +215,15 @@ public struct GenerateParams: Sendable {
             o["frequencyPenalty"] = .double(frequencyPenalty)
             o["penaltyLastN"] = JSONValue(penaltyLastN)
         }
+        return .object(o)
+    }
+
+    /// The canonical request of a speech `generate`: as `canonicalRequest(tokens:seed:)`, with the
+    /// audio by content, the language used and the task in place of the prompt's tokens.
+    public func canonicalRequest(speech: [String: JSONValue], seed: UInt64) -> JSONValue {
+        guard case .object(var o) = canonicalRequest(tokens: [], seed: seed) else { return .null }
+        o["tokens"] = nil
+        for (key, value) in speech { o[key] = value }
         return .object(o)
     }
 

@@ -2,7 +2,9 @@
 // from the journal.
 import ReproJSON
 
-/// `reproduce {receipt} | {id}`: replays the receipt given, or the journal's receipt with this id.
+/// `reproduce {receipt, audio?} | {id, audio?}`: replays the receipt given, or the journal's receipt
+/// with this id. `audio` ({wav} or {path}) brings a speech receipt's audio when the daemon's store
+/// lacks it; it must be the audio the receipt names (the same samples' sha256).
 public struct ReproduceParams: Sendable {
     public static let method = "reproduce"
 
@@ -12,9 +14,11 @@ public struct ReproduceParams: Sendable {
     }
 
     public let target: Target
+    public let audio: SpeechInput.Source?
 
     public init(_ params: JSONValue?) throws {
         var r = try JSONObjectReader(params, path: "params")
+        audio = try SpeechInput.read(&r, withTask: false)?.source
         let receipt = r.value("receipt")
         let id = try r.optionalString("id", maxBytes: 256)
         switch (receipt, id) {

@@ -16,7 +16,8 @@ public enum GenerationHandlers {
         let seed = p.seed.map(SeedUse.request) ?? ctx.sessionSeed ?? SeedUse.drawEntropy()
         let lease = try await ctx.daemon.registry.acquire(p.model, keepAlive: p.keepAlive) { ctx.progress($0) }
         defer { lease.release() }
-        let answer = try await run(p, model: lease.model, scheduler: ctx.daemon.scheduler, seed: seed, lease: lease) { delta in
+        let answer = try await run(p, model: lease.model, scheduler: ctx.daemon.scheduler, seed: seed, lease: lease,
+                                   audio: AudioResolver(store: ctx.daemon.audioStore)) { delta in
             guard stream else { return }
             ctx.notify(StreamNotification(requestID: ctx.id, text: delta.text, tokens: delta.tokens, logprobs: delta.logprobs).json)
         }
@@ -45,7 +46,11 @@ public enum GenerationHandlers {
     /// Runs `generate` on `model` with `seed` (p.seed, if any, is already in `seed`); with a
     /// lease, its KV cache is first reserved under the memory budget.
     static func run(_ p: GenerateParams, model: LoadedModel, scheduler: InferenceScheduler, seed: SeedUse,
-                    lease: ModelLease? = nil, onDelta: @escaping @Sendable (StreamedText) -> Void) async throws -> Answer {
+                    lease: ModelLease? = nil, audio: AudioResolver = .none,
+                    onDelta: @escaping @Sendable (StreamedText) -> Void) async throws -> Answer {
+        if case .speech(let speech) = p.prompt {
+            return try await SpeechHandlers.generate(p, speech, model: model, scheduler: scheduler, seed: seed, audio: audio, onDelta: onDelta)
+        }
         let generator = try Generator(model: model, scheduler: scheduler)
         let toolFormat = try p.tools.flatMap { try ToolCalls.format(for: $0, model: model) }
         let grammar = try p.constraint.map(ConstraintCompiler.grammar)
@@ -153,6 +158,8 @@ public enum GenerationHandlers {
         case let .infill(prefix, suffix, addSpecial, parseSpecial):
             return try InfillRendering.tokens(prefix: prefix, suffix: suffix, addSpecial: addSpecial,
                                               parseSpecial: parseSpecial, model: model)
+        case .speech:
+            throw EngineError.cannotRun(model: model.name, reason: "it is not a speech model: audio needs one (such as whisper-base)")
         }
     }
 

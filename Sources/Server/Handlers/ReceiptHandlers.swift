@@ -43,7 +43,18 @@ enum ReceiptHandlers {
         let model = try await modelFor(receipt, registry: daemon.registry, path: path)
         let lease = daemon.registry.lease(model)
         defer { lease?.release() }
-        let replay = try await Replay.run(receipt, model: model, scheduler: daemon.scheduler, path: path, lease: lease)
+        var audio = AudioResolver(store: daemon.audioStore)
+        if let given = p.audio {
+            let (samples, sha) = try audio.samples(given)
+            let named = receipt.request["audio"]?["sha256"]?.stringValue
+            guard named == sha else {
+                throw RPCError.invalidParams(path: "params.audio", named == nil ? "the receipt takes no audio"
+                                             : "is not the receipt's audio: its samples hash to \(sha), the receipt names \(named!)")
+            }
+            audio.alongside = samples
+            try audio.keep(samples, sha256: sha)
+        }
+        let replay = try await Replay.run(receipt, model: model, scheduler: daemon.scheduler, path: path, lease: lease, audio: audio)
         let comparison = try Replay.compare(receipt, replay)
         if let journal = daemon.journal {
             _ = try await journal.append(.replay(of: receipt.id, identical: comparison.identical, digest: comparison.actualDigest,

@@ -15,7 +15,7 @@ enum EncodeReplay {
         }
     }
 
-    static func run(_ r: ParsedReceipt, _ model: LoadedModel, _ scheduler: InferenceScheduler, _ lease: ModelLease?) async throws -> [String: JSONValue] {
+    static func run(_ r: ParsedReceipt, _ model: LoadedModel, _ scheduler: InferenceScheduler, _ lease: ModelLease?, _ audio: AudioResolver) async throws -> [String: JSONValue] {
         try await EncodeHandlers.run(try EncodeParams(.object(r.request)), model: model, scheduler: scheduler, lease: lease).output
     }
 

@@ -21,7 +21,7 @@ enum GenerateReplay {
         }
     }
 
-    static func run(_ r: ParsedReceipt, _ model: LoadedModel, _ scheduler: InferenceScheduler, _ lease: ModelLease?) async throws -> [String: JSONValue] {
+    static func run(_ r: ParsedReceipt, _ model: LoadedModel, _ scheduler: InferenceScheduler, _ lease: ModelLease?, _ audio: AudioResolver) async throws -> [String: JSONValue] {
         var request = r.request
         // A cancelled answer stopped early: replay as far as it got, then compare that far.
         let cutAt = r.output["finishReason"]?.stringValue == "cancelled" ? r.output["tokens"]?.arrayValue?.count : nil
@@ -31,7 +31,7 @@ enum GenerateReplay {
         // A version 1 receipt's seed may be any of scheme 1's (up to 2^63 − 1): it replays as made.
         let p = try GenerateParams(.object(request), maxSeed: Int64(r.seedScheme.maxSeed))
         guard let seed = p.seed else { throw JSONFieldError(path: "params.seed", message: "is required to replay a generation") }
-        var out = try await GenerationHandlers.run(p, model: model, scheduler: scheduler, seed: .request(seed), lease: lease) { _ in }.output
+        var out = try await GenerationHandlers.run(p, model: model, scheduler: scheduler, seed: .request(seed), lease: lease, audio: audio) { _ in }.output
         if let n = cutAt { out = truncated(out, to: n) }
         return out
     }

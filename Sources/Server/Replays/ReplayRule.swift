@@ -13,8 +13,9 @@ struct ReplayRule: Sendable {
     /// Checks that the receipt's output record has the method's shape, so a divergence report
     /// never echoes something that is not a token or a bit pattern (`path`: the record's).
     let checkOutput: @Sendable (_ output: [String: JSONValue], _ path: String) throws -> Void
-    /// Runs the receipt's request on the model; returns the replay's output record.
-    let run: @Sendable (ParsedReceipt, LoadedModel, InferenceScheduler, ModelLease?) async throws -> [String: JSONValue]
+    /// Runs the receipt's request on the model (a speech request's audio from the resolver);
+    /// returns the replay's output record.
+    let run: @Sendable (ParsedReceipt, LoadedModel, InferenceScheduler, ModelLease?, AudioResolver) async throws -> [String: JSONValue]
     /// Fills the comparison's divergence and largest difference (expected: the receipt's record
     /// without its digest).
     let compare: @Sendable (_ r: ParsedReceipt, _ expected: [String: JSONValue], _ actual: [String: JSONValue],

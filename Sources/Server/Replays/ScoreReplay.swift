@@ -14,7 +14,7 @@ enum ScoreReplay {
         }
     }
 
-    static func run(_ r: ParsedReceipt, _ model: LoadedModel, _ scheduler: InferenceScheduler, _ lease: ModelLease?) async throws -> [String: JSONValue] {
+    static func run(_ r: ParsedReceipt, _ model: LoadedModel, _ scheduler: InferenceScheduler, _ lease: ModelLease?, _ audio: AudioResolver) async throws -> [String: JSONValue] {
         try await GenerationHandlers.run(try ScoreParams(.object(r.request)), model: model, scheduler: scheduler, lease: lease).output
     }
 
