@@ -29,25 +29,35 @@ struct AddedTokenSplitter: Sendable {
     /// The pieces of `bytes` (valid UTF-8; a match of valid UTF-8 content can only start at a
     /// character boundary, so no character is cut).
     func split(_ bytes: [UInt8]) -> [Piece] {
+        split(bytes, in: 0..<bytes.count)
+    }
+
+    /// The pieces of `bytes[range]`, with ranges into `bytes` (a second pass over one text piece
+    /// of a first, as Hugging Face's normalized added tokens are found). A match of a token in
+    /// `leftAsText` is skipped over but stays part of the text around it, as Hugging Face treats
+    /// special tokens when asked not to parse them: nothing inside it can match either.
+    func split(_ bytes: [UInt8], in range: Range<Int>, leftAsText: Set<Int32> = []) -> [Piece] {
         var pieces: [Piece] = []
-        var textStart = 0
-        var i = 0
-        while i < bytes.count {
-            if let match = byFirstByte[Int(bytes[i])].first(where: { matches($0.content, bytes, at: i) }) {
-                if textStart < i { pieces.append(.text(textStart..<i)) }
-                pieces.append(.token(match.id))
+        var textStart = range.lowerBound
+        var i = range.lowerBound
+        while i < range.upperBound {
+            if let match = byFirstByte[Int(bytes[i])].first(where: { matches($0.content, bytes, at: i, end: range.upperBound) }) {
                 i += match.content.count
+                if leftAsText.contains(match.id) { continue }
+                let start = i - match.content.count
+                if textStart < start { pieces.append(.text(textStart..<start)) }
+                pieces.append(.token(match.id))
                 textStart = i
             } else {
                 i += 1
             }
         }
-        if textStart < bytes.count { pieces.append(.text(textStart..<bytes.count)) }
+        if textStart < range.upperBound { pieces.append(.text(textStart..<range.upperBound)) }
         return pieces
     }
 
-    private func matches(_ content: [UInt8], _ bytes: [UInt8], at i: Int) -> Bool {
-        guard content.count <= bytes.count - i else { return false }
+    private func matches(_ content: [UInt8], _ bytes: [UInt8], at i: Int, end: Int) -> Bool {
+        guard content.count <= end - i else { return false }
         for k in 0..<content.count where bytes[i + k] != content[k] { return false }
         return true
     }

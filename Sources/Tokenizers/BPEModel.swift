@@ -63,6 +63,32 @@ struct BPEModel: Sendable {
         self.extraTexts = extraTexts
     }
 
+    /// Builds the merge table from merges already resolved to token ids (rank = position), as a
+    /// Hugging Face tokenizer.json gives them: the reader has checked that both halves and the
+    /// result are tokens and that no pair is given twice, and that every byte's alphabet
+    /// character is a token, so nothing is interned here and every symbol is a token.
+    init(rankedMerges: [(left: Int32, right: Int32, merged: Int32)], texts: TokenTextTable) {
+        var table: [UInt64: UInt64] = [:]
+        table.reserveCapacity(rankedMerges.count)
+        for (rank, merge) in rankedMerges.enumerated() {
+            let key = Self.pairKey(merge.left, merge.right)
+            if table[key] == nil {
+                table[key] = (UInt64(rank) << 32) | UInt64(UInt32(bitPattern: merge.merged))
+            }
+        }
+        merges = table
+        vocabularyCount = texts.count
+        // A byte whose character is missing would be interned past the vocabulary and fall back
+        // to one-byte tokens in `emit`; the reader refuses such vocabularies, so none is.
+        var extraTexts: [[UInt8]] = []
+        bytePiece = ByteLevel.utf8ForByte.map { text in
+            if let id = texts.id(of: text) { return id }
+            extraTexts.append(text)
+            return Int32(texts.count + extraTexts.count - 1)
+        }
+        self.extraTexts = extraTexts
+    }
+
     /// The same split for a string without contiguous UTF-8 storage (bridged strings).
     private static func slowSplit(_ utf8: String.UTF8View,
                                   piece: ([UInt8]) -> Int32) -> (UInt64, [UInt8])? {

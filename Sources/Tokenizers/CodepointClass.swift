@@ -3,7 +3,9 @@
 // Unicode 15.1; Swift's stdlib is newer, and the only differences are scalars assigned in Unicode
 // 16 or later, which llama.cpp sees as unassigned. We therefore treat any scalar whose
 // `properties.age` is after 15.1 as unassigned. Checked over all 0x110000 code points against
-// llama.cpp's table: with that rule the categories agree everywhere.
+// llama.cpp's table: with that rule the categories agree everywhere. Hugging Face `tokenizers`
+// runs its regexes with Oniguruma, whose tables are Unicode 16.0: the same rule with that cutoff
+// (`UnicodeTables.oniguruma`) agrees with it on every code point.
 
 /// The category flags of one code point, as llama.cpp's pre-tokenizers test them.
 struct CodepointClass: OptionSet, Sendable {
@@ -30,26 +32,38 @@ struct CodepointClass: OptionSet, Sendable {
 
     /// The class of a code point. Values past U+10FFFF are "undefined", as in llama.cpp.
     @inline(__always)
-    static func of(_ c: UInt32) -> CodepointClass {
-        if c < 0x10000 { return CodepointClass(rawValue: bmpTable[Int(c)]) }
-        return compute(c)
+    static func of(_ c: UInt32, tables: UnicodeTables = .llamaCpp) -> CodepointClass {
+        if c < 0x10000 {
+            switch tables {
+            case .llamaCpp: return CodepointClass(rawValue: bmpTable[Int(c)])
+            case .oniguruma: return CodepointClass(rawValue: onigurumaBMPTable[Int(c)])
+            }
+        }
+        return compute(c, tables: tables)
     }
 
     /// The Basic Multilingual Plane is looked up in a table built once (64 KiB), because
     /// `generalCategory` is too slow to ask for every character of a long prompt.
     private static let bmpTable: [UInt8] = {
         var t = [UInt8](repeating: 0, count: 0x10000)
-        for c in 0..<0x10000 { t[c] = compute(UInt32(c)).rawValue }
+        for c in 0..<0x10000 { t[c] = compute(UInt32(c), tables: .llamaCpp).rawValue }
         return t
     }()
 
-    private static func compute(_ c: UInt32) -> CodepointClass {
+    private static let onigurumaBMPTable: [UInt8] = {
+        var t = [UInt8](repeating: 0, count: 0x10000)
+        for c in 0..<0x10000 { t[c] = compute(UInt32(c), tables: .oniguruma).rawValue }
+        return t
+    }()
+
+    private static func compute(_ c: UInt32, tables: UnicodeTables) -> CodepointClass {
         guard let scalar = Unicode.Scalar(c) else {
             // Surrogate code points are category Cs in llama.cpp's table; above U+10FFFF undefined.
             return (0xD800...0xDFFF).contains(c) ? .control : .undefined
         }
         let props = scalar.properties
-        if let age = props.age, age.major > 15 || (age.major == 15 && age.minor > 1) {
+        let last = tables.lastVersion
+        if let age = props.age, age.major > last.major || (age.major == last.major && age.minor > last.minor) {
             return .undefined
         }
         switch props.generalCategory {
@@ -72,6 +86,23 @@ struct CodepointClass: OptionSet, Sendable {
             return .undefined
         @unknown default:
             return .undefined
+        }
+    }
+}
+
+/// Whose Unicode data a pre-tokenizer's classes follow: scalars assigned in a later version than
+/// the tables' are unassigned to it (so neither letter, number nor whitespace).
+enum UnicodeTables: Sendable {
+    /// llama.cpp's generated table (unicode-data.cpp): Unicode 15.1.
+    case llamaCpp
+    /// Oniguruma's, which Hugging Face `tokenizers` 0.23.3 runs its regexes with: Unicode 16.0
+    /// (checked over every code point by WhisperTokenizerGoldenTests).
+    case oniguruma
+
+    var lastVersion: (major: Int, minor: Int) {
+        switch self {
+        case .llamaCpp: return (15, 1)
+        case .oniguruma: return (16, 0)
         }
     }
 }

@@ -16,10 +16,11 @@ enum PreTokenizer: Sendable {
     /// (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
     case qwen2
 
-    /// Splits `cpts` into words; returns each word's length in code points.
-    func split(_ cpts: [UInt32]) -> [Int] {
+    /// Splits `cpts` into words; returns each word's length in code points. `tables` says whose
+    /// Unicode classes to use: llama.cpp's, or Oniguruma's for Hugging Face tokenizers.
+    func split(_ cpts: [UInt32], tables: UnicodeTables = .llamaCpp) -> [Int] {
         guard !cpts.isEmpty else { return [] }
-        let flags = CodepointFlags(cpts)
+        let flags = CodepointFlags(cpts, tables: tables)
         let whole = [cpts.count]
         switch self {
         case .gpt2:
@@ -217,9 +218,9 @@ struct CodepointFlags {
     /// Low byte: CodepointClass; bit 8: White_Space. Zero means "outside the segment".
     let packed: [UInt16]
 
-    init(_ cpts: [UInt32]) {
+    init(_ cpts: [UInt32], tables: UnicodeTables = .llamaCpp) {
         packed = cpts.map { c in
-            UInt16(CodepointClass.of(c).rawValue) | (CodepointClass.isWhitespace(c) ? 0x100 : 0)
+            UInt16(CodepointClass.of(c, tables: tables).rawValue) | (CodepointClass.isWhitespace(c) ? 0x100 : 0)
         }
     }
 

@@ -1,6 +1,7 @@
 // What every model's tokenizer offers the server, whatever its kind (GGUF BPE/SentencePiece, or a
-// Hugging Face WordPiece): text to ids, ids to text, one token's bytes. Generation needs more (the
-// end-of-generation tokens, streaming pieces) and uses the GGUF `Tokenizer` itself.
+// Hugging Face WordPiece or byte-level BPE): text to ids, ids to text, one token's bytes.
+// Generation needs more (the end-of-generation tokens, streaming pieces) and uses the GGUF
+// `Tokenizer` itself.
 
 public protocol TextTokenizer: AnyObject, Sendable {
     var vocabularySize: Int { get }
@@ -11,6 +12,10 @@ public protocol TextTokenizer: AnyObject, Sendable {
 }
 
 extension Tokenizer: TextTokenizer {}
+
+/// A Hugging Face byte-level BPE tokenizer (Whisper's) as HF encodes and decodes; `addSpecial`
+/// adds its post-processor's tokens.
+extension ByteLevelBPETokenizer: TextTokenizer {}
 
 /// A WordPiece model's `tokenize` is its `encode` (always cut at its maxLength: the encoder cannot
 /// take more); special-token text in the input is always recognised, as Hugging Face does.

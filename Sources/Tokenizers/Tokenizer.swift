@@ -142,26 +142,8 @@ public final class Tokenizer: @unchecked Sendable {
     /// Pre-tokenizes one raw fragment into words and runs BPE on each word.
     private func encodeBPE(_ bytes: ArraySlice<UInt8>, pre: PreTokenizer, into output: inout [Int32]) {
         guard let bpe else { return }
-        let contiguous = Array(bytes)
-        var cpts: [UInt32] = []
-        var offsets: [Int] = []       // byte offset of each code point, plus the end
-        cpts.reserveCapacity(contiguous.count)
-        offsets.reserveCapacity(contiguous.count + 1)
-        contiguous.withUnsafeBufferPointer { buf in
-            var i = 0
-            while i < buf.count {
-                let (c, n) = UTF8Scan.decode(buf, at: i)
-                cpts.append(c)
-                offsets.append(i)
-                i += n
-            }
-        }
-        offsets.append(contiguous.count)
-        var cp = 0
-        for length in pre.split(cpts) {
-            let word = contiguous[offsets[cp]..<offsets[cp + length]]
+        pre.forEachWord(in: Array(bytes)) { word in
             bpe.encode(word: word, texts: vocabulary.texts, into: &output)
-            cp += length
         }
     }
 
