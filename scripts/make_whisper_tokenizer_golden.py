@@ -15,6 +15,7 @@ tokenizer.json can take are checked against HF too; the golden file records each
 the Swift test makes the same file:
   prefix_space         pre_tokenizer ByteLevel with add_prefix_space
   split_then_bytes     pre_tokenizer Sequence [Split(GPT-2 regex, Isolated), ByteLevel(use_regex=false)]
+  split_then_bytes_prefix  the same with add_prefix_space (a space before each word without one)
   no_regex             pre_tokenizer ByteLevel(use_regex=false): each piece is one word
   pair_merges_ignore   model.merges as [a, b] pairs, model.ignore_merges true
   extra_added_tokens   more added tokens appended (special or not, normalized or not, overlapping the
@@ -143,6 +144,10 @@ def variants(vocab: dict, next_id: int) -> list:
          "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
              {"type": "Split", "pattern": {"Regex": GPT2_PATTERN}, "behavior": "Isolated", "invert": False},
              {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]}},
+        {"name": "split_then_bytes_prefix",
+         "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+             {"type": "Split", "pattern": {"Regex": GPT2_PATTERN}, "behavior": "Isolated", "invert": False},
+             {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": False}]}},
         {"name": "no_regex",
          "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}},
         {"name": "pair_merges_ignore", "merges_as_pairs": True, "model": {"ignore_merges": True}},

@@ -111,7 +111,7 @@ final class WhisperTokenizerGoldenTests: XCTestCase {
         let golden = try Self.golden()
         let base = try JSONFile.read(folder + "/tokenizer.json", maxBytes: ByteLevelBPEFile.maxFileBytes)
         let variants = try XCTUnwrap(golden["variants"]?.arrayValue)
-        XCTAssertEqual(variants.count, 5)
+        XCTAssertEqual(variants.count, 6)
         let cases = try Self.cases()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("whisper-variants-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
