@@ -33,6 +33,8 @@ let package = Package(
         .target(name: "ReproJSON", dependencies: ["CJansson"], swiftSettings: v5),
         .target(name: "ModelFiles", dependencies: ["ReproJSON"], swiftSettings: v5),
         .target(name: "ChatTemplates", swiftSettings: v5),
+        // Audio input for Whisper: WAV decoding and the log-mel features, no dependencies.
+        .target(name: "Audio", swiftSettings: v5),
         .target(name: "Sampling", dependencies: ["Kernels"], swiftSettings: v5),
         // Constraints on generated text: GBNF grammars, JSON Schema, the token-level matcher.
         .target(name: "Grammar", dependencies: ["ReproJSON"], swiftSettings: v5),
@@ -48,7 +50,7 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["ModelFiles", "ReproJSON"], swiftSettings: v5),
         .target(name: "Models", dependencies: ["Kernels", "ModelFiles", "ReproJSON"], swiftSettings: v5 + kernelFlags),
         .target(name: "Engine", dependencies: [
-            "ModelFiles", "Tokenizers", "ModelStore", "Models", "Kernels", "Sampling", "ChatTemplates", "Grammar",
+            "ModelFiles", "Tokenizers", "ModelStore", "Models", "Kernels", "Sampling", "ChatTemplates", "Grammar", "Audio",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
         .target(name: "Receipts", dependencies: [
@@ -64,7 +66,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
         .target(name: "Server", dependencies: [
-            "Engine", "Receipts", "RPCProtocol", "ReproJSON", "Sampling", "Tokenizers", "Kernels", "Models", "ChatTemplates", "Grammar",
+            "Engine", "Receipts", "RPCProtocol", "ReproJSON", "Sampling", "Tokenizers", "Kernels", "Models", "ChatTemplates", "Grammar", "Audio",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
         .executableTarget(name: "reprolm", dependencies: [

@@ -5,6 +5,7 @@ import Audio
 import Engine
 import ModelFiles
 import ModelStore
+import Receipts
 import ReproJSON
 import RPCProtocol
 

@@ -162,15 +162,16 @@ public struct Transcriber: Sendable {
         let totalSeconds = Double(request.samples.count) / Double(WhisperFeatureExtractor.sampleRate)
         var draw: UInt64 = 0
         for (w, window) in states.enumerated() {
-            let start = Double(w * WhisperFeatureExtractor.windowFrames) * frameSeconds
-            var out = TranscribedWindow(start: start, end: min(totalSeconds, start + Double(WhisperFeatureExtractor.windowFrames) * frameSeconds),
+            let windowStart = Double(w * WhisperFeatureExtractor.windowFrames) * frameSeconds
+            var out = TranscribedWindow(start: windowStart, end: min(totalSeconds, windowStart + Double(WhisperFeatureExtractor.windowFrames) * frameSeconds),
                                         tokens: [], text: "", finishReason: .length)
             if Task.isCancelled {
                 out.finishReason = .cancelled
                 result.windows.append(out)
                 break
             }
-            var (sequence, logits) = try await start(window, prompt: prompt, logits: .last)
+            let (sequence, first) = try await start(window, prompt: prompt, logits: .last)
+            var logits = first
             // Streams text only once its UTF-8 is whole (a character may span tokens).
             var text = TextAssembler(stops: [])
             for step in 0..<perWindow {
