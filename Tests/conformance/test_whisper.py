@@ -37,26 +37,26 @@ def transcribe(d, clip, id, **extra):
 
 
 def agreement(result, clip):
-    """(tokens compared, whether they all agree, the near-tie that ended the comparison if any) over
-    every window: ours up to <|endoftext|> against faster-whisper's segment tokens."""
-    compared, tie = 0, None
+    """(tokens equal, whether any difference is excused, the near-tie where ours first parted from
+    faster-whisper's if it did) over every window: ours up to <|endoftext|> against the
+    reference segment's tokens. A difference is excused only where our own top two were within
+    NEAR_TIE (the reference's float16 arithmetic may break such a tie the other way); after it the
+    contexts differ, so the clip's comparison ends there."""
+    equal = 0
     logprobs = iter(result["logprobs"])
     segments = result["segments"]
     assert len(segments) == len(clip["segments"]), (clip["name"], len(segments), len(clip["segments"]))
     for ours, theirs in zip(segments, clip["segments"]):
-        mine = ours["tokens"]
         expected = theirs["tokens"] + [EOT]
-        for i, token in enumerate(mine):
-            entry = next(logprobs)
-            top = entry["top"]
+        for i, token in enumerate(ours["tokens"]):
+            top = next(logprobs)["top"]
             gap = top[0]["logprob"] - top[1]["logprob"] if len(top) > 1 else float("inf")
             if i >= len(expected) or token != expected[i]:
-                return compared, gap < NEAR_TIE, (clip["name"], i, token, expected[i] if i < len(expected) else None, gap)
-            compared += 1
-            if gap < NEAR_TIE:
-                # The reference's float16 arithmetic may break this tie the other way: stop here.
-                return compared, True, (clip["name"], i, token, gap)
-    return compared, True, tie
+                return equal, gap < NEAR_TIE, (clip["name"], i, token, expected[i] if i < len(expected) else None, gap)
+            equal += 1
+        if len(ours["tokens"]) < len(expected):
+            return equal, False, (clip["name"], "ended early", len(ours["tokens"]), len(expected))
+    return equal, True, None
 
 
 def test_greedy_ids_equal_faster_whisper_up_to_the_first_near_tie(start_stdio):
@@ -70,8 +70,11 @@ def test_greedy_ids_equal_faster_whisper_up_to_the_first_near_tie(start_stdio):
         if tie:
             ties.append(tie)
         assert r["language"] == "en" and r["languageDetected"] is False
-    print(f"\nwhisper-base: {total} tokens equal to faster-whisper over {len(GOLDEN['clips'])} clips; near-ties: {ties}")
-    assert total >= 12 * 8
+    reference = sum(len(s["tokens"]) + 1 for c in GOLDEN["clips"] for s in c["segments"])
+    print(f"\nwhisper-base: {total} of {reference} reference tokens equal over {len(GOLDEN['clips'])} clips; "
+          f"parted at near-ties: {ties}")
+    # Most clips must agree to their end: near-ties excuse a few partings, not a rewrite.
+    assert len(ties) <= len(GOLDEN["clips"]) // 4 and total >= 0.8 * reference
     d.finish()
 
 
@@ -133,7 +136,7 @@ def test_speech_errors_name_their_path(start_stdio):
         ({"audio": {"path": clip_path(clip)}, "language": "xx"}, "params.language"),
         ({"audio": {"path": clip_path(clip)}, "task": "summarize"}, "params.task"),
         ({"audio": {"path": clip_path(clip)}, "prompt": "hi"}, "params.prompt"),
-        ({"audio": {"sha256": "0" * 64}}, "params.audio"),
+        ({"audio": {"sha256": "0" * 64}}, "params.audio.sha256"),
         ({"prompt": "hi", "language": "en"}, "params.language"),
     ]
     for n, (params, path) in enumerate(cases):
