@@ -33,6 +33,8 @@ let package = Package(
         .target(name: "ReproJSON", dependencies: ["CJansson"], swiftSettings: v5),
         .target(name: "ModelFiles", dependencies: ["ReproJSON"], swiftSettings: v5),
         .target(name: "ChatTemplates", swiftSettings: v5),
+        // Audio input for Whisper: WAV decoding and the log-mel features, no dependencies.
+        .target(name: "Audio", swiftSettings: v5),
         .target(name: "Sampling", dependencies: ["Kernels"], swiftSettings: v5),
         // Constraints on generated text: GBNF grammars, JSON Schema, the token-level matcher.
         .target(name: "Grammar", dependencies: ["ReproJSON"], swiftSettings: v5),
@@ -77,6 +79,10 @@ let package = Package(
         // Tests.
         .target(name: "TestSupport", dependencies: ["ModelFiles", "ReproJSON"], path: "Tests/TestSupport", swiftSettings: v5),
         .testTarget(name: "ReproJSONTests", dependencies: ["ReproJSON"], swiftSettings: v5),
+        .testTarget(name: "AudioTests", dependencies: [
+            "Audio", "ReproJSON", "TestSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], resources: [.copy("Golden")], swiftSettings: v5),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"], swiftSettings: v5),
         .testTarget(name: "GrammarTests", dependencies: ["Grammar", "ReproJSON"], swiftSettings: v5),
         .testTarget(name: "ModelFilesTests", dependencies: ["ModelFiles", "ReproJSON", "TestSupport"], swiftSettings: v5),
