@@ -1,0 +1,41 @@
+// The 30-second windows faster-whisper 1.2.1's WhisperModel.transcribe hands the encoder, with
+// vad_filter=False, no clip_timestamps and without_timestamps=True (transcribe.py,
+// generate_segments): the features of the whole clip are computed once (so "largest − 8" is over
+// the whole clip), their last frame is not content (content_frames = frames − 1), and windows start
+// at seek = 0, 3000, 6000, … while seek < content_frames. Each takes
+// min(3000, content_frames − seek) frames and is padded with zeros (pad_or_trim) to 3000. Without
+// timestamps, seek always advances by the window's length (_split_segments_by_timestamps, and the
+// no-speech skip), so the windows never overlap and never depend on what was decoded.
+
+extension WhisperFeatureExtractor {
+    /// The encoder inputs for `samples`: each `melCount` × `windowFrames` floats, mel-major
+    /// (window[mel · 3000 + frame]). Audio shorter than one hop (160 samples) has no window, as
+    /// in faster-whisper.
+    public func windows(_ samples: [Float]) throws -> [[Float]] {
+        Self.windows(of: try spectrogram(samples))
+    }
+
+    /// How many windows `sampleCount` samples give: ⌈(sampleCount / 160) / 3000⌉.
+    public static func windowCount(sampleCount: Int) -> Int {
+        let content = sampleCount / hopLength
+        return (content + windowFrames - 1) / windowFrames
+    }
+
+    /// The windows of a spectrogram from `spectrogram(_:)`.
+    public static func windows(of features: LogMelSpectrogram) -> [[Float]] {
+        let content = max(0, features.frameCount - 1)
+        var windows: [[Float]] = []
+        var seek = 0
+        while seek < content {
+            let size = min(windowFrames, content - seek)
+            var window = [Float](repeating: 0, count: features.melCount * windowFrames)
+            for mel in 0..<features.melCount {
+                let from = mel * features.frameCount + seek
+                window.replaceSubrange(mel * windowFrames..<(mel * windowFrames + size), with: features.values[from..<(from + size)])
+            }
+            windows.append(window)
+            seek += size
+        }
+        return windows
+    }
+}
