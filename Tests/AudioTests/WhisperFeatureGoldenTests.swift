@@ -89,6 +89,7 @@ final class WhisperFeatureGoldenTests: XCTestCase {
             XCTAssertEqual(windows.count, clip.windows.count, clip.name)
             XCTAssertEqual(windows.count, WhisperFeatureExtractor.windowCount(sampleCount: wav.samples.count), clip.name)
             XCTAssertEqual(try extractor.windows(wav.samples), windows, clip.name)
+            XCTAssertEqual(WhisperFeatureExtractor.windowCount(of: features), windows.count, clip.name)
             if windows.count > 1 { multiWindow += 1 }
             for (w, (window, ref)) in zip(windows, clip.windows).enumerated() {
                 let label = "\(clip.name) window \(w)"

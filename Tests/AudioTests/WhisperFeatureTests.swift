@@ -45,6 +45,7 @@ final class WhisperFeatureTests: XCTestCase {
             XCTAssertEqual(features.frameCount, c.samples / 160 + 1)
             let windows = WhisperFeatureExtractor.windows(of: features)
             XCTAssertEqual(windows.count, c.windows, "\(c.samples) samples")
+            XCTAssertEqual(WhisperFeatureExtractor.windowCount(of: features), c.windows, "\(c.samples) samples")
             guard let last = windows.last else { continue }
             let seek = 3000 * (windows.count - 1)
             for mel in [0, 39, 79] {
