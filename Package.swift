@@ -79,6 +79,10 @@ let package = Package(
         // Tests.
         .target(name: "TestSupport", dependencies: ["ModelFiles", "ReproJSON"], path: "Tests/TestSupport", swiftSettings: v5),
         .testTarget(name: "ReproJSONTests", dependencies: ["ReproJSON"], swiftSettings: v5),
+        .testTarget(name: "AudioTests", dependencies: [
+            "Audio", "ReproJSON", "TestSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], resources: [.copy("Golden")], swiftSettings: v5),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"], swiftSettings: v5),
         .testTarget(name: "GrammarTests", dependencies: ["Grammar", "ReproJSON"], swiftSettings: v5),
         .testTarget(name: "ModelFilesTests", dependencies: ["ModelFiles", "ReproJSON", "TestSupport"], swiftSettings: v5),

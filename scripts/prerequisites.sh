@@ -22,9 +22,15 @@ ensure_system_packages() {
 }
 
 # What only the test suite needs: Neovim for the plugin's headless test (clients/nvim; Debian
-# bookworm's is 0.7.2, the oldest the plugin supports).
+# bookworm's is 0.7.2, the oldest the plugin supports), and espeak-ng and sox for the Whisper
+# speech clips (scripts/make_whisper_clips.py; the goldens pin bookworm's espeak-ng 1.51 and
+# sox 14.4.2 by the clips' sha256).
 ensure_test_packages() {
-    command -v nvim >/dev/null 2>&1 || install_system_packages neovim
+    local missing=()
+    command -v nvim >/dev/null 2>&1 || missing+=(neovim)
+    command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+    command -v sox >/dev/null 2>&1 || missing+=(sox)
+    [ ${#missing[@]} -eq 0 ] || install_system_packages "${missing[@]}"
 }
 
 ensure_python_packages() {

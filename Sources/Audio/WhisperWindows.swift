@@ -23,19 +23,27 @@ extension WhisperFeatureExtractor {
 
     /// The windows of a spectrogram from `spectrogram(_:)`.
     public static func windows(of features: LogMelSpectrogram) -> [[Float]] {
+        (0..<windowCount(of: features)).map { window($0, of: features) }
+    }
+
+    /// How many windows a spectrogram from `spectrogram(_:)` gives.
+    public static func windowCount(of features: LogMelSpectrogram) -> Int {
         let content = max(0, features.frameCount - 1)
-        var windows: [[Float]] = []
-        var seek = 0
-        while seek < content {
-            let size = min(windowFrames, content - seek)
-            var window = [Float](repeating: 0, count: features.melCount * windowFrames)
-            for mel in 0..<features.melCount {
-                let from = mel * features.frameCount + seek
-                window.replaceSubrange(mel * windowFrames..<(mel * windowFrames + size), with: features.values[from..<(from + size)])
-            }
-            windows.append(window)
-            seek += size
+        return (content + windowFrames - 1) / windowFrames
+    }
+
+    /// Window `index` (< `windowCount(of:)`) alone, for callers that encode one window at a time
+    /// instead of holding all of a long clip's windows (960 KB each).
+    public static func window(_ index: Int, of features: LogMelSpectrogram) -> [Float] {
+        let content = max(0, features.frameCount - 1)
+        let seek = index * windowFrames
+        precondition(index >= 0 && seek < content, "window \(index) of \(windowCount(of: features))")
+        let size = min(windowFrames, content - seek)
+        var window = [Float](repeating: 0, count: features.melCount * windowFrames)
+        for mel in 0..<features.melCount {
+            let from = mel * features.frameCount + seek
+            window.replaceSubrange(mel * windowFrames..<(mel * windowFrames + size), with: features.values[from..<(from + size)])
         }
-        return windows
+        return window
     }
 }
