@@ -49,7 +49,7 @@ public final class AudioStore: @unchecked Sendable {
             for s in samples { withUnsafeBytes(of: s.bitPattern.littleEndian) { hasher.update(bufferPointer: $0) } }
             #endif
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Digest.hex(hasher.finalize())
     }
 
     func path(_ sha256: String) -> String { "\(folder)/\(sha256).f32" }
