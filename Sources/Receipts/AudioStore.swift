@@ -41,15 +41,11 @@ public final class AudioStore: @unchecked Sendable {
 
     /// The sha256 (lowercase hex) of samples as little-endian 32-bit floats: an audio's identity.
     public static func digest(of samples: [Float]) -> String {
-        var hasher = SHA256()
-        samples.withUnsafeBytes { raw in
-            #if _endian(little)
-            hasher.update(bufferPointer: raw)
-            #else
-            for s in samples { withUnsafeBytes(of: s.bitPattern.littleEndian) { hasher.update(bufferPointer: $0) } }
-            #endif
-        }
-        return Digest.hex(hasher.finalize())
+        #if _endian(little)
+        return samples.withUnsafeBytes { Digest.hex(SHA256.hash(data: $0)) }
+        #else
+        return Digest.sha256Hex(samples.flatMap { s in withUnsafeBytes(of: s.bitPattern.littleEndian, Array.init) })
+        #endif
     }
 
     func path(_ sha256: String) -> String { "\(folder)/\(sha256).f32" }
