@@ -7,7 +7,8 @@
 // language token the decoder ranks highest after <|startoftranscript|> on the first window (ties
 // to the lower id), as faster-whisper detects it. Greedy (temperature 0) and seeded sampling use
 // the same sampler as text generation; the draw index runs on across windows, so each draw is a
-// pure function of (seed, token index) as everywhere.
+// pure function of (seed, token index) as everywhere. Beam search (beams > 1) decodes each window
+// by faster-whisper's rule (SpeechBeamSearch).
 import Audio
 import Models
 import Sampling
@@ -25,6 +26,9 @@ public struct TranscriptionRequest: Sendable {
     public var seed: UInt64
     public var logprobs = false
     public var topLogprobs = 0
+    /// More than 1: beam search (SpeechBeamSearch), deterministic, so `sampling` does not apply.
+    public var beams = 1
+    public var lengthPenalty = 1.0
 
     public init(samples: [Float], language: String?, maxTokens: Int, seed: UInt64) {
         self.samples = samples
@@ -104,10 +108,11 @@ public struct Transcriber: Sendable {
         }
     }
 
-    func step(_ sequence: TargetSequence, _ token: Int32) async throws -> [Float] {
+    /// Runs one token on each sequence, all in one batch, and returns each one's logits.
+    func step(_ items: [(sequence: TargetSequence, token: Int32)]) async throws -> [[Float]] {
         let whisper = self.whisper
         return try await scheduler.exclusive { pool in
-            try whisper.step([TargetStep(sequence: sequence, tokens: [token], logits: .last)], pool: pool)[0]
+            try whisper.step(items.map { TargetStep(sequence: $0.sequence, tokens: [$0.token], logits: .last) }, pool: pool)
         }
     }
 
@@ -170,6 +175,12 @@ public struct Transcriber: Sendable {
                 result.windows.append(out)
                 break
             }
+            if request.beams > 1 {
+                try await decodeBeams(window, prompt: prompt, steps: perWindow, request, into: &out, &result, onDelta: onDelta)
+                result.windows.append(out)
+                if out.finishReason == .cancelled { break }
+                continue
+            }
             let (sequence, first) = try await start(window, prompt: prompt, logits: .last)
             var logits = first
             // Streams text only once its UTF-8 is whole (a character may span tokens).
@@ -198,7 +209,7 @@ public struct Transcriber: Sendable {
                     out.finishReason = .cancelled
                     break
                 }
-                logits = try await self.step(sequence, token)
+                logits = try await self.step([(sequence, token)])[0]
             }
             let rest = text.takeDelta(final: true)
             if !rest.isEmpty { onDelta(GenerationDelta(text: rest, tokens: [], logprobs: [])) }
@@ -208,5 +219,24 @@ public struct Transcriber: Sendable {
         }
         result.decodeSeconds = clock.lap()
         return result
+    }
+
+    /// One window by beam search; its text is streamed once, at the end, since the leading beam
+    /// may change until then.
+    private func decodeBeams(_ window: EncoderStates, prompt: [Int32], steps: Int, _ request: TranscriptionRequest,
+                             into out: inout TranscribedWindow, _ result: inout TranscriptionResult,
+                             onDelta: @Sendable (GenerationDelta) -> Void) async throws {
+        let search = SpeechBeamSearch(transcriber: self, width: request.beams, lengthPenalty: request.lengthPenalty,
+                                      topLogprobs: request.topLogprobs)
+        let found = try await search.decode(window, prompt: prompt, steps: steps)
+        let tokenizer = speech.tokenizer
+        var text = TextAssembler(stops: [])
+        for token in found.tokens where !tokenizer.isSpecial(token) { _ = text.append(tokenizer.piece(token) ?? []) }
+        out.text = text.text
+        out.tokens = found.tokens
+        out.finishReason = found.finishReason
+        if request.logprobs { result.logprobs?.append(contentsOf: found.choices) }
+        onDelta(GenerationDelta(text: text.takeDelta(final: true), tokens: found.tokens,
+                                logprobs: request.logprobs ? found.choices : []))
     }
 }

@@ -12,9 +12,6 @@ enum SpeechHandlers {
                          seed: SeedUse, audio: AudioResolver,
                          onDelta: @escaping @Sendable (GenerationHandlers.StreamedText) -> Void) async throws -> Answer {
         let transcriber = try Transcriber(model: model, scheduler: scheduler)
-        if p.beams > 1 {
-            throw JSONFieldError(path: "params.beams", message: "beam search over audio is not supported yet: use greedy (temperature 0) or sampling")
-        }
         if !p.stop.isEmpty { throw JSONFieldError(path: "params.stop", message: "does not apply to audio") }
         let (samples, sha) = try audio.samples(speech.source)
         // An unknown language is refused before any work.
@@ -24,6 +21,8 @@ enum SpeechHandlers {
         request.sampling = GenerationHandlers.sampling(p)
         request.logprobs = p.logprobs
         request.topLogprobs = p.topLogprobs
+        request.beams = p.beams
+        request.lengthPenalty = p.lengthPenalty
         let tokenizer = model.tokenizer, wantLogprobs = p.logprobs, top = p.topLogprobs
         let result = try await transcriber.transcribe(request) { delta in
             onDelta(.init(text: delta.text, tokens: delta.tokens,

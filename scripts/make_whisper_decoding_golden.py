@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Write Tests/conformance/fixtures/whisper-decoding.json: faster-whisper's beam-search transcripts
+of the golden clips, the reference for reprolm's beam search over audio.
+
+The reference, the model and the clips are those of scripts/make_whisper_golden.py (faster-whisper
+1.2.1 on ctranslate2 4.8.5, CPU, float32, in the same private pip --target folder; the clips of
+scripts/make_whisper_clips.py). For every clip and beam size it records what
+WhisperModel.transcribe returns with language="en", task="transcribe", temperature=0,
+vad_filter=False, without_timestamps=True, condition_on_previous_text=False, patience=1,
+length_penalty=1: per segment (one per 30 s window) its seek and token ids.
+
+Usage: python3 scripts/make_whisper_decoding_golden.py [--clips DIR] [--site DIR] [--model DIR]
+"""
+
+import argparse
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUT = ROOT / "Tests" / "conformance" / "fixtures" / "whisper-decoding.json"
+BEAM_SIZES = [2, 5]
+SETTINGS = dict(language="en", task="transcribe", temperature=0, vad_filter=False, without_timestamps=True,
+                condition_on_previous_text=False, patience=1, length_penalty=1)
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main():
+    clips_module = load("make_whisper_clips")
+    golden_module = load("make_whisper_golden")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clips", type=Path, default=clips_module.default_folder())
+    parser.add_argument("--site", type=Path, default=clips_module.cache_root() / "whisper-reference" / "site",
+                        help="private pip --target folder for the reference packages")
+    parser.add_argument("--model", type=Path, default=clips_module.cache_root() / "models" / "whisper-base")
+    args = parser.parse_args()
+
+    golden_module.ensure_reference(args.site)
+    import ctranslate2
+    import faster_whisper
+    from faster_whisper import WhisperModel
+
+    for name, version in golden_module.PINS.items():
+        module = faster_whisper if name == "faster-whisper" else ctranslate2
+        assert module.__version__ == version, (name, module.__version__)
+    if not (args.model / "model.bin").exists():
+        sys.exit(f"make_whisper_decoding_golden: no model at {args.model}: run `reprolm pull whisper-base`")
+    clips_module.make_clips(args.clips)
+    model = WhisperModel(str(args.model), device="cpu", compute_type="float32", cpu_threads=2)
+
+    clips = []
+    for name, *_ in clips_module.CLIPS:
+        wav = args.clips / f"{name}.wav"
+        beams = {}
+        for size in BEAM_SIZES:
+            segments, _ = model.transcribe(str(wav), beam_size=size, **SETTINGS)
+            beams[str(size)] = [{"seek": s.seek, "tokens": list(s.tokens), "text": s.text} for s in segments]
+            print(f"make_whisper_decoding_golden: {name} beams {size}: "
+                  f"{''.join(s['text'] for s in beams[str(size)])!r}", file=sys.stderr)
+        clips.append({"name": name, "wav": wav.name, "beams": beams})
+
+    golden = {"reference": {"faster-whisper": faster_whisper.__version__, "ctranslate2": ctranslate2.__version__},
+              "model": args.model.name, "settings": SETTINGS, "clips": clips}
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(golden, sort_keys=True, indent=1) + "\n")
+    print(f"make_whisper_decoding_golden: wrote {OUT}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
