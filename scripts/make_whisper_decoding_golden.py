@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""Write Tests/conformance/fixtures/whisper-decoding.json: faster-whisper's beam-search transcripts
-of the golden clips, the reference for reprolm's beam search over audio.
+"""Write Tests/conformance/fixtures/whisper-decoding.json: faster-whisper's beam-search and
+timestamped transcripts of the golden clips, the reference for reprolm's beam search over audio and
+its timestamps.
 
 The reference, the model and the clips are those of scripts/make_whisper_golden.py (faster-whisper
 1.2.1 on ctranslate2 4.8.5, CPU, float32, in the same private pip --target folder; the clips of
 scripts/make_whisper_clips.py). For every clip and beam size it records what
 WhisperModel.transcribe returns with language="en", task="transcribe", temperature=0,
 vad_filter=False, without_timestamps=True, condition_on_previous_text=False, patience=1,
-length_penalty=1: per segment (one per 30 s window) its seek and token ids.
+length_penalty=1: per segment (one per 30 s window) its seek and token ids. With timestamps
+(without_timestamps=False, max_initial_timestamp 1.0), greedy and with 5 beams: per segment its
+seek, start, end, token ids (timestamp tokens included) and text; there the windows start where
+the last timestamp pair ended, not every 30 s.
 
 Usage: python3 scripts/make_whisper_decoding_golden.py [--clips DIR] [--site DIR] [--model DIR]
 """
@@ -22,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = ROOT / "Tests" / "conformance" / "fixtures" / "whisper-decoding.json"
 BEAM_SIZES = [2, 5]
+TIMESTAMP_BEAM_SIZES = [1, 5]
 SETTINGS = dict(language="en", task="transcribe", temperature=0, vad_filter=False, without_timestamps=True,
                 condition_on_previous_text=False, patience=1, length_penalty=1)
 
@@ -65,7 +70,14 @@ def main():
             beams[str(size)] = [{"seek": s.seek, "tokens": list(s.tokens), "text": s.text} for s in segments]
             print(f"make_whisper_decoding_golden: {name} beams {size}: "
                   f"{''.join(s['text'] for s in beams[str(size)])!r}", file=sys.stderr)
-        clips.append({"name": name, "wav": wav.name, "beams": beams})
+        timestamps = {}
+        for size in TIMESTAMP_BEAM_SIZES:
+            segments, _ = model.transcribe(str(wav), beam_size=size, **{**SETTINGS, "without_timestamps": False})
+            timestamps[str(size)] = [{"seek": s.seek, "start": s.start, "end": s.end, "tokens": list(s.tokens),
+                                      "text": s.text} for s in segments]
+            print(f"make_whisper_decoding_golden: {name} timestamps, beams {size}: "
+                  f"{[(s['start'], s['end']) for s in timestamps[str(size)]]}", file=sys.stderr)
+        clips.append({"name": name, "wav": wav.name, "beams": beams, "timestamps": timestamps})
 
     golden = {"reference": {"faster-whisper": faster_whisper.__version__, "ctranslate2": ctranslate2.__version__},
               "model": args.model.name, "settings": SETTINGS, "clips": clips}

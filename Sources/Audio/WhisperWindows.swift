@@ -5,7 +5,8 @@
 // at seek = 0, 3000, 6000, … while seek < content_frames. Each takes
 // min(3000, content_frames − seek) frames and is padded with zeros (pad_or_trim) to 3000. Without
 // timestamps, seek always advances by the window's length (_split_segments_by_timestamps, and the
-// no-speech skip), so the windows never overlap and never depend on what was decoded.
+// no-speech skip), so the windows never overlap and never depend on what was decoded; with
+// timestamps the next window starts where the decoded timestamps say (window(atFrame:of:)).
 
 extension WhisperFeatureExtractor {
     /// The encoder inputs for `samples`: each `melCount` × `windowFrames` floats, mel-major
@@ -32,12 +33,20 @@ extension WhisperFeatureExtractor {
         return (content + windowFrames - 1) / windowFrames
     }
 
+    /// Frames of content in a spectrogram from `spectrogram(_:)` (its last frame is not).
+    public static func contentFrames(of features: LogMelSpectrogram) -> Int { max(0, features.frameCount - 1) }
+
     /// Window `index` (< `windowCount(of:)`) alone, for callers that encode one window at a time
     /// instead of holding all of a long clip's windows (960 KB each).
     public static func window(_ index: Int, of features: LogMelSpectrogram) -> [Float] {
-        let content = max(0, features.frameCount - 1)
-        let seek = index * windowFrames
-        precondition(index >= 0 && seek < content, "window \(index) of \(windowCount(of: features))")
+        window(atFrame: index * windowFrames, of: features)
+    }
+
+    /// The window that starts at content frame `seek` (< `contentFrames(of:)`): with timestamps,
+    /// faster-whisper's next window starts where the last timestamp pair ended, anywhere.
+    public static func window(atFrame seek: Int, of features: LogMelSpectrogram) -> [Float] {
+        let content = contentFrames(of: features)
+        precondition(seek >= 0 && seek < content, "window at frame \(seek) of \(content)")
         let size = min(windowFrames, content - seek)
         var window = [Float](repeating: 0, count: features.melCount * windowFrames)
         for mel in 0..<features.melCount {

@@ -1,7 +1,7 @@
 // Beam search over one audio window, by the rule faster-whisper gets from CTranslate2 (its
 // BeamSearch with patience 1), so that a beam transcript is the one users of Whisper expect:
-//   - every step, each live beam's logits go through Whisper's suppression (Transcriber.suppress)
-//     and a log-softmax; a candidate's score is its beam's score plus the token's log-probability,
+//   - every step, each live beam's logits go through Whisper's logit rules (WhisperLogitRules,
+//     applied to that beam's own tokens) and a log-softmax; a candidate's score is its beam's score plus the token's log-probability,
 //     added in Float as the reference adds them;
 //   - the best 2·beams candidates over all live beams are kept (ranked by score, then beam, then
 //     token id, so no choice depends on sort stability; the first step has the root beam only);
@@ -20,6 +20,7 @@ import Sampling
 
 struct SpeechBeamSearch {
     let transcriber: Transcriber
+    let rules: WhisperLogitRules
     let width: Int
     let lengthPenalty: Double
     let topLogprobs: Int
@@ -47,8 +48,7 @@ struct SpeechBeamSearch {
 
     /// The best hypothesis of `window`: its tokens (with the <|endoftext|> when it ended with one),
     /// their choices, and why it ended.
-    func decode(_ window: EncoderStates, prompt: [Int32], steps: Int) async throws
-        -> (tokens: [Int32], choices: [TokenChoice], finishReason: FinishReason) {
+    func decode(_ window: EncoderStates, prompt: [Int32], steps: Int) async throws -> Transcriber.DecodedWindow {
         let endOfText = transcriber.speech.specials.endOfText
         let (root, first) = try await transcriber.start(window, prompt: prompt, logits: .last)
         var live = [Beam(sequence: root, logits: first)]
@@ -56,7 +56,7 @@ struct SpeechBeamSearch {
         var cancelled = false
 
         for step in 0..<steps {
-            let candidates = rankedCandidates(live, first: step == 0)
+            let candidates = rankedCandidates(live)
             let last = step == steps - 1
             var next: [Beam] = []
             var spare = width
@@ -91,20 +91,21 @@ struct SpeechBeamSearch {
         }
         if cancelled {
             let beam = live[0]
-            return (beam.tokens, beam.choices, .cancelled)
+            return .init(tokens: beam.tokens, choices: beam.choices, finishReason: .cancelled)
         }
-        guard var best = finished.first else { return ([], [], .length) }
+        guard var best = finished.first else { return .init() }
         for h in finished.dropFirst() where h.rank > best.rank { best = h }
-        return (best.tokens + (best.ended ? [endOfText] : []), best.choices, best.ended ? .stop : .length)
+        return .init(tokens: best.tokens + (best.ended ? [endOfText] : []), choices: best.choices,
+                     finishReason: best.ended ? .stop : .length)
     }
 
     /// The best 2·width candidates over every live beam, best first.
-    private func rankedCandidates(_ live: [Beam], first: Bool) -> [Candidate] {
+    private func rankedCandidates(_ live: [Beam]) -> [Candidate] {
         let keep = 2 * width
         var all: [Candidate] = []
         for (b, beam) in live.enumerated() {
             var logits = beam.logits
-            transcriber.suppress(&logits, first: first)
+            rules.apply(&logits, generated: beam.tokens)
             logits.withUnsafeBufferPointer { z in
                 let normalizer = LogSoftmax(z)
                 let alternatives = normalizer.top(max(keep, topLogprobs), of: z)

@@ -130,7 +130,7 @@ public struct GenerateParams: Sendable {
         var r = try JSONObjectReader(params, path: "params")
         model = try r.optionalModelName("model")
         keepAlive = try KeepAlive.read(&r, path: "params")
-        if let speech = try SpeechInput.read(&r, withTask: true) {
+        if let speech = try SpeechInput.read(&r, withTask: true, withTimestamps: true) {
             for key in ["prompt", "tokens", "messages", "suffix", "addSpecial", "parseSpecial", "addGenerationPrompt",
                         "format", "jsonSchema", "grammar", "tools", "toolChoice"] {
                 if r.contains(key) { throw JSONFieldError(path: r.fieldPath(key), message: "cannot be given together with audio") }

@@ -1,5 +1,6 @@
 // Speech to condition on (encoder-decoder speech models such as Whisper): `audio` in `generate`,
-// `score` and `encode`, with `language` and `task` for `generate` and `score`.
+// `score` and `encode`, with `language` and `task` for `generate` and `score`, and `timestamps`
+// (a boolean, default false) for `generate`.
 //   audio: {wav: <base64 of a WAV file>} | {path: <a WAV file the daemon reads>} | {sha256: <hex>}
 // The third form names audio the daemon already holds by the sha256 of its decoded samples (every
 // answer's receipt records audio this way, and the daemon keeps it beside the journal), so a
@@ -26,11 +27,14 @@ public struct SpeechInput: Sendable, Equatable {
     /// The spoken language's code ("en", "de", …); nil: detected from the audio.
     public let language: String?
     public let task: Task
+    /// Decode timestamp tokens and cut the transcript into timestamped segments.
+    public let timestamps: Bool
 
-    public init(source: Source, language: String?, task: Task) {
+    public init(source: Source, language: String?, task: Task, timestamps: Bool = false) {
         self.source = source
         self.language = language
         self.task = task
+        self.timestamps = timestamps
     }
 
     /// The largest WAV accepted inline (base64 makes the frame a third larger): an hour of 16 kHz
@@ -38,11 +42,11 @@ public struct SpeechInput: Sendable, Equatable {
     public static let maxWAVBytes = 128 << 20
     public static let maxPathBytes = 4096
 
-    /// Reads `audio` (and `language`, `task` when `withTask`); nil when there is no `audio`.
-    /// Without `audio`, `language` and `task` are refused by name.
-    static func read(_ r: inout JSONObjectReader, withTask: Bool) throws -> SpeechInput? {
+    /// Reads `audio` (and `language`, `task` when `withTask`, `timestamps` when `withTimestamps`);
+    /// nil when there is no `audio`. Without `audio`, those are refused by name.
+    static func read(_ r: inout JSONObjectReader, withTask: Bool, withTimestamps: Bool = false) throws -> SpeechInput? {
         guard var a = try r.optionalObject("audio") else {
-            for key in ["language", "task"] where r.contains(key) {
+            for key in ["language", "task"] + (withTimestamps ? ["timestamps"] : []) where r.contains(key) {
                 throw JSONFieldError(path: r.fieldPath(key), message: "applies only to audio")
             }
             _ = r.value("language")
@@ -83,14 +87,18 @@ public struct SpeechInput: Sendable, Equatable {
         guard let task = Task(rawValue: taskName) else {
             throw JSONFieldError(path: r.fieldPath("task"), message: "must be \"transcribe\" or \"translate\"")
         }
-        return SpeechInput(source: source, language: language, task: task)
+        let timestamps = withTimestamps ? try r.optionalBool("timestamps") ?? false : false
+        return SpeechInput(source: source, language: language, task: task, timestamps: timestamps)
     }
 
     /// The canonical fields a receipt records: the audio by content, the language actually used
-    /// (detected or given) and the task.
-    public static func canonicalFields(audioSHA256: String, language: String?, task: Task) -> [String: JSONValue] {
+    /// (detected or given), the task, and `timestamps` when true (absent when false, so a receipt
+    /// made before timestamps existed reads the same).
+    public static func canonicalFields(audioSHA256: String, language: String?, task: Task,
+                                       timestamps: Bool = false) -> [String: JSONValue] {
         var o: [String: JSONValue] = ["audio": ["sha256": .string(audioSHA256)], "task": .string(task.rawValue)]
         if let language { o["language"] = .string(language) }
+        if timestamps { o["timestamps"] = .bool(true) }
         return o
     }
 }

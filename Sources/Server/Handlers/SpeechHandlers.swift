@@ -23,6 +23,7 @@ enum SpeechHandlers {
         request.topLogprobs = p.topLogprobs
         request.beams = p.beams
         request.lengthPenalty = p.lengthPenalty
+        request.timestamps = speech.timestamps
         let tokenizer = model.tokenizer, wantLogprobs = p.logprobs, top = p.topLogprobs
         let result = try await transcriber.transcribe(request) { delta in
             onDelta(.init(text: delta.text, tokens: delta.tokens,
@@ -32,7 +33,7 @@ enum SpeechHandlers {
         var json = GenerateResult(model: model.name, text: result.text, tokens: result.tokens,
                                   finishReason: result.finishReason.rawValue, stopSequence: nil,
                                   logprobs: result.logprobs?.map { GenerationHandlers.entry($0, tokenizer, top: top) },
-                                  promptTokens: 4 * result.windows.count,
+                                  promptTokens: (speech.timestamps ? 3 : 4) * result.windows.count,
                                   prefillSeconds: result.encodeSeconds, decodeSeconds: result.decodeSeconds,
                                   seed: seed.value, seedSource: seed.source)
         if case let .session(_, commitment, index) = seed {
@@ -43,11 +44,23 @@ enum SpeechHandlers {
         o["language"] = .string(result.language)
         o["languageDetected"] = .bool(result.detected)
         o["audio"] = ["sha256": .string(sha), "seconds": .double(Double(samples.count) / 16_000)]
-        o["segments"] = .array(result.windows.map { w in
-            ["start": .double(w.start), "end": .double(w.end), "text": .string(w.text),
-             "tokens": JSONValue(ints: w.tokens), "finishReason": .string(w.finishReason.rawValue)]
-        })
-        let canonical = p.canonicalRequest(speech: SpeechInput.canonicalFields(audioSHA256: sha, language: result.language, task: speech.task),
+        if let segments = result.segments {
+            o["segments"] = .array(segments.map { s in
+                ["seek": JSONValue(s.seek), "start": .double(s.start), "end": .double(s.end), "text": .string(s.text),
+                 "tokens": JSONValue(ints: s.tokens)]
+            })
+            o["windows"] = .array(result.windows.map { w in
+                ["seek": JSONValue(w.seek), "start": .double(w.start), "end": .double(w.end),
+                 "tokens": JSONValue(ints: w.tokens), "finishReason": .string(w.finishReason.rawValue)]
+            })
+        } else {
+            o["segments"] = .array(result.windows.map { w in
+                ["seek": JSONValue(w.seek), "start": .double(w.start), "end": .double(w.end), "text": .string(w.text),
+                 "tokens": JSONValue(ints: w.tokens), "finishReason": .string(w.finishReason.rawValue)]
+            })
+        }
+        let canonical = p.canonicalRequest(speech: SpeechInput.canonicalFields(audioSHA256: sha, language: result.language, task: speech.task,
+                                                                                     timestamps: speech.timestamps),
                                            seed: seed.value)
         return Answer(result: o, method: GenerateParams.method, model: model, request: canonical, seed: seed,
                       output: OutputRecord.generation(finishReason: result.finishReason.rawValue, tokens: result.tokens,

@@ -1,0 +1,129 @@
+// The window loop of a transcription (see Transcriber.swift for the rules it follows), and the
+// greedy or sampled decoding of one window. Without timestamps and beams, text streams token by
+// token as it is decoded; beam search and timestamped windows stream a window's text once it is
+// final (the leading beam may change; a timestamped window's unfinished last segment is dropped).
+import Audio
+import Models
+import Sampling
+
+extension Transcriber {
+    /// What decoding one window gave.
+    struct DecodedWindow {
+        var tokens: [Int32] = []
+        var choices: [TokenChoice] = []
+        var finishReason = FinishReason.length
+        var text = ""
+    }
+
+    public func transcribe(_ request: TranscriptionRequest,
+                           onDelta: @escaping @Sendable (GenerationDelta) -> Void = { _ in }) async throws -> TranscriptionResult {
+        var clock = Stopwatch()
+        let features = try WhisperFeatureExtractor().spectrogram(request.samples)
+        let content = WhisperFeatureExtractor.contentFrames(of: features)
+        guard content > 0 else { throw shorterThanAFrame }
+        var result = TranscriptionResult(language: request.language ?? "", detected: request.language == nil, windows: [],
+                                         logprobs: request.logprobs ? [] : nil)
+        if request.timestamps { result.segments = [] }
+        let rules = logitRules(timestamps: request.timestamps)
+        let splitter = TimestampSplit(firstTimestamp: speech.specials.noTimestamps + 1, text: { text(of: $0) })
+        let perFrame = TimestampSplit.secondsPerFrame
+        let streamsTokens = request.beams == 1 && !request.timestamps
+        let tokenStream: ((GenerationDelta) -> Void)? = streamsTokens ? { onDelta($0) } : nil
+        var prompt: [Int32] = []
+        var draw: UInt64 = 0
+        var seek = 0
+        while seek < content {
+            let frames = min(WhisperFeatureExtractor.windowFrames, content - seek)
+            var window = TranscribedWindow(seek: seek, start: Double(seek) * perFrame, end: Double(seek + frames) * perFrame,
+                                           tokens: [], text: "", finishReason: .cancelled)
+            if Task.isCancelled {
+                result.windows.append(window)
+                break
+            }
+            _ = clock.lap()
+            let states = try await encode(windows: [WhisperFeatureExtractor.window(atFrame: seek, of: features)])[0]
+            result.encodeSeconds += clock.lap()
+            if prompt.isEmpty {
+                if request.language == nil { result.language = try await detectLanguage(states) }
+                prompt = try self.prompt(language: result.language, translate: request.translate, timestamps: request.timestamps)
+            }
+            let steps = min(request.maxTokens, whisper.maxTargetPositions - prompt.count)
+            let decoded: DecodedWindow
+            if request.beams > 1 {
+                let search = SpeechBeamSearch(transcriber: self, rules: rules, width: request.beams,
+                                              lengthPenalty: request.lengthPenalty, topLogprobs: request.topLogprobs)
+                var found = try await search.decode(states, prompt: prompt, steps: steps)
+                found.text = text(of: found.tokens)
+                decoded = found
+            } else {
+                decoded = try await decodeSampled(states, prompt: prompt, steps: steps, rules: rules, request, draw: &draw,
+                                                  onDelta: tokenStream)
+            }
+            window.tokens = decoded.tokens
+            window.finishReason = decoded.finishReason
+            window.text = decoded.text
+            if request.logprobs { result.logprobs?.append(contentsOf: decoded.choices) }
+            if request.timestamps {
+                let generated = decoded.finishReason == .stop ? Array(decoded.tokens.dropLast()) : decoded.tokens
+                let (segments, next) = splitter.split(generated, seek: seek, frames: frames)
+                result.segments?.append(contentsOf: segments)
+                window.text = segments.map(\.text).joined()
+                // The rules make every pair's timestamp later than <|0.00|>, so a window always moves
+                // on; this only guards the loop.
+                seek = next > seek ? next : seek + frames
+            } else {
+                seek += frames
+            }
+            if !streamsTokens {
+                onDelta(GenerationDelta(text: window.text, tokens: window.tokens, logprobs: request.logprobs ? decoded.choices : []))
+            }
+            result.decodeSeconds += clock.lap()
+            result.windows.append(window)
+            if window.finishReason == .cancelled { break }
+        }
+        return result
+    }
+
+    /// One window, greedy (temperature 0) or sampled; `draw` is the sampler's draw index, carried
+    /// across windows. With `onDelta`, text streams as soon as its UTF-8 is whole.
+    private func decodeSampled(_ states: EncoderStates, prompt: [Int32], steps: Int, rules: WhisperLogitRules,
+                               _ request: TranscriptionRequest, draw: inout UInt64,
+                               onDelta: ((GenerationDelta) -> Void)?) async throws -> DecodedWindow {
+        let sampler = TokenSampler(parameters: request.sampling, seed: request.seed)
+        let tokenizer = speech.tokenizer, endOfText = speech.specials.endOfText
+        var out = DecodedWindow()
+        var text = TextAssembler(stops: [])
+        let (sequence, first) = try await start(states, prompt: prompt, logits: .last)
+        var logits = first
+        for step in 0..<steps {
+            rules.apply(&logits, generated: out.tokens)
+            guard let token = sampler.choose(logits: logits, history: out.tokens, step: draw) else {
+                throw EngineError.nonFiniteLogits(model: model.name)
+            }
+            draw += 1
+            out.tokens.append(token)
+            var choice: [TokenChoice] = []
+            if request.logprobs {
+                choice = [Generator.choice(token, logits, top: request.topLogprobs)]
+                out.choices += choice
+            }
+            if token == endOfText {
+                out.finishReason = .stop
+                onDelta?(GenerationDelta(text: text.takeDelta(final: true), tokens: [token], logprobs: choice))
+                break
+            }
+            _ = text.append(tokenizer.isSpecial(token) ? [] : (tokenizer.piece(token) ?? []))
+            onDelta?(GenerationDelta(text: text.takeDelta(final: false), tokens: [token], logprobs: choice))
+            if step == steps - 1 { break }
+            if Task.isCancelled {
+                out.finishReason = .cancelled
+                break
+            }
+            logits = try await self.step([(sequence, token)])[0]
+        }
+        let rest = text.takeDelta(final: true)
+        if !rest.isEmpty { onDelta?(GenerationDelta(text: rest, tokens: [], logprobs: [])) }
+        out.text = text.text
+        return out
+    }
+}

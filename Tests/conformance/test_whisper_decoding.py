@@ -1,0 +1,129 @@
+"""Beam search and timestamps over audio through real processes, against faster-whisper 1.2.1:
+  - beams 2 and 5 (CTranslate2 beam search, patience 1, length penalty 1): for every golden clip,
+    our ids equal the reference's, window by window;
+  - timestamps, greedy and with 5 beams: for every golden clip, our segments equal the reference's
+    exactly (the window's seek, start and end in seconds, token ids with the timestamp tokens, text),
+    which also checks that each next window starts where the reference's does;
+  - a beam receipt and a timestamped receipt replay after a restart; 1 and 2 threads give the same
+    bits; streams add up to the result.
+
+The reference comes from scripts/make_whisper_decoding_golden.py
+(Tests/conformance/fixtures/whisper-decoding.json), on the clips of scripts/make_whisper_clips.py."""
+
+import json
+import os
+
+import pytest
+
+import wire
+from test_whisper import EOT, clip_path as golden_clip_path, GOLDEN as CLIP_GOLDEN
+from wire import assert_result
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DECODING = json.load(open(os.path.join(HERE, "fixtures", "whisper-decoding.json")))
+CLIPS = {c["name"]: c for c in CLIP_GOLDEN["clips"]}
+
+
+def beam_transcribe(d, name, beams, id, **extra):
+    """beams 1 is greedy unless a temperature is given (beam search refuses one)."""
+    params = {"model": "whisper-base", "audio": {"path": golden_clip_path(CLIPS[name])}, "language": "en",
+              "beams": beams, "maxTokens": 224, **({"temperature": 0} if beams == 1 else {}), **extra}
+    return assert_result(d.call("generate", params, id=id, timeout=600), id)
+
+
+def test_beam_ids_equal_faster_whisper(start_stdio):
+    d = start_stdio("--model", "whisper-base", "--no-journal")
+    compared, n = 0, 0
+    for clip in DECODING["clips"]:
+        for size, segments in sorted(clip["beams"].items()):
+            n += 1
+            r = beam_transcribe(d, clip["name"], int(size), n)
+            ours = [s["tokens"] for s in r["segments"]]
+            theirs = [s["tokens"] + [EOT] for s in segments]
+            assert ours == theirs, (clip["name"], size, r["text"], "".join(s["text"] for s in segments))
+            assert r["finishReason"] == "stop"
+            compared += sum(map(len, theirs))
+    differing = sum(c["beams"]["5"] != c["beams"]["2"] for c in DECODING["clips"])
+    print(f"\nwhisper-base beams 2 and 5: {compared} reference tokens equal over {n} transcripts "
+          f"({differing} clips where the two beam sizes disagree)")
+    # The reference must exercise the search: beam transcripts that differ by size, and from greedy.
+    assert differing >= 3
+    greedy = {c["name"]: [s["tokens"] for s in c["segments"]] for c in CLIP_GOLDEN["clips"]}
+    assert sum(greedy[c["name"]] != [s["tokens"] for s in c["beams"]["5"]] for c in DECODING["clips"]) >= 3
+    d.finish()
+
+
+def segment_key(s):
+    return s["seek"], s["start"], s["end"], s["tokens"], s["text"]
+
+
+def test_timestamped_segments_equal_faster_whisper(start_stdio):
+    d = start_stdio("--model", "whisper-base", "--no-journal")
+    segments, n = 0, 0
+    for clip in DECODING["clips"]:
+        for size, theirs in sorted(clip["timestamps"].items()):
+            n += 1
+            r = beam_transcribe(d, clip["name"], int(size), n, timestamps=True)
+            assert [segment_key(s) for s in r["segments"]] == [segment_key(s) for s in theirs], (clip["name"], size)
+            assert r["text"] == "".join(s["text"] for s in theirs)
+            # Every generated token is in the result, the dropped tails of windows included.
+            assert r["tokens"] == [t for w in r["windows"] for t in w["tokens"]]
+            segments += len(theirs)
+    moved = sum(len({s["seek"] for s in c["timestamps"]["1"]}) > 1 for c in DECODING["clips"])
+    print(f"\nwhisper-base timestamps: {segments} segments equal over {n} transcripts; "
+          f"{moved} clips decoded in windows that start where the timestamps said")
+    assert moved >= 2
+    d.finish()
+
+
+def test_beam_and_timestamp_receipts_replay_after_a_restart_and_threads_do_not_change_them(start_stdio, workdir):
+    journal = ("--journal", os.path.join(workdir, "journal.jsonl"))
+    outputs = []
+    for threads in ("1", "2"):
+        d = start_stdio("--model", "whisper-base", "--threads", threads, *journal)
+        beams = beam_transcribe(d, "ferry", 5, 1, logprobs=True, topLogprobs=3)
+        assert len(beams["logprobs"]) == len(beams["tokens"])
+        assert beams["receipt"]["request"]["beams"] == 5
+        stamped = beam_transcribe(d, "long-lighthouse", 1, 2, timestamps=True, temperature=0.7, seed=11)
+        assert stamped["receipt"]["request"]["timestamps"] is True
+        outputs.append((beams, stamped))
+        d.finish()
+    for a, b in zip(*outputs):
+        assert a["receipt"]["output"] == b["receipt"]["output"]
+    again = start_stdio("--model", "whisper-base", *journal)
+    for n, r in enumerate(outputs[0]):
+        replay = assert_result(again.call("reproduce", {"id": r["receipt"]["id"]}, id=10 + n, timeout=600), 10 + n)
+        assert replay["identical"] is True, replay
+    again.finish()
+
+
+@pytest.mark.parametrize("extra", [{"beams": 2}, {"timestamps": True}], ids=["beams", "timestamps"])
+def test_beams_and_timestamps_stream_each_window_once(start_stdio, extra):
+    d = start_stdio("--model", "whisper-base", "--no-journal")
+    name = next(c["name"] for c in DECODING["clips"] if len(c["beams"]["2"]) > 1)
+    params = {"model": "whisper-base", "audio": {"path": golden_clip_path(CLIPS[name])}, "language": "en",
+              "temperature": 0, "maxTokens": 224, "stream": True, **extra}
+    d.send(wire.request("generate", params, id=1))
+    result = assert_result(d.reply_to(1, timeout=600).json, 1)
+    notes = [f.json["params"] for f in d.frames if f.json.get("method") == "$/stream"]
+    d.frames = [f for f in d.frames if f.json.get("method") != "$/stream"]
+    assert "".join(n["text"] for n in notes) == result["text"]
+    assert [t for n in notes for t in n["tokens"]] == result["tokens"]
+    windows = result.get("windows", result["segments"])
+    assert len([n for n in notes if n["tokens"]]) == len(windows) > 1
+    d.finish()
+
+
+def test_timestamps_errors_name_their_path(start_stdio):
+    d = start_stdio("--model", "whisper-base", "--no-journal")
+    audio = {"path": golden_clip_path(CLIPS["stella"])}
+    cases = [
+        ({"prompt": "hi", "timestamps": True}, "params.timestamps"),
+        ({"audio": audio, "timestamps": "yes"}, "params.timestamps"),
+        ({"audio": audio, "beams": 2, "temperature": 0.5}, "params.temperature"),
+    ]
+    for n, (params, path) in enumerate(cases):
+        error = wire.assert_error(d.call("generate", {"model": "whisper-base", "maxTokens": 4, **params}, id=n, timeout=120),
+                                  -32602, n)
+        assert error["data"]["path"] == path, (params, error)
+    d.finish()
