@@ -1,10 +1,10 @@
 // One thread runs every forward pass of the daemon, so the thread pool is never shared by two
 // callers and concurrent requests are batched: each request submits its next step (a prompt
-// chunk, or one decode token) and awaits its logits; the scheduler thread takes every step
-// waiting for the same model, up to a row budget, and runs them as one forward pass. Batching
-// never changes a result (each row's logits are the same bits alone or in any batch; see
-// docs/determinism.md), it only shares the weight reads of one pass among all the requests
-// decoding at once.
+// chunk, or one decode token; for an encoder-decoder model, its target sequences' next tokens)
+// and awaits its logits; the scheduler thread takes every step waiting for the same model, up to
+// a row budget, and runs them as one forward pass. Batching never changes a result (each row's
+// logits are the same bits alone or in any batch; see docs/determinism.md), it only shares the
+// weight reads of one pass among all the requests decoding at once.
 import Foundation
 import Kernels
 import Models
@@ -35,7 +35,16 @@ public final class InferenceScheduler: @unchecked Sendable {
     /// The item's sequence must not be in another step at the same time.
     public func forward(_ model: DecoderModel, _ item: ForwardItem) async throws -> [Float] {
         try await withCheckedThrowingContinuation { continuation in
-            queue.submit(.step(Step(model: model, item: item, continuation: continuation)))
+            queue.submit(.step(Step(model: ObjectIdentifier(model), rows: item.tokens.count, job: .decoder(model, item, continuation))))
+        }
+    }
+
+    /// Runs `items` on the encoder-decoder `model` (batched with other requests' steps on it) and
+    /// returns each item's requested rows. No sequence may be in another step at the same time.
+    public func step(_ model: any EncoderDecoderModel, _ items: [TargetStep]) async throws -> [[Float]] {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.submit(.step(Step(model: ObjectIdentifier(model), rows: items.reduce(0) { $0 + $1.tokens.count },
+                                    job: .target(model, items, continuation))))
         }
     }
 
@@ -50,13 +59,26 @@ public final class InferenceScheduler: @unchecked Sendable {
     }
 }
 
+/// One request's part of a forward pass, batched with the other steps waiting for the same model.
 private struct Step {
-    let model: DecoderModel
-    let item: ForwardItem
-    let continuation: CheckedContinuation<[Float], Error>
+    let model: ObjectIdentifier
+    let rows: Int
+    let job: Job
+
+    enum Job {
+        case decoder(DecoderModel, ForwardItem, CheckedContinuation<[Float], Error>)
+        case target(any EncoderDecoderModel, [TargetStep], CheckedContinuation<[[Float]], Error>)
+    }
+
+    func fail(_ error: Error) {
+        switch job {
+        case .decoder(_, _, let c): c.resume(throwing: error)
+        case .target(_, _, let c): c.resume(throwing: error)
+        }
+    }
 }
 
-/// What the scheduler thread runs: a decoder step (batched with others of its model) or a task.
+/// What the scheduler thread runs: a step (batched with others of its model) or a task.
 private enum Work {
     case step(Step)
     case task(() -> Void, cancel: () -> Void)
@@ -79,7 +101,7 @@ private final class StepQueue: @unchecked Sendable {
         if stopping {
             condition.unlock()
             switch work {
-            case .step(let step): step.continuation.resume(throwing: CancellationError())
+            case .step(let step): step.fail(CancellationError())
             case .task(_, let cancel): cancel()
             }
             return
@@ -129,8 +151,8 @@ private final class StepQueue: @unchecked Sendable {
                 left.append(work)
                 continue
             }
-            let n = step.item.tokens.count
-            if step.model === model, taken.isEmpty || rows + n <= maxBatchRows {
+            let n = step.rows
+            if step.model == model, taken.isEmpty || rows + n <= maxBatchRows {
                 taken.append(step)
                 rows += n
             } else {
@@ -143,14 +165,25 @@ private final class StepQueue: @unchecked Sendable {
 
     private func run(_ batch: [Step]) {
         do {
-            let logits = try batch[0].model.forward(batch.map(\.item), pool: pool)
-            for (step, rows) in zip(batch, logits) { step.continuation.resume(returning: rows) }
+            switch batch[0].job {
+            case .decoder(let model, _, _):
+                let jobs = batch.compactMap { if case let .decoder(_, item, c) = $0.job { (item, c) } else { nil } }
+                let logits = try model.forward(jobs.map(\.0), pool: pool)
+                for ((_, c), rows) in zip(jobs, logits) { c.resume(returning: rows) }
+            case .target(let model, _, _):
+                let jobs = batch.compactMap { if case let .target(_, items, c) = $0.job { (items, c) } else { nil } }
+                var rows = try model.step(jobs.flatMap(\.0), pool: pool)[...]
+                for (items, c) in jobs {
+                    c.resume(returning: Array(rows.prefix(items.count)))
+                    rows = rows.dropFirst(items.count)
+                }
+            }
         } catch where batch.count > 1 {
             // Requests validate their steps before submitting, so this is unexpected; run each
             // step alone so one bad step fails only its own request.
             for step in batch { run([step]) }
         } catch {
-            batch[0].continuation.resume(throwing: error)
+            batch[0].fail(error)
         }
     }
 }

@@ -127,3 +127,22 @@ def test_timestamps_errors_name_their_path(start_stdio):
                                   -32602, n)
         assert error["data"]["path"] == path, (params, error)
     d.finish()
+
+
+def test_concurrent_clips_give_the_bits_each_gives_alone(start_stdio):
+    """Concurrent requests' decoder steps run batched in one pass (the scheduler; see
+    SchedulerTargetBatchingTests): greedy, sampled, beam and timestamped transcripts at once."""
+    d = start_stdio("--model", "whisper-base", "--no-journal")
+    requests = [("stella", 1, {}), ("fox", 1, {"temperature": 0.8, "seed": 3}), ("ferry", 3, {}),
+                ("bastille", 1, {"timestamps": True})]
+    def params(name, beams, extra):
+        return {"model": "whisper-base", "audio": {"path": golden_clip_path(CLIPS[name])}, "language": "en",
+                "beams": beams, "maxTokens": 224, **({"temperature": 0} if beams == 1 else {}), **extra}
+    alone = [assert_result(d.call("generate", params(*r), id=n, timeout=600), n)["receipt"]["output"]
+             for n, r in enumerate(requests)]
+    for n, r in enumerate(requests):
+        d.send(wire.request("generate", params(*r), id=100 + n))
+    together = [assert_result(d.reply_to(100 + n, timeout=600).json, 100 + n)["receipt"]["output"]
+                for n in range(len(requests))]
+    assert together == alone
+    d.finish()

@@ -126,12 +126,10 @@ public struct Transcriber: Sendable {
         }
     }
 
-    /// Runs one token on each sequence, all in one batch, and returns each one's logits.
+    /// Runs one token on each sequence, all in one batch (with other requests' steps on this
+    /// model), and returns each one's logits.
     func step(_ items: [(sequence: TargetSequence, token: Int32)]) async throws -> [[Float]] {
-        let whisper = self.whisper
-        return try await scheduler.exclusive { pool in
-            try whisper.step(items.map { TargetStep(sequence: $0.sequence, tokens: [$0.token], logits: .last) }, pool: pool)
-        }
+        try await scheduler.step(whisper, items.map { TargetStep(sequence: $0.sequence, tokens: [$0.token], logits: .last) })
     }
 
     /// The language token ranked highest after <|startoftranscript|> (ties to the lower id).
