@@ -26,7 +26,8 @@ public final class LoadedModel: @unchecked Sendable {
     /// (decoders only).
     public let prefixCache: PrefixCache?
     /// Bytes a memory budget charges for the weights: the model file's size (tiling repacks the
-    /// weights into about as many bytes, and the mapped file's pages are given back).
+    /// weights into about as many bytes, and the mapped file's pages are given back); for a
+    /// speech model, its Float32 weights (converted from the file's float16).
     public let residentBytes: Int
     /// Requests holding it, last use and keep-alive (ModelRegistry+Residency.swift).
     let usage = ModelUsage()
@@ -59,20 +60,22 @@ public final class LoadedModel: @unchecked Sendable {
         self.content = content
         self.weightsFile = weights
         self.catalogued = catalogued
-        self.residentBytes = weights.bytes.count
         switch content {
         case .gguf(let g):
             tokenizer = g.tokenizer
             prefixCache = g.decoder == nil ? nil : PrefixCache(budgetBytes: prefixCacheBytes)
             let source = try? g.file.metadata.string("tokenizer.chat_template")
             chatTemplate = source.map { s in Result { try ChatTemplate(source: s) } }
+            residentBytes = weights.bytes.count
         case .encoder(let e):
             tokenizer = e.tokenizer
             prefixCache = nil
             chatTemplate = nil
+            residentBytes = weights.bytes.count
         case .speech(let s):
             tokenizer = s.tokenizer
             prefixCache = nil
+            residentBytes = s.whisper.weightBytes
             chatTemplate = nil
         }
     }

@@ -8,8 +8,8 @@
 //
 // With `--memory-budget`, what is charged stays within the budget: the loaded models' weights
 // (their file sizes), loads in progress, each running request's KV reservation (the cache its
-// sequences can grow to: prompt plus maxTokens, in the doublings a cache grows by) and the prefix
-// caches. A request or load that needs room first takes it from the prefix caches, then from idle
+// sequences can grow to: prompt plus maxTokens, in the doublings a cache grows by; for a
+// transcription, its working memory: WhisperModel.workingBytes) and the prefix caches. A request or load that needs room first takes it from the prefix caches, then from idle
 // models, least recently used first; when the room is held by running requests it waits (first
 // come, first served) until they finish. What can never fit (a model larger than the budget, or a
 // request whose KV cache plus its model's weights exceed it) is refused at once with the numbers.
@@ -35,6 +35,13 @@ public final class ModelLease: @unchecked Sendable {
     /// up to `positions` positions can grow to; refused when it can never fit.
     public func reserveKV(positions: Int, sequences: Int = 1) async throws {
         try await registry.reserveKV(self, positions: positions, sequences: sequences)
+    }
+
+    /// Charges (waiting for room under the memory budget) `bytes` of working memory a request
+    /// holds while it runs (a transcription's encoder pass, cross-attention memory and caches);
+    /// refused when it can never fit. `what` names it in the refusal.
+    public func reserveWorkingMemory(_ bytes: Int, for what: String) async throws {
+        try await registry.reserveWorkingMemory(self, bytes: bytes, what: what)
     }
 
     /// Gives the model (and any KV reservation) back; idempotent.
@@ -131,6 +138,18 @@ extension ModelRegistry {
         let model = lease.model
         try await admit(bytes, floor: bytes + model.residentBytes, holdsModel: true,
                         what: "a KV cache for \(positions) positions × \(max(1, sequences)) on \(model.name) (weights \(mib(model.residentBytes)))") {
+            lease.kvBytes += bytes
+            model.usage.kvReserved += bytes
+            self.kvReservedBytes += bytes
+        }
+    }
+
+    /// See ModelLease.reserveWorkingMemory.
+    func reserveWorkingMemory(_ lease: ModelLease, bytes: Int, what: String) async throws {
+        guard bytes > 0 else { return }
+        let model = lease.model
+        try await admit(bytes, floor: bytes + model.residentBytes, holdsModel: true,
+                        what: "\(what) on \(model.name) (weights \(mib(model.residentBytes)))") {
             lease.kvBytes += bytes
             model.usage.kvReserved += bytes
             self.kvReservedBytes += bytes

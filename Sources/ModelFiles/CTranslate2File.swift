@@ -102,6 +102,14 @@ public final class CTranslate2File: @unchecked Sendable {
         aliases = resolved
     }
 
+    /// Lets the kernel drop the whole file's pages once the weights were copied and converted
+    /// elsewhere (MappedFile.releasePages: a leased mapping only; a later read pages them back in).
+    public func releasePages() { source.releasePages(source.bytes) }
+
+    /// The same for one variable's bytes (the whole pages inside them), once they were converted:
+    /// a load then never holds the file and all its converted copies at once.
+    public func releasePages(of variable: CTranslate2Variable) { source.releasePages(data(of: variable)) }
+
     /// The variable `name` names, directly or through an alias.
     public func variable(_ name: String) -> CTranslate2Variable? {
         variables[aliases[name] ?? name]

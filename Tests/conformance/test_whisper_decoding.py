@@ -146,3 +146,23 @@ def test_concurrent_clips_give_the_bits_each_gives_alone(start_stdio):
                 for n in range(len(requests))]
     assert together == alone
     d.finish()
+
+
+def test_a_transcription_is_charged_to_the_memory_budget(start_stdio):
+    """Its working memory (one window's encoder pass, cross-attention memory and the sequences'
+    caches: about 100 MB greedy, more per beam) counts with the weights: with room for the weights
+    and a greedy transcription, a 5-beam one can never fit and is refused with the numbers, and the
+    daemon serves on."""
+    mib = 1 << 20
+    d = start_stdio("--model", "whisper-base", "--no-journal", "--memory-budget", "420")
+    weights = next(m for m in assert_result(d.call("models/list", {}, id=1), 1)["models"]
+                   if m["name"] == "whisper-base")["residentBytes"]
+    assert weights < 420 * mib
+    ok = beam_transcribe(d, "stella", 1, 2)
+    assert ok["text"].strip()
+    error = wire.assert_error(d.call("generate", {"model": "whisper-base", "audio": {"path": golden_clip_path(CLIPS["stella"])},
+                                                  "language": "en", "beams": 5}, id=3, timeout=300), -32008, 3)
+    assert error["data"]["neededBytes"] > 420 * mib == error["data"]["budgetBytes"], error
+    assert "transcription" in error["message"], error
+    assert beam_transcribe(d, "stella", 1, 4)["receipt"]["output"] == ok["receipt"]["output"]
+    d.finish()

@@ -92,7 +92,7 @@ public struct Transcriber: Sendable {
         self.scheduler = scheduler
     }
 
-    var whisper: WhisperModel { speech.whisper }
+    public var whisper: WhisperModel { speech.whisper }
 
     /// The encoder inputs of `samples` (30 s windows of log-mel features).
     public static func windows(of samples: [Float]) throws -> [[Float]] {

@@ -25,6 +25,8 @@ public final class WhisperModel: EncoderDecoderModel, @unchecked Sendable {
         self.file = file
         self.config = config
         weights = try WhisperWeights(file: file, config: config)
+        // Every weight is an owned Float32 copy now: the file's pages are not read again.
+        file.releasePages()
     }
 
     public var targetVocabulary: Int { config.vocabulary }
@@ -32,6 +34,21 @@ public final class WhisperModel: EncoderDecoderModel, @unchecked Sendable {
 
     /// Bytes of the owned weights.
     public var weightBytes: Int { weights.storage.reduce(0) { $0 + $1.count * MemoryLayout<Float>.size } }
+
+    /// The most memory one request's transcription holds at once, beyond the weights: one
+    /// window's encoder pass (its convolution columns and layer buffers), its states and
+    /// cross-attention memory, and `sequences` target sequences of up to maxTargetPositions with
+    /// their logits. The daemon charges it to the memory budget before the request runs.
+    public func workingBytes(sequences: Int) -> Int {
+        let c = config, k = WhisperConfig.convolutionWidth, rows = c.encoderPositions
+        let encoderFloats = c.inputFrames * c.melBins * k + c.inputFrames * c.width + rows * c.width * k + rows * c.width
+            + rows * (6 * c.width + c.feedForward)
+        let states = rows * c.width, memory = 2 * c.decoderLayers * rows * c.width
+        let capacity = SequenceState.capacity(toHold: c.maxTargetPositions, contextLength: c.maxTargetPositions)
+        let sequence = SequenceState.bytes(layers: c.decoderLayers, kvDim: c.width, capacity: capacity)
+            + c.vocabulary * MemoryLayout<Float>.size
+        return (encoderFloats + states + memory) * MemoryLayout<Float>.size + max(1, sequences) * sequence
+    }
 
     // MARK: Encoder
 

@@ -116,6 +116,7 @@ private struct WhisperWeightLoader {
         }
         let b = FloatBuffer(v.elementCount)
         try file.floats(v, into: b.buffer)
+        file.releasePages(of: v)
         storage.append(b)
         return b
     }

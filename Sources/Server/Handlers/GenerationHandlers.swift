@@ -49,7 +49,8 @@ public enum GenerationHandlers {
                     lease: ModelLease? = nil, audio: AudioResolver = .none,
                     onDelta: @escaping @Sendable (StreamedText) -> Void) async throws -> Answer {
         if case .speech(let speech) = p.prompt {
-            return try await SpeechHandlers.generate(p, speech, model: model, scheduler: scheduler, seed: seed, audio: audio, onDelta: onDelta)
+            return try await SpeechHandlers.generate(p, speech, model: model, scheduler: scheduler, seed: seed, audio: audio,
+                                                     lease: lease, onDelta: onDelta)
         }
         let generator = try Generator(model: model, scheduler: scheduler)
         let toolFormat = try p.tools.flatMap { try ToolCalls.format(for: $0, model: model) }

@@ -9,13 +9,17 @@ import Sampling
 
 enum SpeechHandlers {
     static func generate(_ p: GenerateParams, _ speech: SpeechInput, model: LoadedModel, scheduler: InferenceScheduler,
-                         seed: SeedUse, audio: AudioResolver,
+                         seed: SeedUse, audio: AudioResolver, lease: ModelLease? = nil,
                          onDelta: @escaping @Sendable (GenerationHandlers.StreamedText) -> Void) async throws -> Answer {
         let transcriber = try Transcriber(model: model, scheduler: scheduler)
         if !p.stop.isEmpty { throw JSONFieldError(path: "params.stop", message: "does not apply to audio") }
         let (samples, sha) = try audio.samples(speech.source)
         // An unknown language is refused before any work.
         if let language = speech.language { _ = try transcriber.prompt(language: language, translate: speech.task == .translate) }
+        // A beam step holds the live beams and the forks that replace them.
+        let sequences = p.beams > 1 ? 2 * p.beams : 1
+        try await lease?.reserveWorkingMemory(transcriber.whisper.workingBytes(sequences: sequences),
+                                              for: "a transcription (\(sequences) sequence\(sequences == 1 ? "" : "s"))")
         var request = TranscriptionRequest(samples: samples, language: speech.language, maxTokens: p.maxTokens, seed: seed.value)
         request.translate = speech.task == .translate
         request.sampling = GenerationHandlers.sampling(p)
