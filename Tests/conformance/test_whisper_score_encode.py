@@ -21,6 +21,8 @@ import struct
 import subprocess
 import wave
 
+import pytest
+
 import receipts_ref as ref
 from test_whisper import GOLDEN, clip_path
 from wire import assert_error, assert_result
@@ -310,4 +312,43 @@ def test_errors_name_their_path_and_the_daemon_keeps_serving(start_stdio):
     # Still serving: the longest transcript that fits is scored.
     fits = assert_result(d.call("score", {"model": "whisper-base", "audio": stella, "tokens": [2555] * 444}, id=60, timeout=300), 60)
     assert fits["scoredTokens"] == 445
+    d.finish()
+
+
+def test_params_and_results_match_openrpc_json(start_stdio, workdir):
+    """protocol/openrpc.json documents audio: the params sent here and every answer (with its
+    receipt, whose request and output record have their own schemas) must match it."""
+    jsonschema = pytest.importorskip("jsonschema")
+    referencing = pytest.importorskip("referencing")
+    from referencing.jsonschema import DRAFT7
+    doc = json.load(open(os.path.join(ROOT, "protocol", "openrpc.json")))
+    registry = referencing.Registry().with_resource("urn:doc", referencing.Resource(contents=doc, specification=DRAFT7))
+    index = {m["name"]: i for i, m in enumerate(doc["methods"])}
+
+    def check(ref_, instance, what):
+        v = jsonschema.Draft7Validator({"$ref": "urn:doc" + ref_}, registry=registry)
+        errors = [f"{list(e.absolute_path)}: {e.message[:200]}" for e in v.iter_errors(instance)]
+        assert not errors, (what, errors)
+
+    def call(d, id, method, params):
+        check(doc["methods"][index[method]]["x-params-schema"]["$ref"], params, f"{method} params")
+        result = assert_result(d.call(method, params, id=id, timeout=300), id)
+        check(f"#/methods/{index[method]}/result/schema", result, f"{method} result")
+        return result
+
+    d = start_stdio(*WHISPER, "--journal", os.path.join(workdir, "journal.jsonl"))
+    stella = {"path": path_of("stella")}
+    answers = [
+        call(d, 1, "generate", {"model": "whisper-base", "audio": stella, "temperature": 0, "logprobs": True, "topLogprobs": 2}),
+        call(d, 2, "generate", {"model": "whisper-base", "audio": {"path": path_of("long-lighthouse")}, "language": "en",
+                                "task": "transcribe", "temperature": 0, "maxTokens": 8}),
+        call(d, 3, "score", {"model": "whisper-base", "audio": stella, "text": "Please call Stella.", "topLogprobs": 1}),
+        call(d, 4, "score", {"model": "whisper-base", "audio": stella, "tokens": [2555, 818], "language": "en", "task": "translate"}),
+        call(d, 5, "encode", {"model": "whisper-base", "audio": stella}),
+        call(d, 6, "encode", {"model": "whisper-base", "audio": {"path": path_of("yes")}, "pooling": "none", "normalize": False}),
+    ]
+    assert len(answers[1]["segments"]) == 2 and all(s["finishReason"] == "length" for s in answers[1]["segments"])
+    for n, a in enumerate(answers):
+        call(d, 10 + n, "reproduce", {"id": a["receipt"]["id"], "audio": None})
+    call(d, 20, "reproduce", {"receipt": answers[2]["receipt"], "audio": stella})
     d.finish()

@@ -12,12 +12,13 @@ import RPCProtocol
 enum SpeechEncodeHandler {
     static func run(_ p: EncodeParams, _ source: SpeechInput.Source, model: LoadedModel, scheduler: InferenceScheduler,
                     audio: AudioResolver) async throws -> Answer {
-        let encoder = try SpeechEncoder(model: model, scheduler: scheduler)
         let pooling = p.pooling ?? .mean
+        // A rule of the params, refused whatever the model.
         guard pooling == .mean || pooling == .none else {
             throw JSONFieldError(path: "params.pooling", message: "\(pooling.rawValue) does not apply to audio: Whisper's encoder has no [CLS] "
                                  + "and is bidirectional, so no one position stands for the clip; pool mean or none")
         }
+        let encoder = try SpeechEncoder(model: model, scheduler: scheduler)
         let normalize = p.normalize ?? true
         let (samples, sha) = try audio.samples(source)
         if SpeechEncoder.windowFrames(sampleCount: samples.count).isEmpty {
