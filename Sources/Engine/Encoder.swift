@@ -112,15 +112,18 @@ public struct Encoder: Sendable {
         case .last: v = Array(states[(n - 1) * d..<(n * d)])
         case .none: v = states
         }
-        if normalize {
-            v.withUnsafeMutableBufferPointer { b in
-                for start in stride(from: 0, to: b.count, by: d) {
-                    let norm = FloatDot.sumOfSquares(b.baseAddress! + start, count: d).squareRoot()
-                    let divisor = max(norm, 1e-12)
-                    for j in start..<(start + d) { b[j] /= divisor }
-                }
+        if normalize { normalizeEach(&v, dimensions: d) }
+        return v
+    }
+
+    /// Divides each vector of `d` floats in `v` by max(‖v‖, 1e-12).
+    static func normalizeEach(_ v: inout [Float], dimensions d: Int) {
+        v.withUnsafeMutableBufferPointer { b in
+            for start in stride(from: 0, to: b.count, by: d) {
+                let norm = FloatDot.sumOfSquares(b.baseAddress! + start, count: d).squareRoot()
+                let divisor = max(norm, 1e-12)
+                for j in start..<(start + d) { b[j] /= divisor }
             }
         }
-        return v
     }
 }

@@ -106,7 +106,7 @@ public final class LoadedModel: @unchecked Sendable {
         switch content {
         case .gguf(let g): return g.decoderUnavailable
         case .encoder: return "\(name) is an encoder: it encodes, it does not generate or score"
-        case .speech: return "\(name) is a speech model: it transcribes audio given to generate"
+        case .speech: return "\(name) is a speech model: it takes audio (generate transcribes it, score scores a transcript of it, encode embeds it)"
         }
     }
 

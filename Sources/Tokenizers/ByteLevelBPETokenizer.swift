@@ -20,9 +20,14 @@ public final class ByteLevelBPETokenizer: Sendable {
     /// Added tokens marked special: `decode` can leave them out, `encode` can leave them unparsed.
     private let special: Set<Int32>
 
+    /// Merges restored by `restoringRankOrderedMerges` (RankOrderedMerges.swift), by the id they make.
+    public let restoredMerges: [(left: Int32, right: Int32, merged: Int32)]
+
     /// Reads `path` (a tokenizer.json). Throws `ByteLevelBPEError` for a file that cannot be read,
-    /// is inconsistent, or asks for anything not implemented.
-    public init(tokenizerJSON path: String) throws {
+    /// is inconsistent, or asks for anything not implemented. `restoringRankOrderedMerges`: put back
+    /// the merges a vocabulary whose ids are BPE ranks implies but the file lacks (Whisper's: its
+    /// own tokenizer, not `tokenizers` on the file; RankOrderedMerges.swift).
+    public init(tokenizerJSON path: String, restoringRankOrderedMerges: Bool = false) throws {
         let file = try ByteLevelBPEFile.read(path)
         let modelTexts = file.model.texts
         self.modelTexts = modelTexts
@@ -30,7 +35,8 @@ public final class ByteLevelBPETokenizer: Sendable {
         // Added tokens past the vocabulary come in id order (HFAddedToken.readAll checks it).
         for token in file.addedTokens where Int(token.id) >= all.count { all.append(Array(token.content.utf8)) }
         texts = TokenTextTable(texts: all)
-        bpe = BPEModel(rankedMerges: file.model.merges, texts: modelTexts)
+        restoredMerges = restoringRankOrderedMerges ? RankOrderedMerges.missing(from: file.model.merges, texts: modelTexts) : []
+        bpe = BPEModel(rankedMerges: RankOrderedMerges.merged(file.model.merges, with: restoredMerges), texts: modelTexts)
         ignoreMerges = file.model.ignoreMerges
         preTokenization = file.preTokenization
         matcher = HFAddedTokenMatcher(tokens: file.addedTokens)

@@ -61,7 +61,10 @@ enum SpeechFamily {
         let file = try CTranslate2File(source: input.weights)
         let config = try WhisperConfig.load(file: file, configPath: input.path + "/config.json")
         let whisper = try WhisperModel(file: file, config: config)
-        let tokenizer = try ByteLevelBPETokenizer(tokenizerJSON: input.path + "/tokenizer.json")
+        // Text is tokenized as Whisper's own tokenizer does, with the merge faster-whisper's
+        // tokenizer.json lacks (Ġ t) put back: otherwise " to" would be " " + "to", which the model
+        // never produces (RankOrderedMerges.swift). Decoding is the file's either way.
+        let tokenizer = try ByteLevelBPETokenizer(tokenizerJSON: input.path + "/tokenizer.json", restoringRankOrderedMerges: true)
         guard tokenizer.vocabularySize <= config.vocabulary else {
             throw ModelError.badHyperparameter("tokenizer.json has \(tokenizer.vocabularySize) tokens, the model \(config.vocabulary)")
         }

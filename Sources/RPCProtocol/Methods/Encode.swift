@@ -1,8 +1,9 @@
 // `encode`: embeddings of texts (or token ids) from an encoder model, or from a decoder's final
-// hidden states.
+// hidden states; on a speech model, of audio from its encoder's states.
 import ReproJSON
 
-/// `encode {model?, input: string | [string] | tokens: [[int]], pooling?, normalize?, truncate?, addSpecial?}`.
+/// `encode {model?, input: string | [string] | tokens: [[int]], pooling?, normalize?, truncate?, addSpecial?}`,
+/// or on a speech model `encode {model?, audio, pooling?, normalize?}` (one clip per request).
 public struct EncodeParams: Sendable {
     public static let method = "encode"
     public static let maxInputs = 1024
@@ -10,6 +11,8 @@ public struct EncodeParams: Sendable {
     public enum Input: Sendable, Equatable {
         case texts([String], addSpecial: Bool)
         case tokens([[Int32]])
+        /// One clip, for a speech model's encoder (SpeechInput.swift).
+        case audio(SpeechInput.Source)
     }
 
     public enum Pooling: String, Sendable, CaseIterable {
@@ -33,6 +36,21 @@ public struct EncodeParams: Sendable {
         var r = try JSONObjectReader(params, path: "params")
         model = try r.optionalModelName("model")
         keepAlive = try KeepAlive.read(&r, path: "params")
+        if let speech = try SpeechInput.read(&r, withTask: false) {
+            // Audio has no tokens to add or cut: a clip is encoded whole, window by window.
+            for key in ["input", "tokens", "addSpecial", "truncate"] {
+                if r.contains(key) { throw JSONFieldError(path: r.fieldPath(key), message: "cannot be given together with audio") }
+                _ = r.value(key)  // null: absent
+            }
+            input = .audio(speech.source)
+            inputIsList = false
+            truncate = false
+            let (pooling, normalize) = try Self.readPooling(&r)
+            self.pooling = pooling
+            self.normalize = normalize
+            try r.finish()
+            return
+        }
         let inputPath = r.fieldPath("input")
         let texts: [String]?
         let raw = r.value("input")
@@ -62,17 +80,21 @@ public struct EncodeParams: Sendable {
         case (nil, nil):
             throw JSONFieldError(path: inputPath, message: "is required (or tokens)")
         }
-        if let p = try r.optionalString("pooling", maxBytes: 16) {
-            guard let pooling = Pooling(rawValue: p) else {
-                throw JSONFieldError(path: r.fieldPath("pooling"), message: "must be one of mean, cls, last, none, not \(p)")
-            }
-            self.pooling = pooling
-        } else {
-            pooling = nil
-        }
-        normalize = try r.optionalBool("normalize")
+        let (pooling, normalize) = try Self.readPooling(&r)
+        self.pooling = pooling
+        self.normalize = normalize
         truncate = try r.optionalBool("truncate") ?? true
         try r.finish()
+    }
+
+    /// `pooling` and `normalize` (nil: the model's default).
+    static func readPooling(_ r: inout JSONObjectReader) throws -> (Pooling?, Bool?) {
+        var pooling: Pooling?
+        if let p = try r.optionalString("pooling", maxBytes: 16) {
+            pooling = Pooling(rawValue: p)
+            if pooling == nil { throw JSONFieldError(path: r.fieldPath("pooling"), message: "must be one of mean, cls, last, none, not \(p)") }
+        }
+        return (pooling, try r.optionalBool("normalize"))
     }
 
     /// `tokens`: an array of 1...maxInputs non-empty arrays of token ids.
@@ -100,6 +122,12 @@ public struct EncodeParams: Sendable {
     /// the token ids that were encoded (after truncation), the pooling and normalisation used.
     public static func canonicalRequest(tokens: [[Int32]], pooling: Pooling, normalize: Bool) -> JSONValue {
         ["tokens": .array(tokens.map { JSONValue(ints: $0) }), "pooling": .string(pooling.rawValue), "normalize": .bool(normalize)]
+    }
+
+    /// The canonical request of a speech `encode`: the audio by the sha256 of its samples, the
+    /// pooling and normalisation used.
+    public static func canonicalRequest(audioSHA256: String, pooling: Pooling, normalize: Bool) -> JSONValue {
+        ["audio": ["sha256": .string(audioSHA256)], "pooling": .string(pooling.rawValue), "normalize": .bool(normalize)]
     }
 
     /// `{model, embeddings, dimensions, pooling, normalize, tokenCounts, truncated}`: `embeddings`

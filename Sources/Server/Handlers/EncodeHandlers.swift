@@ -12,10 +12,18 @@ enum EncodeHandlers {
         let p = try EncodeParams(params)
         let lease = try await ctx.daemon.registry.acquire(p.model, keepAlive: p.keepAlive) { ctx.progress($0) }
         defer { lease.release() }
-        return try await ctx.daemon.seal(try await run(p, model: lease.model, scheduler: ctx.daemon.scheduler, lease: lease))
+        return try await ctx.daemon.seal(try await run(p, model: lease.model, scheduler: ctx.daemon.scheduler, lease: lease,
+                                                       audio: AudioResolver(store: ctx.daemon.audioStore)))
     }
 
-    static func run(_ p: EncodeParams, model: LoadedModel, scheduler: InferenceScheduler, lease: ModelLease? = nil) async throws -> Answer {
+    static func run(_ p: EncodeParams, model: LoadedModel, scheduler: InferenceScheduler, lease: ModelLease? = nil,
+                    audio: AudioResolver = .none) async throws -> Answer {
+        if case .audio(let source) = p.input {
+            return try await SpeechEncodeHandler.run(p, source, model: model, scheduler: scheduler, audio: audio)
+        }
+        if model.speech != nil {
+            throw JSONFieldError(path: "params.audio", message: "is required: \(model.name) is a speech model, whose encoder takes audio, not text")
+        }
         let encoder = try Encoder(model: model, scheduler: scheduler)
         let defaults = model.encoder.map { (pooling: $0.pooling, normalize: $0.normalize) } ?? (pooling: .mean, normalize: true)
         let pooling = p.pooling ?? EncodeParams.Pooling(rawValue: defaults.pooling.rawValue)!
@@ -54,6 +62,8 @@ enum EncodeHandlers {
                 inputs.append(Array(ids.prefix(limit)))
                 truncated.append(ids.count > limit)
             }
+        case .audio:
+            break  // went to SpeechEncodeHandler above
         }
         let request = EncodeRequest(inputs: inputs, pooling: Pooling(rawValue: pooling.rawValue)!, normalize: normalize)
         // A decoder runs the inputs one after another, each in its own KV cache.

@@ -99,7 +99,8 @@ public enum GenerationHandlers {
         let p = try ScoreParams(params)
         let lease = try await ctx.daemon.registry.acquire(p.model, keepAlive: p.keepAlive) { ctx.progress($0) }
         defer { lease.release() }
-        let answer = try await run(p, model: lease.model, scheduler: ctx.daemon.scheduler, lease: lease)
+        let answer = try await run(p, model: lease.model, scheduler: ctx.daemon.scheduler, lease: lease,
+                                   audio: AudioResolver(store: ctx.daemon.audioStore))
         return try await ctx.daemon.seal(answer)
     }
 
@@ -108,7 +109,14 @@ public enum GenerationHandlers {
         try await run(p, model: try registry.resolve(p.model), scheduler: scheduler).unjournaledJSON()
     }
 
-    static func run(_ p: ScoreParams, model: LoadedModel, scheduler: InferenceScheduler, lease: ModelLease? = nil) async throws -> Answer {
+    static func run(_ p: ScoreParams, model: LoadedModel, scheduler: InferenceScheduler, lease: ModelLease? = nil,
+                    audio: AudioResolver = .none) async throws -> Answer {
+        if case let .speech(speech, transcript) = p.input {
+            return try await SpeechScoreHandler.run(p, speech, transcript, model: model, scheduler: scheduler, audio: audio)
+        }
+        if model.speech != nil {
+            throw JSONFieldError(path: "params.audio", message: "is required: \(model.name) is a speech model, which scores a transcript (text) given audio")
+        }
         let scorer = Scorer(generator: try Generator(model: model, scheduler: scheduler))
         var request: ScoreRequest
         switch p.input {
@@ -126,6 +134,8 @@ public enum GenerationHandlers {
             let head = model.tokenizer.encode(context, addSpecial: addSpecial, parseSpecial: parseSpecial)
             let tail = model.tokenizer.encode(continuation, addSpecial: false, parseSpecial: parseSpecial)
             request = ScoreRequest(tokens: head + tail, firstScored: max(1, head.count))
+        case .speech:
+            throw RPCError.internalError("score with audio is SpeechScoreHandler's, dispatched above")
         }
         request.topLogprobs = p.topLogprobs
         try scorer.checkFits(request)

@@ -1,5 +1,6 @@
-// Replaying an `encode` receipt: its recorded token ids with its pooling and normalize; compared
-// value by value, the first (input, index) that differs named, and the largest difference.
+// Replaying an `encode` receipt: its recorded token ids (or audio, by sha256) with its pooling and
+// normalize; compared value by value, the first (input, index) that differs named, and the largest
+// difference.
 import Engine
 import Receipts
 import ReproJSON
@@ -16,7 +17,8 @@ enum EncodeReplay {
     }
 
     static func run(_ r: ParsedReceipt, _ model: LoadedModel, _ scheduler: InferenceScheduler, _ lease: ModelLease?, _ audio: AudioResolver) async throws -> [String: JSONValue] {
-        try await EncodeHandlers.run(try EncodeParams(.object(r.request)), model: model, scheduler: scheduler, lease: lease).output
+        try await EncodeHandlers.run(try EncodeParams(.object(r.request)), model: model, scheduler: scheduler, lease: lease,
+                                     audio: audio).output
     }
 
     static func compare(_ r: ParsedReceipt, _ expected: [String: JSONValue], _ actual: [String: JSONValue], _ c: inout Replay.Comparison) {
