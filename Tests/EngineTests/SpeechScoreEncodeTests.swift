@@ -42,7 +42,7 @@ final class SpeechScoreEncodeTests: XCTestCase {
             XCTAssertEqual(chunked[i].logprob.bitPattern, expected.0.bitPattern, "position \(i)")
             XCTAssertEqual(chunked[i].top.map(\.token), expected.1.map(\.token), "position \(i)")
             XCTAssertEqual(chunked[i].top.map(\.logprob.bitPattern), expected.1.map(\.logprob.bitPattern), "position \(i)")
-            if i < transcript.count { logits = try await transcriber.step(target, token) }
+            if i < transcript.count { logits = try await transcriber.step([(target, token)])[0] }
         }
     }
 

@@ -1011,6 +1011,8 @@ ERROR_CASES = [
     ("generate", {"audio": {"path": "/x.wav"}, "task": "summarize"}, -32602, "params.task", True),
     ("generate", {"audio": {"path": "/x.wav"}, "language": "EN"}, -32602, "params.language", True),
     ("generate", {"prompt": "a", "language": "en"}, -32602, "params.language", True),
+    ("generate", {"prompt": "a", "timestamps": True}, -32602, "params.timestamps", True),
+    ("generate", {"audio": {"path": "/x.wav"}, "timestamps": "yes"}, -32602, "params.timestamps", True),
     ("generate", {"audio": {"path": "/x.wav"}}, -32602, "params.model", False),  # smollm2 is no speech model
     ("score", {"audio": {"path": "/x.wav"}}, -32602, "params.text", True),
     ("score", {"audio": {"path": "/x.wav"}, "text": "a", "tokens": [1]}, -32602, "params.tokens", True),
