@@ -135,16 +135,10 @@ extension ModelRegistry {
         guard let c = lease.model.decoder?.config, positions > 0 else { return }
         let capacity = SequenceState.capacity(toHold: min(positions, c.contextLength), contextLength: c.contextLength)
         let bytes = max(1, sequences) * SequenceState.bytes(layers: c.layers, kvDim: c.kvDim, capacity: capacity)
-        let model = lease.model
-        try await admit(bytes, floor: bytes + model.residentBytes, holdsModel: true,
-                        what: "a KV cache for \(positions) positions × \(max(1, sequences)) on \(model.name) (weights \(mib(model.residentBytes)))") {
-            lease.kvBytes += bytes
-            model.usage.kvReserved += bytes
-            self.kvReservedBytes += bytes
-        }
+        try await reserveWorkingMemory(lease, bytes: bytes, what: "a KV cache for \(positions) positions × \(max(1, sequences))")
     }
 
-    /// See ModelLease.reserveWorkingMemory.
+    /// See ModelLease.reserveWorkingMemory (a KV cache is charged the same way).
     func reserveWorkingMemory(_ lease: ModelLease, bytes: Int, what: String) async throws {
         guard bytes > 0 else { return }
         let model = lease.model
