@@ -13,13 +13,23 @@ length_penalty=1: per segment (one per 30 s window) its seek and token ids. With
 seek, start, end, token ids (timestamp tokens included) and text; there the windows start where
 the last timestamp pair ended, not every 30 s.
 
+And for two clips without speech that it writes itself (silence, and seeded white noise: see
+no_speech_clips), greedy with and without timestamps, faster-whisper's default no-speech rule
+(no_speech_threshold 0.6, log_prob_threshold -1) and the same decoding without the rule
+(no_speech_threshold=None): the segments each gives, and the no_speech_prob and avg_logprob of
+every window.
+
 Usage: python3 scripts/make_whisper_decoding_golden.py [--clips DIR] [--site DIR] [--model DIR]
 """
 
 import argparse
+import hashlib
 import importlib.util
 import json
+import random
+import struct
 import sys
+import wave
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -29,6 +39,24 @@ BEAM_SIZES = [2, 5]
 TIMESTAMP_BEAM_SIZES = [1, 5]
 SETTINGS = dict(language="en", task="transcribe", temperature=0, vad_filter=False, without_timestamps=True,
                 condition_on_previous_text=False, patience=1, length_penalty=1)
+
+
+def no_speech_clips(folder: Path):
+    """Writes silence.wav (5 s of zeros) and noise.wav (5 s of white noise, PCM16 values drawn
+    uniformly from [-3000, 3000] by Python's random.Random(20261207)) into `folder`: mono 16 kHz
+    PCM16, made the same way by the tests. Returns {name: path}."""
+    rng = random.Random(20261207)
+    signals = {"silence": [0] * 80000, "noise": [rng.randint(-3000, 3000) for _ in range(80000)]}
+    paths = {}
+    for name, values in signals.items():
+        path = folder / f"{name}.wav"
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(16000)
+            w.writeframes(struct.pack(f"<{len(values)}h", *values))
+        paths[name] = path
+    return paths
 
 
 def load(name):
@@ -79,8 +107,23 @@ def main():
                   f"{[(s['start'], s['end']) for s in timestamps[str(size)]]}", file=sys.stderr)
         clips.append({"name": name, "wav": wav.name, "beams": beams, "timestamps": timestamps})
 
+    no_speech = []
+    for name, path in no_speech_clips(args.clips).items():
+        entry = {"name": name, "wav": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+        for timestamps in (False, True):
+            for rule, threshold in (("rule", 0.6), ("no_rule", None)):
+                segments, _ = model.transcribe(str(path), beam_size=1, **{**SETTINGS, "without_timestamps": not timestamps},
+                                               no_speech_threshold=threshold)
+                entry[f"{'timestamps' if timestamps else 'plain'}_{rule}"] = [
+                    {"seek": s.seek, "tokens": list(s.tokens), "text": s.text, "no_speech_prob": s.no_speech_prob,
+                     "avg_logprob": s.avg_logprob} for s in segments]
+        print(f"make_whisper_decoding_golden: {name}: with the rule {entry['plain_rule']}, "
+              f"without {[(s['text'], round(s['no_speech_prob'], 3)) for s in entry['plain_no_rule']]}", file=sys.stderr)
+        no_speech.append(entry)
+
     golden = {"reference": {"faster-whisper": faster_whisper.__version__, "ctranslate2": ctranslate2.__version__},
-              "model": args.model.name, "settings": SETTINGS, "clips": clips}
+              "model": args.model.name, "settings": SETTINGS, "clips": clips,
+              "no_speech": no_speech}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(golden, sort_keys=True, indent=1) + "\n")
     print(f"make_whisper_decoding_golden: wrote {OUT}", file=sys.stderr)

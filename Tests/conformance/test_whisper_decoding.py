@@ -16,7 +16,7 @@ import os
 import pytest
 
 import wire
-from test_whisper import EOT, clip_path as golden_clip_path, GOLDEN as CLIP_GOLDEN
+from test_whisper import EOT, ROOT, clip_path as golden_clip_path, GOLDEN as CLIP_GOLDEN
 from wire import assert_result
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -165,4 +165,45 @@ def test_a_transcription_is_charged_to_the_memory_budget(start_stdio):
     assert error["data"]["neededBytes"] > 420 * mib == error["data"]["budgetBytes"], error
     assert "transcription" in error["message"], error
     assert beam_transcribe(d, "stella", 1, 4)["receipt"]["output"] == ok["receipt"]["output"]
+    d.finish()
+
+
+def test_windows_without_speech_keep_no_text_as_faster_whisper(start_stdio, tmp_path):
+    """Silence and white noise (made here as the golden script made them, checked by sha256):
+    with faster-whisper's no-speech rule nothing is kept; without it (noSpeechThreshold 1) the
+    ids are the reference's without the rule; the no-speech probability and the average logprob
+    agree with the reference's within 1e-4."""
+    import hashlib
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("golden", os.path.join(ROOT, "scripts", "make_whisper_decoding_golden.py"))
+    golden = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(golden)
+    paths = golden.no_speech_clips(tmp_path)
+    d = start_stdio("--model", "whisper-base", "--no-journal")
+    n = 0
+    for entry in DECODING["no_speech"]:
+        path = paths[entry["name"]]
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+        for mode in ("plain", "timestamps"):
+            for rule in ("rule", "no_rule"):
+                n += 1
+                params = {"model": "whisper-base", "audio": {"path": str(path)}, "language": "en", "temperature": 0,
+                          "maxTokens": 224, "timestamps": mode == "timestamps",
+                          **({} if rule == "rule" else {"noSpeechThreshold": 1})}
+                r = assert_result(d.call("generate", params, id=n, timeout=300), n)
+                theirs = entry[f"{mode}_{rule}"]
+                # Without timestamps a segment is a window, its tokens with the <|endoftext|>.
+                ours = [s["tokens"] if mode == "timestamps" else s["tokens"][:-1] for s in r["segments"]]
+                assert ours == [s["tokens"] for s in theirs], (entry["name"], mode, rule)
+                assert r["text"] == "".join(s["text"] for s in theirs)
+                if rule == "no_rule":
+                    # The reference reports its window's figures on each segment.
+                    windows = {w["seek"]: w for w in r["windows"]}
+                    for s in theirs:
+                        assert abs(windows[s["seek"]]["noSpeechProbability"] - s["no_speech_prob"]) < 1e-4
+                        assert abs(windows[s["seek"]]["averageLogprob"] - s["avg_logprob"]) < 1e-4
+                    assert not any(w["skipped"] for w in r["windows"])
+                else:
+                    assert all(w["skipped"] for w in r["windows"]) == (not theirs)
+    print(f"\nno-speech rule: {n} transcripts of silence and noise as faster-whisper's")
     d.finish()

@@ -20,6 +20,9 @@ public struct WhisperSpecials: Sendable {
     public let transcribe: Int32
     public let translate: Int32
     public let noTimestamps: Int32
+    /// <|nospeech|> (<|nocaptions|> in older vocabularies): its probability after
+    /// <|startoftranscript|> is Whisper's no-speech probability. nil: the vocabulary has neither.
+    public let noSpeech: Int32?
     /// Language code ("en") → its token, for the model's languages (config.json's lang_ids).
     public let languages: [String: Int32]
 
@@ -33,6 +36,7 @@ public struct WhisperSpecials: Sendable {
         transcribe = try id("<|transcribe|>")
         translate = try id("<|translate|>")
         noTimestamps = try id("<|notimestamps|>")
+        noSpeech = tokenizer.tokenID("<|nospeech|>") ?? tokenizer.tokenID("<|nocaptions|>")
         var languages: [String: Int32] = [:]
         for t in languageIDs {
             guard let text = tokenizer.tokenText(t), text.hasPrefix("<|"), text.hasSuffix("|>") else {

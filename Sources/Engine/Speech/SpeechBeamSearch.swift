@@ -50,7 +50,7 @@ struct SpeechBeamSearch {
     /// their choices, and why it ended.
     func decode(_ window: EncoderStates, prompt: [Int32], steps: Int) async throws -> Transcriber.DecodedWindow {
         let endOfText = transcriber.speech.specials.endOfText
-        let (root, first) = try await transcriber.start(window, prompt: prompt, logits: .last)
+        let (root, first, noSpeech) = try await transcriber.startWindow(window, prompt: prompt)
         var live = [Beam(sequence: root, logits: first)]
         var finished: [Hypothesis] = []
         var cancelled = false
@@ -91,12 +91,12 @@ struct SpeechBeamSearch {
         }
         if cancelled {
             let beam = live[0]
-            return .init(tokens: beam.tokens, choices: beam.choices, finishReason: .cancelled)
+            return .init(tokens: beam.tokens, choices: beam.choices, finishReason: .cancelled, noSpeechProbability: noSpeech)
         }
-        guard var best = finished.first else { return .init() }
+        guard var best = finished.first else { return .init(noSpeechProbability: noSpeech) }
         for h in finished.dropFirst() where h.rank > best.rank { best = h }
         return .init(tokens: best.tokens + (best.ended ? [endOfText] : []), choices: best.choices,
-                     finishReason: best.ended ? .stop : .length)
+                     finishReason: best.ended ? .stop : .length, noSpeechProbability: noSpeech)
     }
 
     /// The best 2·width candidates over every live beam, best first.

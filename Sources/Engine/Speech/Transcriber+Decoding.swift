@@ -13,6 +13,16 @@ extension Transcriber {
         var choices: [TokenChoice] = []
         var finishReason = FinishReason.length
         var text = ""
+        var noSpeechProbability: Double?
+        /// Whether its text and tokens were streamed as they were decoded.
+        var streamed = false
+
+        /// faster-whisper's avg_logprob: the tokens' log-probabilities (the <|endoftext|>'s
+        /// included) summed, over the count of tokens before <|endoftext|> plus one.
+        func averageLogprob(endOfText: Int32) -> Double {
+            let sum = choices.reduce(0.0) { $0 + Double($1.logprob) }
+            return sum / Double(tokens.filter { $0 != endOfText }.count + 1)
+        }
     }
 
     public func transcribe(_ request: TranscriptionRequest,
@@ -62,8 +72,17 @@ extension Transcriber {
             window.tokens = decoded.tokens
             window.finishReason = decoded.finishReason
             window.text = decoded.text
+            window.noSpeechProbability = decoded.noSpeechProbability
+            window.averageLogprob = decoded.averageLogprob(endOfText: speech.specials.endOfText)
             if request.logprobs { result.logprobs?.append(contentsOf: decoded.choices) }
-            if request.timestamps {
+            // faster-whisper's no-speech rule: a window likely silent, and not decoded confidently,
+            // keeps no text, and the next window follows it.
+            if let p = window.noSpeechProbability, p > request.noSpeechThreshold,
+               !(window.averageLogprob > TranscriptionRequest.logprobThreshold) {
+                window.skipped = true
+                window.text = ""
+                seek += frames
+            } else if request.timestamps {
                 let generated = decoded.finishReason == .stop ? Array(decoded.tokens.dropLast()) : decoded.tokens
                 let (segments, next) = splitter.split(generated, seek: seek, frames: frames)
                 result.segments?.append(contentsOf: segments)
@@ -74,7 +93,7 @@ extension Transcriber {
             } else {
                 seek += frames
             }
-            if !streamsTokens {
+            if !decoded.streamed {
                 onDelta(GenerationDelta(text: window.text, tokens: window.tokens, logprobs: request.logprobs ? decoded.choices : []))
             }
             result.decodeSeconds += clock.lap()
@@ -85,7 +104,9 @@ extension Transcriber {
     }
 
     /// One window, greedy (temperature 0) or sampled; `draw` is the sampler's draw index, carried
-    /// across windows. With `onDelta`, text streams as soon as its UTF-8 is whole.
+    /// across windows. With `onDelta`, text streams as soon as its UTF-8 is whole, unless the
+    /// window may yet be taken for silence (its no-speech probability is above the threshold):
+    /// then the caller streams it once it is final.
     private func decodeSampled(_ states: EncoderStates, prompt: [Int32], steps: Int, rules: WhisperLogitRules,
                                _ request: TranscriptionRequest, draw: inout UInt64,
                                onDelta: ((GenerationDelta) -> Void)?) async throws -> DecodedWindow {
@@ -93,7 +114,10 @@ extension Transcriber {
         let tokenizer = speech.tokenizer, endOfText = speech.specials.endOfText
         var out = DecodedWindow()
         var text = TextAssembler(stops: [])
-        let (sequence, first) = try await start(states, prompt: prompt, logits: .last)
+        let (sequence, first, noSpeech) = try await startWindow(states, prompt: prompt)
+        out.noSpeechProbability = noSpeech
+        let onDelta = noSpeech.map { $0 > request.noSpeechThreshold } == true ? nil : onDelta
+        out.streamed = onDelta != nil
         var logits = first
         for step in 0..<steps {
             rules.apply(&logits, generated: out.tokens)
@@ -102,11 +126,11 @@ extension Transcriber {
             }
             draw += 1
             out.tokens.append(token)
-            var choice: [TokenChoice] = []
-            if request.logprobs {
-                choice = [Generator.choice(token, logits, top: request.topLogprobs)]
-                out.choices += choice
-            }
+            // Every token's logprob is kept (the no-speech rule averages them); the stream and the
+            // result carry them only when asked for.
+            let chosen = Generator.choice(token, logits, top: request.logprobs ? request.topLogprobs : 0)
+            out.choices.append(chosen)
+            let choice = request.logprobs ? [chosen] : []
             if token == endOfText {
                 out.finishReason = .stop
                 onDelta?(GenerationDelta(text: text.takeDelta(final: true), tokens: [token], logprobs: choice))

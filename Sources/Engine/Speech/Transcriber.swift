@@ -33,6 +33,12 @@ public struct TranscriptionRequest: Sendable {
     public var lengthPenalty = 1.0
     /// Timestamp tokens decoded, and the transcript cut into timestamped segments.
     public var timestamps = false
+    /// A window whose no-speech probability is above this, unless its tokens' average logprob
+    /// is above `logprobThreshold`, is taken for silence: decoded, but none of its text is kept
+    /// (faster-whisper's no_speech_threshold; 1 never skips).
+    public var noSpeechThreshold = 0.6
+    /// faster-whisper's log_prob_threshold.
+    public static let logprobThreshold = -1.0
 
     public init(samples: [Float], language: String?, maxTokens: Int, seed: UInt64) {
         self.samples = samples
@@ -53,6 +59,13 @@ public struct TranscribedWindow: Sendable {
     public var tokens: [Int32]
     public var text: String
     public var finishReason: FinishReason
+    /// The probability of <|nospeech|> after <|startoftranscript|> (nil: the model has no such token).
+    public var noSpeechProbability: Double? = nil
+    /// The log-probabilities of the generated tokens summed, over their count plus one (as
+    /// faster-whisper averages them: the <|endoftext|>'s is in the sum, not in the count).
+    public var averageLogprob = 0.0
+    /// Taken for silence: no text kept (TranscriptionRequest.noSpeechThreshold).
+    public var skipped = false
 }
 
 public struct TranscriptionResult: Sendable {
@@ -114,6 +127,20 @@ public struct Transcriber: Sendable {
 
     var shorterThanAFrame: EngineError {
         .cannotRun(model: model.name, reason: "the audio is shorter than one 10 ms frame")
+    }
+
+    /// Starts a window's sequence on `states` and runs the prompt: the logits after its last token,
+    /// and Whisper's no-speech probability (the softmax of <|nospeech|> after
+    /// <|startoftranscript|>, the prompt's first token, as the raw logits give it).
+    func startWindow(_ states: EncoderStates, prompt: [Int32]) async throws -> (TargetSequence, [Float], Double?) {
+        let (sequence, rows) = try await start(states, prompt: prompt, logits: .all)
+        let vocabulary = whisper.targetVocabulary
+        let last = Array(rows[(rows.count - vocabulary)...])
+        guard let noSpeech = speech.specials.noSpeech else { return (sequence, last, nil) }
+        let probability = Array(rows[0..<vocabulary]).withUnsafeBufferPointer { z in
+            ReproMath.exp(Double(LogSoftmax(z).logprob(ofLogit: z[Int(noSpeech)])))
+        }
+        return (sequence, last, probability)
     }
 
     /// Starts a sequence on `states` and runs `tokens`, returning the requested logits.

@@ -1,6 +1,6 @@
 // Speech to condition on (encoder-decoder speech models such as Whisper): `audio` in `generate`,
 // `score` and `encode`, with `language` and `task` for `generate` and `score`, and `timestamps`
-// (a boolean, default false) for `generate`.
+// (a boolean, default false) and `noSpeechThreshold` (0...1, default 0.6) for `generate`.
 //   audio: {wav: <base64 of a WAV file>} | {path: <a WAV file the daemon reads>} | {sha256: <hex>}
 // The third form names audio the daemon already holds by the sha256 of its decoded samples (every
 // answer's receipt records audio this way, and the daemon keeps it beside the journal), so a
@@ -29,12 +29,17 @@ public struct SpeechInput: Sendable, Equatable {
     public let task: Task
     /// Decode timestamp tokens and cut the transcript into timestamped segments.
     public let timestamps: Bool
+    /// A window more likely silent than this keeps no text unless decoded confidently (1: never).
+    public let noSpeechThreshold: Double
+    public static let defaultNoSpeechThreshold = 0.6
 
-    public init(source: Source, language: String?, task: Task, timestamps: Bool = false) {
+    public init(source: Source, language: String?, task: Task, timestamps: Bool = false,
+                noSpeechThreshold: Double = SpeechInput.defaultNoSpeechThreshold) {
         self.source = source
         self.language = language
         self.task = task
         self.timestamps = timestamps
+        self.noSpeechThreshold = noSpeechThreshold
     }
 
     /// The largest WAV accepted inline (base64 makes the frame a third larger): an hour of 16 kHz
@@ -42,11 +47,11 @@ public struct SpeechInput: Sendable, Equatable {
     public static let maxWAVBytes = 128 << 20
     public static let maxPathBytes = 4096
 
-    /// Reads `audio` (and `language`, `task` when `withTask`, `timestamps` when `withTimestamps`);
-    /// nil when there is no `audio`. Without `audio`, those are refused by name.
+    /// Reads `audio` (and `language`, `task` when `withTask`, `timestamps` and `noSpeechThreshold`
+    /// when `withTimestamps`); nil when there is no `audio`. Without `audio`, those are refused by name.
     static func read(_ r: inout JSONObjectReader, withTask: Bool, withTimestamps: Bool = false) throws -> SpeechInput? {
         guard var a = try r.optionalObject("audio") else {
-            for key in ["language", "task"] + (withTimestamps ? ["timestamps"] : []) where r.contains(key) {
+            for key in ["language", "task"] + (withTimestamps ? ["timestamps", "noSpeechThreshold"] : []) where r.contains(key) {
                 throw JSONFieldError(path: r.fieldPath(key), message: "applies only to audio")
             }
             _ = r.value("language")
@@ -88,17 +93,20 @@ public struct SpeechInput: Sendable, Equatable {
             throw JSONFieldError(path: r.fieldPath("task"), message: "must be \"transcribe\" or \"translate\"")
         }
         let timestamps = withTimestamps ? try r.optionalBool("timestamps") ?? false : false
-        return SpeechInput(source: source, language: language, task: task, timestamps: timestamps)
+        let threshold = withTimestamps ? try r.optionalDouble("noSpeechThreshold", in: 0...1) ?? Self.defaultNoSpeechThreshold
+                                       : Self.defaultNoSpeechThreshold
+        return SpeechInput(source: source, language: language, task: task, timestamps: timestamps, noSpeechThreshold: threshold)
     }
 
     /// The canonical fields a receipt records: the audio by content, the language actually used
     /// (detected or given), the task, and `timestamps` when true (absent when false, so a receipt
-    /// made before timestamps existed reads the same).
+    /// made before timestamps existed reads the same), and generate's `noSpeechThreshold` when given.
     public static func canonicalFields(audioSHA256: String, language: String?, task: Task,
-                                       timestamps: Bool = false) -> [String: JSONValue] {
+                                       timestamps: Bool = false, noSpeechThreshold: Double? = nil) -> [String: JSONValue] {
         var o: [String: JSONValue] = ["audio": ["sha256": .string(audioSHA256)], "task": .string(task.rawValue)]
         if let language { o["language"] = .string(language) }
         if timestamps { o["timestamps"] = .bool(true) }
+        if let noSpeechThreshold { o["noSpeechThreshold"] = .double(noSpeechThreshold) }
         return o
     }
 }

@@ -28,6 +28,7 @@ enum SpeechHandlers {
         request.beams = p.beams
         request.lengthPenalty = p.lengthPenalty
         request.timestamps = speech.timestamps
+        request.noSpeechThreshold = speech.noSpeechThreshold
         let tokenizer = model.tokenizer, wantLogprobs = p.logprobs, top = p.topLogprobs
         let result = try await transcriber.transcribe(request) { delta in
             onDelta(.init(text: delta.text, tokens: delta.tokens,
@@ -53,18 +54,24 @@ enum SpeechHandlers {
                 ["seek": JSONValue(s.seek), "start": .double(s.start), "end": .double(s.end), "text": .string(s.text),
                  "tokens": JSONValue(ints: s.tokens)]
             })
-            o["windows"] = .array(result.windows.map { w in
-                ["seek": JSONValue(w.seek), "start": .double(w.start), "end": .double(w.end),
-                 "tokens": JSONValue(ints: w.tokens), "finishReason": .string(w.finishReason.rawValue)]
-            })
         } else {
-            o["segments"] = .array(result.windows.map { w in
+            // Without timestamps a window is a segment, unless it was taken for silence.
+            o["segments"] = .array(result.windows.filter { !$0.skipped }.map { w in
                 ["seek": JSONValue(w.seek), "start": .double(w.start), "end": .double(w.end), "text": .string(w.text),
                  "tokens": JSONValue(ints: w.tokens), "finishReason": .string(w.finishReason.rawValue)]
             })
         }
+        o["windows"] = .array(result.windows.map { w in
+            var window: [String: JSONValue] = [
+                "seek": JSONValue(w.seek), "start": .double(w.start), "end": .double(w.end),
+                "tokens": JSONValue(ints: w.tokens), "finishReason": .string(w.finishReason.rawValue),
+                "averageLogprob": .double(w.averageLogprob), "skipped": .bool(w.skipped)]
+            if let p = w.noSpeechProbability { window["noSpeechProbability"] = .double(p) }
+            return .object(window)
+        })
         let canonical = p.canonicalRequest(speech: SpeechInput.canonicalFields(audioSHA256: sha, language: result.language, task: speech.task,
-                                                                                     timestamps: speech.timestamps),
+                                                                                     timestamps: speech.timestamps,
+                                                                                     noSpeechThreshold: speech.noSpeechThreshold),
                                            seed: seed.value)
         return Answer(result: o, method: GenerateParams.method, model: model, request: canonical, seed: seed,
                       output: OutputRecord.generation(finishReason: result.finishReason.rawValue, tokens: result.tokens,
