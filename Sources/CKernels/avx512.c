@@ -33,6 +33,7 @@ const rl_kernel_set rl_avx512_set = {
     .q8_0 = avx512_q8_0, .q4_K = avx512_q4_K, .q5_K = avx512_q5_K, .q6_K = avx512_q6_K,
     .f32 = avx512_f32,
     .attention_scores = rl_avx512_attention_scores, .attention_values = rl_avx512_attention_values,
+    .attention_scores_transposed = rl_avx512_attention_scores_transposed, .softmax = rl_avx512_softmax,
 };
 
 #endif

@@ -36,6 +36,7 @@ const rl_kernel_set rl_avx512vnni_set = {
     .q8_0 = vnni_q8_0, .q4_K = vnni_q4_K, .q5_K = vnni_q5_K, .q6_K = vnni_q6_K,
     .f32 = vnni_f32,
     .attention_scores = rl_avx512_attention_scores, .attention_values = rl_avx512_attention_values,
+    .attention_scores_transposed = rl_avx512_attention_scores_transposed, .softmax = rl_avx512_softmax,
 };
 
 #endif

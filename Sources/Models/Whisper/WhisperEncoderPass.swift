@@ -39,7 +39,7 @@ struct WhisperEncoderPass {
         Elementwise.geluErf(x.p, count: x.count)
         for i in 0..<n { Elementwise.add(x.p + i * p * w, weights.encoderPositions.p, count: p * w) }
 
-        let s = EncoderScratch(rows: n * p, width: w, feedForward: c.feedForward)
+        let s = EncoderScratch(windows: n, positions: p, width: w, heads: c.encoderHeads, feedForward: c.feedForward)
         let shape = try AttentionShape(heads: c.encoderHeads, kvHeads: c.encoderHeads, headDimension: c.encoderHeadDimension,
                                        scale: 1 / Float(c.encoderHeadDimension).squareRoot())
         for layer in weights.encoderLayers { try block(layer, x, s, shape, windows: n) }
@@ -58,11 +58,8 @@ struct WhisperEncoderPass {
         try ops.linear(l.query, s.h.p, rows: rows, into: s.q.p)
         try ops.linear(l.key, s.h.p, rows: rows, into: s.k.p)
         try ops.linear(l.value, s.h.p, rows: rows, into: s.v.p)
-        let keys = UnsafePointer(s.k.p), values = UnsafePointer(s.v.p)
-        ops.attend(rows: rows, queries: s.q.p, shape: shape, longest: p, output: s.att.p) { r in
-            let window = r / p
-            return (keys + window * p * w, values + window * p * w, p - 1)
-        }
+        try ops.attendWindows(windows: n, positions: p, queries: s.q.p, keys: s.k.p, values: s.v.p, shape: shape,
+                              packed: s.packed, output: s.att.p)
         try ops.linear(l.attentionOutput, s.att.p, rows: rows, into: s.o.p)
         Elementwise.add(x.p, s.o.p, count: rows * w)
         ops.layerNorm(l.ffnNorm, x.p, rows: rows, width: w, into: s.h.p)
@@ -107,7 +104,11 @@ struct WhisperEncoderPass {
 /// Per-pass buffers of the encoder layers.
 private final class EncoderScratch {
     let h, q, k, v, att, o, up: FloatBuffer
-    init(rows: Int, width: Int, feedForward: Int) {
+    /// Attention's per-head copies of k and v (WhisperOps.attendWindows).
+    let packed: PackedHeads
+    init(windows: Int, positions: Int, width: Int, heads: Int, feedForward: Int) {
+        let rows = windows * positions
+        packed = PackedHeads(windows: windows, heads: heads, positions: positions, dim: width / heads)
         h = FloatBuffer(rows * width)
         q = FloatBuffer(rows * width)
         k = FloatBuffer(rows * width)
