@@ -28,7 +28,11 @@ public enum Matmul {
             guard let tiles = weights.tiles else { throw KernelError.notTiled(weights.format) }
             runTiles(function, tiles, weights, input, out, pool)
         } else if weights.format == .f32, let function = kernels.cSet?.pointee.f32 {
-            runF32(function, weights, input, out, pool)
+            let w = weights.row(0).assumingMemoryBound(to: Float.self)
+            runFloat(weights, input, out, pool) { function(w, $0, $1, $2, $3, $4, $5, $6) }
+        } else if weights.format == .f16, let function = kernels.cSet?.pointee.f16 {
+            let w = weights.row(0).assumingMemoryBound(to: UInt16.self)
+            runFloat(weights, input, out, pool) { function(w, $0, $1, $2, $3, $4, $5, $6) }
         } else {
             runRows(weights, input, out, pool, reference: kernels == .reference)
         }
@@ -106,14 +110,16 @@ public enum Matmul {
         }
     }
 
-    /// The C sets' F32 product: each thread takes a range of rows and every vector.
+    /// The C sets' F32 and F16 products (`function`: columns, first row, end row, input, vectors,
+    /// output, output stride): each thread takes a range of rows and every vector.
     @inline(never)
-    static func runF32(_ function: rl_f32_fn, _ weights: QuantizedMatrix, _ input: QuantizedActivations,
-                       _ out: UnsafeMutablePointer<Float>, _ pool: ThreadPool?) {
-        let w = weights.row(0).assumingMemoryBound(to: Float.self), x = UnsafePointer(input.floats)
+    static func runFloat(_ weights: QuantizedMatrix, _ input: QuantizedActivations, _ out: UnsafeMutablePointer<Float>,
+                         _ pool: ThreadPool?,
+                         _ function: @escaping (Int64, Int64, Int64, UnsafePointer<Float>, Int64, UnsafeMutablePointer<Float>, Int64) -> Void) {
+        let x = UnsafePointer(input.floats)
         let columns = Int64(weights.columns), vectors = Int64(input.vectors), rows = weights.rows
         let body: (Range<Int>) -> Void = { range in
-            function(w, columns, Int64(range.lowerBound), Int64(range.upperBound), x, vectors, out, Int64(rows))
+            function(columns, Int64(range.lowerBound), Int64(range.upperBound), x, vectors, out, Int64(rows))
         }
         if let pool, pool.threads > 1 {
             pool.parallelFor(rows: rows, grain: rowTile, body: body)
@@ -122,7 +128,8 @@ public enum Matmul {
         }
     }
 
-    /// One row dot per output element: the reference path, and the float formats.
+    /// One row dot per output element: the reference path, and the float formats a C set has no
+    /// loop for (BF16; every float format on the portable set).
     @inline(never)
     static func runRows(_ weights: QuantizedMatrix, _ input: QuantizedActivations, _ out: UnsafeMutablePointer<Float>,
                         _ pool: ThreadPool?, reference: Bool) {

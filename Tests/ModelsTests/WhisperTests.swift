@@ -45,7 +45,7 @@ final class WhisperTests: XCTestCase {
     static let pool = ThreadPool(threads: 2)
     static let single = ThreadPool(threads: 1)
 
-    /// Loaded once for the suite (290 MB of F32 weights).
+    /// Loaded once for the suite (about 145 MB of F16 matrices).
     nonisolated(unsafe) static var loaded: WhisperModel?
     nonisolated(unsafe) static var goldenStates: EncoderStates?
 
@@ -54,7 +54,7 @@ final class WhisperTests: XCTestCase {
         guard let folder = TestModels.folder("whisper-base") else { throw XCTSkip("run `reprolm pull whisper-base` first") }
         let start = Date()
         let m = try WhisperModel(folder: folder)
-        print("whisper-base: loaded in \(String(format: "%.2f", Date().timeIntervalSince(start))) s, \(m.weightBytes / 1_000_000) MB of F32 weights")
+        print("whisper-base: loaded in \(String(format: "%.2f", Date().timeIntervalSince(start))) s, \(m.weightBytes / 1_000_000) MB of weights")
         Self.loaded = m
         return m
     }

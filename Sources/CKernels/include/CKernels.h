@@ -76,6 +76,12 @@ typedef void (*rl_quantize_fn)(const float *x, int64_t vectors, int64_t columns,
 typedef void (*rl_f32_fn)(const float *w, int64_t columns, int64_t row_begin, int64_t row_end,
                           const float *x, int64_t vectors, float *out, int64_t out_stride);
 
+/// As rl_f32_fn for F16 weight rows (IEEE binary16, `columns` halves each): each weight widened
+/// exactly to float, then the same float-dot order, so an F16 matrix gives the bits of its F32
+/// widening while reading half the bytes.
+typedef void (*rl_f16_fn)(const uint16_t *w, int64_t columns, int64_t row_begin, int64_t row_end,
+                          const float *x, int64_t vectors, float *out, int64_t out_stride);
+
 /// Attention scores for `blocks` blocks of 16 keys (Kernels.swift, order 5; Attention.swift):
 /// scores[i * scores_stride + 16 * b + j] = dot(q_h, k_(16b+j), h / group) * scale for the query
 /// heads h = first + i, i < count, each dot in the float-dot order. `query` holds every head
@@ -106,7 +112,7 @@ typedef void (*rl_attention_scores_t_fn)(const float *queries, int64_t count, in
 /// increasing t from +0, then the halving tree (Attention.softmaxNumerators with start 0).
 typedef float (*rl_softmax_fn)(float *scores, int64_t n);
 
-/// A kernel set: one tile function per format, the activation quantizer, the F32 product and
+/// A kernel set: one tile function per format, the activation quantizer, the F32 and F16 products and
 /// attention's float loops (NULL where the Swift float path serves). Attention's head
 /// dimension must be a multiple of 16.
 typedef struct {
@@ -114,6 +120,7 @@ typedef struct {
     rl_quantize_fn quantize;
     rl_tiles_fn q4_0, q4_1, q5_0, q5_1, q8_0, q4_K, q5_K, q6_K;
     rl_f32_fn f32;
+    rl_f16_fn f16;
     rl_attention_scores_fn attention_scores;
     rl_attention_values_fn attention_values;
     rl_attention_scores_t_fn attention_scores_transposed;

@@ -5,7 +5,7 @@
 import Kernels
 import ModelFiles
 
-/// A Whisper model with its weights converted to owned Float32 buffers.
+/// A Whisper model with its weights copied to owned buffers (matrices in the file's float width).
 public final class WhisperModel: EncoderDecoderModel, @unchecked Sendable {
     public typealias Source = [Float]
 
@@ -30,8 +30,11 @@ public final class WhisperModel: EncoderDecoderModel, @unchecked Sendable {
     public var targetVocabulary: Int { config.vocabulary }
     public var maxTargetPositions: Int { config.maxTargetPositions }
 
-    /// Bytes of the owned weights.
-    public var weightBytes: Int { weights.storage.reduce(0) { $0 + $1.count * MemoryLayout<Float>.size } }
+    /// Bytes of the owned matrices and position tables.
+    public var weightBytes: Int {
+        weights.storage.reduce(0) { $0 + $1.bytes.count }
+            + (weights.encoderPositions.count + weights.decoderPositions.count) * MemoryLayout<Float>.size
+    }
 
     // MARK: Encoder
 
