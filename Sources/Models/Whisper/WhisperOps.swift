@@ -17,7 +17,9 @@ struct WhisperOps {
                             pool: pool, kernels: kernels)
         guard !l.bias.isEmpty else { return }
         l.bias.withUnsafeBufferPointer { b in
-            for r in 0..<rows { Elementwise.add(out + r * w.rows, b.baseAddress!, count: w.rows) }
+            split(rows) { range in
+                for r in range { Elementwise.add(out + r * w.rows, b.baseAddress!, count: w.rows) }
+            }
         }
     }
 
@@ -25,11 +27,33 @@ struct WhisperOps {
     func layerNorm(_ n: WhisperNorm, _ x: UnsafePointer<Float>, rows: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
         n.gamma.withUnsafeBufferPointer { g in
             n.beta.withUnsafeBufferPointer { b in
-                for r in 0..<rows {
-                    Norms.layerNorm(x + r * width, weight: g.baseAddress!, bias: b.baseAddress!, count: width,
-                                    epsilon: WhisperConfig.layerNormEpsilon, output: out + r * width)
+                split(rows) { range in
+                    for r in range {
+                        Norms.layerNorm(x + r * width, weight: g.baseAddress!, bias: b.baseAddress!, count: width,
+                                        epsilon: WhisperConfig.layerNormEpsilon, output: out + r * width)
+                    }
                 }
             }
+        }
+    }
+
+    /// x += y over `rows` rows of `width` (residual connections).
+    func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, rows: Int, width: Int) {
+        split(rows) { range in Elementwise.add(x + range.lowerBound * width, y + range.lowerBound * width, count: range.count * width) }
+    }
+
+    /// x = GELU(x) (erf form) over `rows` rows of `width`.
+    func geluErf(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        split(rows) { range in Elementwise.geluErf(x + range.lowerBound * width, count: range.count * width) }
+    }
+
+    /// Element-wise and per-row work over rows 0..<rows, split over the pool when there are rows
+    /// enough to share (a row's result never depends on the split).
+    func split(_ rows: Int, _ body: (Range<Int>) -> Void) {
+        if let pool, pool.threads > 1, rows >= 64 {
+            pool.parallelFor(rows: rows, grain: 16, body: body)
+        } else {
+            body(0..<rows)
         }
     }
 
