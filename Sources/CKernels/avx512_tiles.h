@@ -13,6 +13,7 @@
 // Internal: included only by avx512vnni.c and avx512.c.
 
 #define INLINE static inline __attribute__((always_inline))
+#include "avx512_tree.h"
 
 /// The two tiles a pass reads (t1 == t0 for an unpaired last tile), and the tiles after them:
 /// `ahead` (NULL: none, or already asked for) holds `span` bytes per block of the pass, asked
@@ -383,6 +384,19 @@ INLINE void floatBlock(const int half, const int nr, const int nv, const void *w
             for (int v = 0; v < nv; v++)
                 acc[i][v] = _mm512_mask3_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, x + (v0 + v) * columns + k), acc[i][v], m);
         }
+    }
+    if (nr == 4 && nv == 4) {
+        // The sixteen trees at once (lane 4v + i is acc[i][v]'s): rows r0..r0+3 of vector v are
+        // four consecutive outputs.
+        __m512 all[16];
+        for (int v = 0; v < 4; v++)
+            for (int i = 0; i < 4; i++) all[4 * v + i] = acc[i][v];
+        const __m512 t = transposeTree(all);
+        _mm_storeu_ps(out + (v0 + 0) * stride + r0, _mm512_extractf32x4_ps(t, 0));
+        _mm_storeu_ps(out + (v0 + 1) * stride + r0, _mm512_extractf32x4_ps(t, 1));
+        _mm_storeu_ps(out + (v0 + 2) * stride + r0, _mm512_extractf32x4_ps(t, 2));
+        _mm_storeu_ps(out + (v0 + 3) * stride + r0, _mm512_extractf32x4_ps(t, 3));
+        return;
     }
     for (int i = 0; i < nr; i++)
         for (int v = 0; v < nv; v++) out[(v0 + v) * stride + r0 + i] = tree16(acc[i][v]);
