@@ -140,6 +140,14 @@ public final class CTranslate2File: @unchecked Sendable {
         widen(bytes, v.dtype, out)
     }
 
+    /// Lets the kernel drop the whole pages inside `bytes` (a part of this file's mapping, such as
+    /// `data(of:)`) from the process, for bytes that were copied elsewhere. The mapping stays
+    /// valid: a later read pages them back in from the file. A file read into private memory keeps
+    /// its pages (MappedFile.releasePages says why).
+    public func releasePages(_ bytes: UnsafeRawBufferPointer) {
+        source.releasePages(bytes)
+    }
+
     /// The named integer variable's elements (int8, int16 or int32), in file order.
     public func integers(_ name: String) throws -> [Int] {
         guard let v = variable(name) else { throw CTranslate2Error.missingVariable(name) }

@@ -11,10 +11,7 @@ struct WhisperOps {
     /// out = W·x + b for `rows` rows of x (no bias when `b` is empty).
     func linear(_ l: WhisperLinear, _ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) throws {
         let w = l.weight
-        try activations.prepare(UnsafeBufferPointer(start: x, count: rows * w.columns), vectors: rows, columns: w.columns,
-                                for: w.format, kernels: kernels)
-        try Matmul.multiply(w, activations, output: UnsafeMutableBufferPointer(start: out, count: rows * w.rows),
-                            pool: pool, kernels: kernels)
+        try Matmul.multiplyFloats(w, input: x, vectors: rows, output: out, pool: pool, scratch: activations, kernels: kernels)
         guard !l.bias.isEmpty else { return }
         l.bias.withUnsafeBufferPointer { b in
             split(rows) { range in

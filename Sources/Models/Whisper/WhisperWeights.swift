@@ -146,6 +146,7 @@ private struct WhisperWeightLoader {
     mutating func owned(_ name: String, shape: [Int]) throws -> OwnedWeights {
         let v = try variable(name, shape: shape)
         let o = OwnedWeights(file.data(of: v), format: v.dtype == .float16 ? .f16 : .f32)
+        file.releasePages(file.data(of: v))   // copied: the mapped pages need not stay resident
         storage.append(o)
         return o
     }
