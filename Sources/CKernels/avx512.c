@@ -34,6 +34,7 @@ const rl_kernel_set rl_avx512_set = {
     .f32 = avx512_f32, .f16 = avx512_f16,
     .attention_scores = rl_avx512_attention_scores, .attention_values = rl_avx512_attention_values,
     .attention_scores_transposed = rl_avx512_attention_scores_transposed, .softmax = rl_avx512_softmax,
+    .gelu_erf = rl_avx512_gelu_erf,
 };
 
 #endif

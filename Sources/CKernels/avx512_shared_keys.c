@@ -7,9 +7,8 @@
 //     l + 8, then + 4, + 2, lane 0 + lane 1): no shuffles, 16 finished scores per register.
 //     Several queries share each loaded key register.
 //   - softmax: the largest score (a maximum: the order of comparisons only picks between +0 and
-//     -0, whose difference no s - m can see through exp), then exp written out as Math.exp is
-//     (Transcendentals.swift: the same operations, the same two fusions of r, the polynomial's
-//     fmas, the two-factor scaling), then Z over 16 lanes by position.
+//     -0, whose difference no s - m can see through exp), then Math.exp (avx512_math.h), then Z
+//     over 16 lanes by position.
 #pragma clang fp contract(off)
 
 #if defined(__x86_64__)
@@ -20,6 +19,7 @@
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq"))), apply_to = function)
 
 #define INLINE static inline __attribute__((always_inline))
+#include "avx512_math.h"
 /// Queries scored together against each loaded block of keys.
 #define QUERIES 4
 
@@ -78,31 +78,6 @@ void rl_avx512_attention_scores_transposed(const float *queries, int64_t count, 
     // Whisper's heads have 64 dimensions: that case with the loops unrolled.
     if (dim == 64) scoreBlocks(queries, count, 64, keys, blocks, scale, scores, scores_stride);
     else scoreBlocks(queries, count, dim, keys, blocks, scale, scores, scores_stride);
-}
-
-// Math.exp (Transcendentals.swift), sixteen lanes.
-INLINE __m512 exp16(__m512 x) {
-    const __m512 hi = _mm512_set1_ps(89.0f), lo = _mm512_set1_ps(-104.0f);
-    __m512 v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ), x, hi);
-    v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, lo, _CMP_LT_OQ), v, lo);
-    const __m512 magic = _mm512_set1_ps(12582912.0f);
-    const __m512 t = _mm512_add_ps(_mm512_mul_ps(v, _mm512_set1_ps(1.442695041f)), magic);
-    const __m512 n = _mm512_sub_ps(t, magic);
-    const __m512 minusN = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(n), _mm512_set1_epi32((int)0x80000000u)));
-    __m512 r = _mm512_fmadd_ps(minusN, _mm512_set1_ps(0.693145751953125f), v);
-    r = _mm512_fmadd_ps(minusN, _mm512_set1_ps(1.428606765330187e-06f), r);
-    __m512 p = _mm512_set1_ps(0.0013901268830522895f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.008363140746951103f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.04166685417294502f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.16666577756404877f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    const __m512 er = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(_mm512_set1_ps(1.0f), r));
-    const __m512i k = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B400000));
-    const __m512i k1 = _mm512_srai_epi32(k, 1), k2 = _mm512_sub_epi32(k, k1);
-    const __m512i bias = _mm512_set1_epi32(127);
-    const __m512 s1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k1, bias), 23));
-    const __m512 s2 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k2, bias), 23));
-    return _mm512_mul_ps(_mm512_mul_ps(er, s1), s2);
 }
 
 float rl_avx512_softmax(float *s, int64_t n) {

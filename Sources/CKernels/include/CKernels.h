@@ -112,8 +112,12 @@ typedef void (*rl_attention_scores_t_fn)(const float *queries, int64_t count, in
 /// increasing t from +0, then the halving tree (Attention.softmaxNumerators with start 0).
 typedef float (*rl_softmax_fn)(float *scores, int64_t n);
 
-/// A kernel set: one tile function per format, the activation quantizer, the F32 and F16 products and
-/// attention's float loops (NULL where the Swift float path serves). Attention's head
+/// x = GELU(x) in place over n floats, the erf form with the project's erf: each element exactly
+/// Math.geluErf (Sources/Kernels/Transcendentals.swift).
+typedef void (*rl_gelu_fn)(float *x, int64_t n);
+
+/// A kernel set: one tile function per format, the activation quantizer, the F32 and F16 products,
+/// attention's float loops and GELU (NULL where the Swift float path serves). Attention's head
 /// dimension must be a multiple of 16.
 typedef struct {
     const char *name;
@@ -125,6 +129,7 @@ typedef struct {
     rl_attention_values_fn attention_values;
     rl_attention_scores_t_fn attention_scores_transposed;
     rl_softmax_fn softmax;
+    rl_gelu_fn gelu_erf;
 } rl_kernel_set;
 
 /// The kernel set of that name ("portable"; on x86-64 also "avx2"), or NULL when this build has

@@ -41,7 +41,8 @@ struct WhisperOps {
 
     /// x = GELU(x) (erf form) over `rows` rows of `width`.
     func geluErf(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
-        split(rows) { range in Elementwise.geluErf(x + range.lowerBound * width, count: range.count * width) }
+        let kernels = kernels
+        split(rows) { range in Elementwise.geluErf(x + range.lowerBound * width, count: range.count * width, kernels: kernels) }
     }
 
     /// Element-wise and per-row work over rows 0..<rows, split over the pool when there are rows
