@@ -346,7 +346,7 @@ void rl_quantize_avx2(const float *x, int64_t vectors, int64_t columns, int64_t 
     rl_block_sums(q, count, block, scale, sum16, sum32, scaled_sum);
 }
 
-// MARK: F32 weights (order 3: each output element's 16 lanes in two registers)
+// MARK: F32 and F16 weights (order 3: each output element's 16 lanes in two registers)
 
 /// The halving tree of order 3 over lanes 0-7 (lo) and 8-15 (hi).
 INLINE float tree16(__m256 lo, __m256 hi) {
@@ -361,9 +361,24 @@ INLINE __m256i firstLanes(int64_t n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+/// Eight weights from element i of F32 (`half` 0) or F16 (`half` 1) rows; F16 widens exactly
+/// (every half is a float), so both formats run the same float arithmetic.
+INLINE __m256 weights8(const int half, const void *w, int64_t i) {
+    return half ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i)))
+                : _mm256_loadu_ps((const float *)w + i);
+}
+
+/// The weights of elements i..<i+n (n < 16) and zeros after them, as two registers.
+INLINE void weightsTail(const int half, const void *w, int64_t i, int64_t n, __m256 *lo, __m256 *hi) {
+    float f[16] = {0};
+    for (int64_t j = 0; j < n; j++) f[j] = half ? _cvtsh_ss(((const uint16_t *)w)[i + j]) : ((const float *)w)[i + j];
+    *lo = _mm256_loadu_ps(f);
+    *hi = _mm256_loadu_ps(f + 8);
+}
+
 /// nr rows (up to 2) against nv vectors (up to 2).
-INLINE void f32Block(const int nr, const int nv, const float *w, int64_t columns, int64_t r0, const float *x,
-                     int64_t v0, float *out, int64_t stride) {
+INLINE void floatBlock(const int half, const int nr, const int nv, const void *w, int64_t columns, int64_t r0,
+                       const float *x, int64_t v0, float *out, int64_t stride) {
     __m256 lo[2][2], hi[2][2];
     for (int i = 0; i < nr; i++)
         for (int v = 0; v < nv; v++) lo[i][v] = hi[i][v] = _mm256_setzero_ps();
@@ -375,7 +390,7 @@ INLINE void f32Block(const int nr, const int nv, const float *w, int64_t columns
             xh[v] = _mm256_loadu_ps(x + (v0 + v) * columns + k + 8);
         }
         for (int i = 0; i < nr; i++) {
-            __m256 wl = _mm256_loadu_ps(w + (r0 + i) * columns + k), wh = _mm256_loadu_ps(w + (r0 + i) * columns + k + 8);
+            __m256 wl = weights8(half, w, (r0 + i) * columns + k), wh = weights8(half, w, (r0 + i) * columns + k + 8);
             for (int v = 0; v < nv; v++) {
                 lo[i][v] = _mm256_fmadd_ps(wl, xl[v], lo[i][v]);
                 hi[i][v] = _mm256_fmadd_ps(wh, xh[v], hi[i][v]);
@@ -385,8 +400,8 @@ INLINE void f32Block(const int nr, const int nv, const float *w, int64_t columns
     if (k < columns) {   // the tail: lanes past the end stay as they are
         const __m256i ml = firstLanes(columns - k), mh = firstLanes(columns - k - 8);
         for (int i = 0; i < nr; i++) {
-            const float *wr = w + (r0 + i) * columns + k;
-            __m256 wl = _mm256_maskload_ps(wr, ml), wh = _mm256_maskload_ps(wr + 8, mh);
+            __m256 wl, wh;
+            weightsTail(half, w, (r0 + i) * columns + k, columns - k, &wl, &wh);
             for (int v = 0; v < nv; v++) {
                 const float *xr = x + (v0 + v) * columns + k;
                 __m256 fl = _mm256_fmadd_ps(wl, _mm256_maskload_ps(xr, ml), lo[i][v]);
@@ -401,8 +416,8 @@ INLINE void f32Block(const int nr, const int nv, const float *w, int64_t columns
 }
 
 /// Vectors in chunks that stay in cache while the rows pass two at a time.
-static void avx2_f32(const float *w, int64_t columns, int64_t r0, int64_t r1, const float *x, int64_t vectors,
-                     float *out, int64_t stride) {
+INLINE void floatRows(const int half, const void *w, int64_t columns, int64_t r0, int64_t r1, const float *x,
+                      int64_t vectors, float *out, int64_t stride) {
     const int64_t chunk = rl_f32_chunk(columns);
     for (int64_t c = 0; c < vectors; c += chunk) {
         const int64_t end = c + chunk < vectors ? c + chunk : vectors;
@@ -410,15 +425,25 @@ static void avx2_f32(const float *w, int64_t columns, int64_t r0, int64_t r1, co
             const int nr = r + 2 <= r1 ? 2 : 1;
             int64_t v = c;
             if (nr == 2) {
-                for (; v + 2 <= end; v += 2) f32Block(2, 2, w, columns, r, x, v, out, stride);
-                for (; v < end; v++) f32Block(2, 1, w, columns, r, x, v, out, stride);
+                for (; v + 2 <= end; v += 2) floatBlock(half, 2, 2, w, columns, r, x, v, out, stride);
+                for (; v < end; v++) floatBlock(half, 2, 1, w, columns, r, x, v, out, stride);
             } else {
-                for (; v + 2 <= end; v += 2) f32Block(1, 2, w, columns, r, x, v, out, stride);
-                for (; v < end; v++) f32Block(1, 1, w, columns, r, x, v, out, stride);
+                for (; v + 2 <= end; v += 2) floatBlock(half, 1, 2, w, columns, r, x, v, out, stride);
+                for (; v < end; v++) floatBlock(half, 1, 1, w, columns, r, x, v, out, stride);
             }
             r += nr;
         }
     }
+}
+
+static void avx2_f32(const float *w, int64_t columns, int64_t r0, int64_t r1, const float *x, int64_t vectors,
+                     float *out, int64_t stride) {
+    floatRows(0, w, columns, r0, r1, x, vectors, out, stride);
+}
+
+static void avx2_f16(const uint16_t *w, int64_t columns, int64_t r0, int64_t r1, const float *x, int64_t vectors,
+                     float *out, int64_t stride) {
+    floatRows(1, w, columns, r0, r1, x, vectors, out, stride);
 }
 
 const rl_kernel_set rl_avx2_set = {
@@ -426,7 +451,7 @@ const rl_kernel_set rl_avx2_set = {
     .quantize = rl_quantize_avx2,
     .q4_0 = avx2_q4_0, .q4_1 = avx2_q4_1, .q5_0 = avx2_q5_0, .q5_1 = avx2_q5_1,
     .q8_0 = avx2_q8_0, .q4_K = avx2_q4_K, .q5_K = avx2_q5_K, .q6_K = avx2_q6_K,
-    .f32 = avx2_f32,
+    .f32 = avx2_f32, .f16 = avx2_f16,
 };
 
 #pragma clang attribute pop

@@ -13,6 +13,7 @@
 // Internal: included only by avx512vnni.c and avx512.c.
 
 #define INLINE static inline __attribute__((always_inline))
+#include "avx512_tree.h"
 
 /// The two tiles a pass reads (t1 == t0 for an unpaired last tile), and the tiles after them:
 /// `ahead` (NULL: none, or already asked for) holds `span` bytes per block of the pass, asked
@@ -332,7 +333,7 @@ DRIVER(NAME(q4_K), C_Q4_K)
 DRIVER(NAME(q5_K), C_Q5_K)
 DRIVER(NAME(q6_K), C_Q6_K)
 
-// MARK: F32 weights (order 3: one 16-lane register per output element)
+// MARK: F32 and F16 weights (order 3: one 16-lane register per output element)
 
 /// The halving tree of order 3 over one register's 16 lanes.
 INLINE float tree16(__m512 v) {
@@ -342,14 +343,26 @@ INLINE float tree16(__m512 v) {
     return _mm_cvtss_f32(_mm_add_ss(v2, _mm_movehdup_ps(v2)));
 }
 
+/// Sixteen weights from element i of F32 (`half` 0) or F16 (`half` 1) rows; F16 widens exactly
+/// (every half is a float), so both formats run the same float arithmetic. `m` masks the tail.
+INLINE __m512 weights16(const int half, const void *w, int64_t i) {
+    return half ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)w + i)))
+                : _mm512_loadu_ps((const float *)w + i);
+}
+INLINE __m512 weightsTail(const int half, const void *w, int64_t i, __mmask16 m) {
+    return half ? _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *)w + i))
+                : _mm512_maskz_loadu_ps(m, (const float *)w + i);
+}
+
 /// nr rows (up to 4) against nv vectors (up to 4): nr · nv registers of lanes.
 #ifndef F32_PREFETCH_ROWS
 #define F32_PREFETCH_ROWS 8
 #endif
 /// `ahead` (rows) asks for the weights of rows r0 + ahead... as it goes: the first pass over a
 /// group of rows reads four streams from memory, more than the hardware prefetchers keep fed.
-INLINE void f32Block(const int nr, const int nv, const float *w, int64_t columns, int64_t r0, const float *x,
-                     int64_t v0, float *out, int64_t stride, int64_t ahead) {
+INLINE void floatBlock(const int half, const int nr, const int nv, const void *w, int64_t columns, int64_t r0,
+                       const float *x, int64_t v0, float *out, int64_t stride, int64_t ahead) {
+    const int64_t bytes = half ? 2 : 4;
     __m512 acc[4][4];
     for (int i = 0; i < nr; i++)
         for (int v = 0; v < nv; v++) acc[i][v] = _mm512_setzero_ps();
@@ -357,19 +370,33 @@ INLINE void f32Block(const int nr, const int nv, const float *w, int64_t columns
     for (; k + 16 <= columns; k += 16) {
         __m512 xs[4];
         for (int v = 0; v < nv; v++) xs[v] = _mm512_loadu_ps(x + (v0 + v) * columns + k);
-        for (int i = 0; i < ahead; i++) _mm_prefetch((const char *)(w + (r0 + F32_PREFETCH_ROWS + i) * columns + k), _MM_HINT_T0);
+        for (int i = 0; i < ahead; i++)
+            _mm_prefetch((const char *)w + ((r0 + F32_PREFETCH_ROWS + i) * columns + k) * bytes, _MM_HINT_T0);
         for (int i = 0; i < nr; i++) {
-            __m512 wv = _mm512_loadu_ps(w + (r0 + i) * columns + k);
+            __m512 wv = weights16(half, w, (r0 + i) * columns + k);
             for (int v = 0; v < nv; v++) acc[i][v] = _mm512_fmadd_ps(wv, xs[v], acc[i][v]);
         }
     }
     if (k < columns) {   // the tail: lanes past the end stay as they are
         const __mmask16 m = (__mmask16)((1u << (columns - k)) - 1);
         for (int i = 0; i < nr; i++) {
-            __m512 wv = _mm512_maskz_loadu_ps(m, w + (r0 + i) * columns + k);
+            __m512 wv = weightsTail(half, w, (r0 + i) * columns + k, m);
             for (int v = 0; v < nv; v++)
                 acc[i][v] = _mm512_mask3_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, x + (v0 + v) * columns + k), acc[i][v], m);
         }
+    }
+    if (nr == 4 && nv == 4) {
+        // The sixteen trees at once (lane 4v + i is acc[i][v]'s): rows r0..r0+3 of vector v are
+        // four consecutive outputs.
+        __m512 all[16];
+        for (int v = 0; v < 4; v++)
+            for (int i = 0; i < 4; i++) all[4 * v + i] = acc[i][v];
+        const __m512 t = transposeTree(all);
+        _mm_storeu_ps(out + (v0 + 0) * stride + r0, _mm512_extractf32x4_ps(t, 0));
+        _mm_storeu_ps(out + (v0 + 1) * stride + r0, _mm512_extractf32x4_ps(t, 1));
+        _mm_storeu_ps(out + (v0 + 2) * stride + r0, _mm512_extractf32x4_ps(t, 2));
+        _mm_storeu_ps(out + (v0 + 3) * stride + r0, _mm512_extractf32x4_ps(t, 3));
+        return;
     }
     for (int i = 0; i < nr; i++)
         for (int v = 0; v < nv; v++) out[(v0 + v) * stride + r0 + i] = tree16(acc[i][v]);
@@ -377,8 +404,8 @@ INLINE void f32Block(const int nr, const int nv, const float *w, int64_t columns
 
 /// Vectors in chunks that stay in cache while the rows pass four at a time, each group of 4 rows
 /// (in L1) against every vector of the chunk.
-static void NAME(f32)(const float *w, int64_t columns, int64_t r0, int64_t r1, const float *x, int64_t vectors,
-                     float *out, int64_t stride) {
+INLINE void floatRows(const int half, const void *w, int64_t columns, int64_t r0, int64_t r1, const float *x,
+                      int64_t vectors, float *out, int64_t stride) {
     const int64_t chunk = rl_f32_chunk(columns);
     for (int64_t c = 0; c < vectors; c += chunk) {
         const int64_t end = c + chunk < vectors ? c + chunk : vectors;
@@ -387,14 +414,23 @@ static void NAME(f32)(const float *w, int64_t columns, int64_t r0, int64_t r1, c
             const int64_t left = r1 - r - F32_PREFETCH_ROWS, ahead = left < 0 ? 0 : left < 4 ? left : 4;
             int64_t v = c;
             if (nr == 4) {
-                for (; v + 4 <= end; v += 4) f32Block(4, 4, w, columns, r, x, v, out, stride, v == c ? ahead : 0);
-                for (; v < end; v++) f32Block(4, 1, w, columns, r, x, v, out, stride, v == c ? ahead : 0);
+                for (; v + 4 <= end; v += 4) floatBlock(half, 4, 4, w, columns, r, x, v, out, stride, v == c ? ahead : 0);
+                for (; v < end; v++) floatBlock(half, 4, 1, w, columns, r, x, v, out, stride, v == c ? ahead : 0);
             } else {
-                for (; v + 4 <= end; v += 4) f32Block(1, 4, w, columns, r, x, v, out, stride, 0);
-                for (; v < end; v++) f32Block(1, 1, w, columns, r, x, v, out, stride, 0);
+                for (; v + 4 <= end; v += 4) floatBlock(half, 1, 4, w, columns, r, x, v, out, stride, 0);
+                for (; v < end; v++) floatBlock(half, 1, 1, w, columns, r, x, v, out, stride, 0);
             }
             r += nr;
         }
     }
 }
 
+static void NAME(f32)(const float *w, int64_t columns, int64_t r0, int64_t r1, const float *x, int64_t vectors,
+                      float *out, int64_t stride) {
+    floatRows(0, w, columns, r0, r1, x, vectors, out, stride);
+}
+
+static void NAME(f16)(const uint16_t *w, int64_t columns, int64_t r0, int64_t r1, const float *x, int64_t vectors,
+                      float *out, int64_t stride) {
+    floatRows(1, w, columns, r0, r1, x, vectors, out, stride);
+}

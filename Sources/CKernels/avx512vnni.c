@@ -34,8 +34,10 @@ const rl_kernel_set rl_avx512vnni_set = {
     .quantize = rl_quantize_avx2,
     .q4_0 = vnni_q4_0, .q4_1 = vnni_q4_1, .q5_0 = vnni_q5_0, .q5_1 = vnni_q5_1,
     .q8_0 = vnni_q8_0, .q4_K = vnni_q4_K, .q5_K = vnni_q5_K, .q6_K = vnni_q6_K,
-    .f32 = vnni_f32,
+    .f32 = vnni_f32, .f16 = vnni_f16,
     .attention_scores = rl_avx512_attention_scores, .attention_values = rl_avx512_attention_values,
+    .attention_scores_transposed = rl_avx512_attention_scores_transposed, .softmax = rl_avx512_softmax,
+    .gelu_erf = rl_avx512_gelu_erf,
 };
 
 #endif

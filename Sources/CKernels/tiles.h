@@ -21,6 +21,12 @@ void rl_avx512_attention_scores(const float *query, const float *keys, int64_t s
                                 float *scores, int64_t scores_stride);
 void rl_avx512_attention_values(const float *weights, int64_t weights_stride, const float *values, int64_t stride,
                                 int64_t dim, int64_t group, int64_t first, int64_t count, int64_t keys, float *out);
+// Scores over transposed key blocks and the softmax, for the AVX-512 sets (avx512_shared_keys.c).
+void rl_avx512_attention_scores_transposed(const float *queries, int64_t count, int64_t dim, const float *keys,
+                                           int64_t blocks, float scale, float *scores, int64_t scores_stride);
+float rl_avx512_softmax(float *scores, int64_t n);
+// GELU, erf form (avx512_gelu.c).
+void rl_avx512_gelu_erf(float *x, int64_t n);
 #endif
 
 /// Bytes of one tile block (see rl_tile_block_bytes); inline so kernels fold it.

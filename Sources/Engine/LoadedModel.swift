@@ -27,7 +27,7 @@ public final class LoadedModel: @unchecked Sendable {
     public let prefixCache: PrefixCache?
     /// Bytes a memory budget charges for the weights: the model file's size (tiling repacks the
     /// weights into about as many bytes, and the mapped file's pages are given back); for a
-    /// speech model, its Float32 weights (converted from the file's float16).
+    /// speech model, its owned weights exactly (WhisperModel.weightBytes).
     public let residentBytes: Int
     /// Requests holding it, last use and keep-alive (ModelRegistry+Residency.swift).
     let usage = ModelUsage()

@@ -161,7 +161,7 @@ public final class ModelRegistry: @unchecked Sendable {
         let (family, weights) = try ModelFamilies.family(for: path)
         // Under a memory budget the weights (their file's size) are charged before the load.
         // stat follows symbolic links: a link's own size (attributesOfItem's) would charge nothing.
-        let bytes = family.residentBytes(FileIdentity(path: weights)?.size ?? 0)
+        let bytes = FileIdentity(path: weights)?.size ?? 0
         try await admit(bytes, floor: bytes, what: "model \((path as NSString).lastPathComponent)") { self.pendingLoadBytes += bytes }
         let candidate: LoadedModel
         do {

@@ -141,8 +141,28 @@ public enum Attention {
             }
             t += 1
         }
+        weigh(scratch, start, position, values, shape, heads, output, cValues, cSoftmax: nil)
+    }
+
+    /// The rest of `attendVector` once the heads' scores are in `scratch` (head first + i's at
+    /// scratch + i * n, n = position - start + 1): the softmax numerators and Z (by a kernel set's
+    /// `cSoftmax` when given and start is 0, else `softmaxNumerators`), the weighted value sums,
+    /// the divisions.
+    static func weigh(_ scratch: UnsafeMutablePointer<Float>, _ start: Int, _ position: Int, _ values: UnsafePointer<Float>,
+                      _ shape: AttentionShape, _ heads: Range<Int>, _ output: UnsafeMutablePointer<Float>,
+                      _ cValues: rl_attention_values_fn?, cSoftmax: rl_softmax_fn?) {
+        let n = position - start + 1
+        let group = shape.heads / shape.kvHeads
+        let dim = shape.headDimension, stride = shape.kvStride
+        let first = heads.lowerBound, count = heads.count
         var z = [Float](repeating: 0, count: count)
-        for i in 0..<count { z[i] = softmaxNumerators(scratch + i * n, start: start, count: n) }
+        for i in 0..<count {
+            if let cSoftmax, start == 0 {
+                z[i] = cSoftmax(scratch + i * n, Int64(n))
+            } else {
+                z[i] = softmaxNumerators(scratch + i * n, start: start, count: n)
+            }
+        }
         (output + first * dim).update(repeating: 0, count: count * dim)
         var t0 = start
         while t0 <= position {

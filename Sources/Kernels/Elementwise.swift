@@ -18,6 +18,11 @@ public enum Elementwise {
         apply(x, count, Math.geluErf, Math.geluErf)
     }
 
+    /// x = geluErf(x) by the kernel set's own loop when it has one (the same bits: CKernels.h).
+    public static func geluErf(_ x: UnsafeMutablePointer<Float>, count: Int, kernels: KernelSet) {
+        if let gelu = kernels.cSet?.pointee.gelu_erf { gelu(x, Int64(count)) } else { geluErf(x, count: count) }
+    }
+
     /// gate = silu(gate) * up (SwiGLU).
     public static func swiglu(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
         silu(gate, count: count)

@@ -27,11 +27,36 @@ public enum Matmul {
         if let function = kernels.tiles(weights.format) {
             guard let tiles = weights.tiles else { throw KernelError.notTiled(weights.format) }
             runTiles(function, tiles, weights, input, out, pool)
-        } else if weights.format == .f32, let function = kernels.cSet?.pointee.f32 {
-            runF32(function, weights, input, out, pool)
-        } else {
+        } else if !floatProduct(weights, UnsafePointer(input.floats), vectors: vectors, out, pool, kernels) {
             runRows(weights, input, out, pool, reference: kernels == .reference)
         }
+    }
+
+    /// F32 or F16 weights times `vectors` rows of `weights.columns` floats, read where they are
+    /// (no prepared copy) when the kernel set has a loop for the format; otherwise through
+    /// `scratch` and `multiply`. The same bits either way.
+    public static func multiplyFloats(_ weights: QuantizedMatrix, input: UnsafePointer<Float>, vectors: Int,
+                                      output: UnsafeMutablePointer<Float>, pool: ThreadPool? = nil,
+                                      scratch: QuantizedActivations, kernels: KernelSet = .selected) throws {
+        guard vectors > 0, !floatProduct(weights, input, vectors: vectors, output, pool, kernels) else { return }
+        try multiply(weights, input: UnsafeBufferPointer(start: input, count: vectors * weights.columns), vectors: vectors,
+                     output: UnsafeMutableBufferPointer(start: output, count: vectors * weights.rows), pool: pool,
+                     scratch: scratch, kernels: kernels)
+    }
+
+    /// The C set's F32 or F16 product, if it has one for the format (false: it has not).
+    static func floatProduct(_ weights: QuantizedMatrix, _ x: UnsafePointer<Float>, vectors: Int,
+                             _ out: UnsafeMutablePointer<Float>, _ pool: ThreadPool?, _ kernels: KernelSet) -> Bool {
+        if weights.format == .f32, let function = kernels.cSet?.pointee.f32 {
+            let w = weights.row(0).assumingMemoryBound(to: Float.self)
+            runFloat(weights, x, vectors, out, pool) { function(w, $0, $1, $2, $3, $4, $5, $6) }
+        } else if weights.format == .f16, let function = kernels.cSet?.pointee.f16 {
+            let w = weights.row(0).assumingMemoryBound(to: UInt16.self)
+            runFloat(weights, x, vectors, out, pool) { function(w, $0, $1, $2, $3, $4, $5, $6) }
+        } else {
+            return false
+        }
+        return true
     }
 
     /// Several products of the same input (a layer's q, k and v; its gate and up) in one pass of
@@ -106,14 +131,15 @@ public enum Matmul {
         }
     }
 
-    /// The C sets' F32 product: each thread takes a range of rows and every vector.
+    /// The C sets' F32 and F16 products (`function`: columns, first row, end row, input, vectors,
+    /// output, output stride): each thread takes a range of rows and every vector.
     @inline(never)
-    static func runF32(_ function: rl_f32_fn, _ weights: QuantizedMatrix, _ input: QuantizedActivations,
-                       _ out: UnsafeMutablePointer<Float>, _ pool: ThreadPool?) {
-        let w = weights.row(0).assumingMemoryBound(to: Float.self), x = UnsafePointer(input.floats)
-        let columns = Int64(weights.columns), vectors = Int64(input.vectors), rows = weights.rows
+    static func runFloat(_ weights: QuantizedMatrix, _ x: UnsafePointer<Float>, _ vectors: Int, _ out: UnsafeMutablePointer<Float>,
+                         _ pool: ThreadPool?,
+                         _ function: @escaping (Int64, Int64, Int64, UnsafePointer<Float>, Int64, UnsafeMutablePointer<Float>, Int64) -> Void) {
+        let columns = Int64(weights.columns), vectors = Int64(vectors), rows = weights.rows
         let body: (Range<Int>) -> Void = { range in
-            function(w, columns, Int64(range.lowerBound), Int64(range.upperBound), x, vectors, out, Int64(rows))
+            function(columns, Int64(range.lowerBound), Int64(range.upperBound), x, vectors, out, Int64(rows))
         }
         if let pool, pool.threads > 1 {
             pool.parallelFor(rows: rows, grain: rowTile, body: body)
@@ -122,7 +148,8 @@ public enum Matmul {
         }
     }
 
-    /// One row dot per output element: the reference path, and the float formats.
+    /// One row dot per output element: the reference path, and the float formats a C set has no
+    /// loop for (BF16; every float format on the portable set).
     @inline(never)
     static func runRows(_ weights: QuantizedMatrix, _ input: QuantizedActivations, _ out: UnsafeMutablePointer<Float>,
                         _ pool: ThreadPool?, reference: Bool) {

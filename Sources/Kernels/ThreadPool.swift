@@ -12,20 +12,19 @@
 //   and broadcasts under the mutex if any. All four are sequentially consistent, so either the
 //   caller sees the sleeper (and its broadcast cannot slip in before the worker's wait: the worker
 //   holds the mutex from its check to pthread_cond_wait), or the worker sees the new generation.
-// - The caller, once its own chunks are done, spins a little and then sleeps the same way on
-//   `finished` (waiting = true, then re-reads pending), and the worker that brings pending to 0
-//   reads `waiting` and signals under the mutex. Sleeping rather than spinning matters on a
-//   loaded machine: a worker preempted mid-chunk can then be moved to the caller's idle core.
-// The stall once seen in CI (generation 1, pending 1, both workers of a fresh pool asleep) is
-// exactly what the first version did to a worker thread that started late: it took its first
-// `seen` from the current generation, so when the pool's first job had already been published
-// it treated job 1 as old news, never ran it, never decremented pending, and went to sleep;
-// tests that create a pool and dispatch at once on a loaded machine hit it. Workers now start
-// from generation 0 (fixed in 78f529d; the stress test covers fresh pools). The other way to
-// corrupt the pool is two concurrent callers (one overwrites the other's job, pending and chunk
-// counter, and the closure can be read torn), so parallelFor now traps on that. The caller's wait
-// keeps a safety net: asleep, it wakes every few milliseconds, and if some worker slept through
-// the current job it re-broadcasts and counts a rescue (`rescues`; the stress test wants 0).
+// - The caller waits only for the workers that joined the job. A worker joins by raising
+//   `members` (a count, and a closed bit) while the job is open; the caller, once its own chunks
+//   are done (so every chunk has been taken), closes it, and waits for the members to leave: it
+//   spins a little and then sleeps on `finished` (waiting = true, then re-reads members), and the
+//   member whose leaving empties a closed job reads `waiting` and signals under the mutex. A
+//   worker that was not running (preempted by another process on a loaded machine, asleep, or a
+//   fresh thread not started yet) finds the job closed, or the next one open, and never holds a
+//   dispatch back: the caller does the chunks itself. (The first pool made the caller wait for
+//   every worker; on a shared machine each of decode's hundreds of dispatches per token then
+//   waited for a descheduled worker's next time slice, and 2 threads decoded slower than 1.)
+//   A worker that joins late, as the next job opens, just takes part in that one.
+// The other way to corrupt the pool is two concurrent callers (one overwrites the other's job,
+// member count and chunk counter, and the closure can be read torn), so parallelFor traps on that.
 
 #if canImport(Glibc)
 import Glibc
@@ -44,14 +43,10 @@ public final class ThreadPool: @unchecked Sendable {
     /// Set while a parallelFor dispatches to the workers: the guard against concurrent callers.
     private let busy = Atomic<Bool>(false)
 
-    /// Times a waiting caller's safety-net broadcast found a worker that had missed its job
-    /// (expected to stay 0; see the comment at the top of this file).
-    public var rescues: Int { shared.rescues.load(ordering: .relaxed) }
-
     /// Starts `threads - 1` workers (at least one thread in total).
     public init(threads: Int) {
         self.threads = max(1, threads)
-        shared = PoolState(workers: self.threads - 1)
+        shared = PoolState()
         for _ in 1..<self.threads {
             let box = Unmanaged.passRetained(shared)
             var thread = pthread_t()
@@ -95,7 +90,7 @@ public final class ThreadPool: @unchecked Sendable {
         let chunks = max(1, min((rows + grain - 1) / grain, threads * 4))
         let chunk = ((rows + chunks - 1) / chunks + grain - 1) / grain * grain
         withoutActuallyEscaping(body) { escapable in
-            shared.run(escapable, rows: rows, chunk: chunk, helpers: workers.count)
+            shared.run(escapable, rows: rows, chunk: chunk)
         }
     }
 }
@@ -104,22 +99,19 @@ public final class ThreadPool: @unchecked Sendable {
 /// dropping the pool stops them.
 private final class PoolState: @unchecked Sendable {
     let generation = Atomic<Int>(0)
-    let pending = Atomic<Int>(0)
+    /// The workers inside the current job, plus `closed` once the caller has closed it.
+    let members = Atomic<Int>(0)
+    static let closed = 1 << 40
     let nextChunk = Atomic<Int>(0)
     let sleepers = Atomic<Int>(0)
     let stopping = Atomic<Bool>(false)
-    /// The caller is (about to be) asleep on `finished`, waiting for pending to reach 0.
+    /// The caller is (about to be) asleep on `finished`, waiting for the members to leave.
     let waiting = Atomic<Bool>(false)
-    let rescues = Atomic<Int>(0)
-    let nextWorkerIndex = Atomic<Int>(0)
     let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     let finished = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    /// Per worker, under `mutex`: the generation it went to sleep having seen, or -1 when awake.
-    let asleepAt: UnsafeMutablePointer<Int>
-    let workerCount: Int
 
-    // The job of the current generation, written before the generation is published.
+    // The job of the current generation, written before the job is opened.
     var body: ((Range<Int>) -> Void)?
     var rows = 0
     var chunk = 1
@@ -128,13 +120,9 @@ private final class PoolState: @unchecked Sendable {
     static let spinLimit = 100_000
     /// Iterations the caller spins, once its own chunks are done, before sleeping.
     static let callerSpinLimit = 20_000
-    /// Safety net: a sleeping caller wakes this often to check for a worker that missed its job.
-    static let rescueNanoseconds = 5_000_000
 
-    init(workers: Int) {
-        workerCount = workers
-        asleepAt = .allocate(capacity: max(1, workers))
-        asleepAt.initialize(repeating: -1, count: max(1, workers))
+    init() {
+        members.store(Self.closed, ordering: .relaxed)
         mutex.initialize(to: pthread_mutex_t())
         condition.initialize(to: pthread_cond_t())
         finished.initialize(to: pthread_cond_t())
@@ -150,20 +138,12 @@ private final class PoolState: @unchecked Sendable {
         mutex.deallocate()
         condition.deallocate()
         finished.deallocate()
-        asleepAt.deallocate()
     }
 
     func broadcast() {
         pthread_mutex_lock(mutex)
-        wakeAllLocked()
-        pthread_mutex_unlock(mutex)
-    }
-
-    /// Under `mutex`: wakes every sleeping worker. Each is marked awake at once (it may take a
-    /// while to be scheduled), so that `missedJob` only sees workers that went to sleep later.
-    private func wakeAllLocked() {
-        for i in 0..<workerCount { asleepAt[i] = -1 }
         pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(mutex)
     }
 
     func stop() {
@@ -172,19 +152,22 @@ private final class PoolState: @unchecked Sendable {
         broadcast()
     }
 
-    func run(_ job: @escaping (Range<Int>) -> Void, rows: Int, chunk: Int, helpers: Int) {
+    func run(_ job: @escaping (Range<Int>) -> Void, rows: Int, chunk: Int) {
         body = job
         self.rows = rows
         self.chunk = chunk
         nextChunk.store(0, ordering: .relaxed)
-        pending.store(helpers, ordering: .relaxed)
+        members.store(0, ordering: .sequentiallyConsistent)   // open: the job above is visible to joiners
         generation.add(1, ordering: .sequentiallyConsistent)
         if sleepers.load(ordering: .sequentiallyConsistent) > 0 { broadcast() }
         runChunks()
-        var spins = 0
-        while pending.load(ordering: .acquiring) > 0 {
-            spins += 1
-            if spins >= Self.callerSpinLimit { sleepUntilFinished(); break }
+        // Every chunk is taken: close the job, then wait for the members still computing theirs.
+        if members.add(Self.closed, ordering: .sequentiallyConsistent).newValue != Self.closed {
+            var spins = 0
+            while members.load(ordering: .acquiring) != Self.closed {
+                spins += 1
+                if spins >= Self.callerSpinLimit { sleepUntilFinished(); break }
+            }
         }
         body = nil
     }
@@ -192,26 +175,19 @@ private final class PoolState: @unchecked Sendable {
     private func sleepUntilFinished() {
         pthread_mutex_lock(mutex)
         waiting.store(true, ordering: .sequentiallyConsistent)
-        while pending.load(ordering: .sequentiallyConsistent) > 0 {
-            var deadline = timespec()
-            clock_gettime(CLOCK_REALTIME, &deadline)
-            deadline.tv_nsec += Self.rescueNanoseconds
-            if deadline.tv_nsec >= 1_000_000_000 { deadline.tv_sec += 1; deadline.tv_nsec -= 1_000_000_000 }
-            if pthread_cond_timedwait(finished, mutex, &deadline) == ETIMEDOUT, missedJob() {
-                rescues.add(1, ordering: .relaxed)
-                wakeAllLocked()
-            }
-        }
+        while members.load(ordering: .sequentiallyConsistent) != Self.closed { pthread_cond_wait(finished, mutex) }
         waiting.store(false, ordering: .relaxed)
         pthread_mutex_unlock(mutex)
     }
 
-    /// Under `mutex`: whether a worker sleeps having seen an older generation than the current
-    /// job's, that is, slept through a wake-up (a worker that did its part sleeps having seen the
-    /// current generation, which is fine).
-    private func missedJob() -> Bool {
-        let g = generation.load(ordering: .sequentiallyConsistent)
-        for i in 0..<workerCount where asleepAt[i] >= 0 && asleepAt[i] < g { return true }
+    /// Joins the job if it is open.
+    private func join() -> Bool {
+        var m = members.load(ordering: .sequentiallyConsistent)
+        while m & Self.closed == 0 {
+            let (exchanged, original) = members.compareExchange(expected: m, desired: m + 1, ordering: .sequentiallyConsistent)
+            if exchanged { return true }
+            m = original
+        }
         return false
     }
 
@@ -225,9 +201,6 @@ private final class PoolState: @unchecked Sendable {
     }
 
     func workerLoop() {
-        let index = nextWorkerIndex.add(1, ordering: .relaxed).oldValue
-        // Generation 0 is the state before any job: a worker that starts late must still take
-        // part in job 1, or the caller would wait for it forever.
         var seen = 0
         while true {
             var spins = 0
@@ -236,20 +209,17 @@ private final class PoolState: @unchecked Sendable {
                 if spins < Self.spinLimit { continue }
                 pthread_mutex_lock(mutex)
                 sleepers.add(1, ordering: .sequentiallyConsistent)
-                while generation.load(ordering: .sequentiallyConsistent) == seen {
-                    if index < workerCount { asleepAt[index] = seen }
-                    pthread_cond_wait(condition, mutex)
-                }
-                if index < workerCount { asleepAt[index] = -1 }
+                while generation.load(ordering: .sequentiallyConsistent) == seen { pthread_cond_wait(condition, mutex) }
                 sleepers.subtract(1, ordering: .sequentiallyConsistent)
                 pthread_mutex_unlock(mutex)
             }
             seen = generation.load(ordering: .acquiring)
             if stopping.load(ordering: .acquiring) { return }
+            guard join() else { continue }
             runChunks()
-            // The last one out wakes the caller if it went to sleep (the same store-then-read
-            // pairing as above: the caller sets waiting, then re-reads pending).
-            if pending.subtract(1, ordering: .sequentiallyConsistent).newValue == 0,
+            // The member that empties a closed job wakes the caller if it went to sleep (the same
+            // store-then-read pairing as above: the caller sets waiting, then re-reads members).
+            if members.subtract(1, ordering: .sequentiallyConsistent).newValue == Self.closed,
                waiting.load(ordering: .sequentiallyConsistent) {
                 pthread_mutex_lock(mutex)
                 pthread_cond_signal(finished)

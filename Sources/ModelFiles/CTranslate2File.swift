@@ -102,14 +102,6 @@ public final class CTranslate2File: @unchecked Sendable {
         aliases = resolved
     }
 
-    /// Lets the kernel drop the whole file's pages once the weights were copied and converted
-    /// elsewhere (MappedFile.releasePages: a leased mapping only; a later read pages them back in).
-    public func releasePages() { source.releasePages(source.bytes) }
-
-    /// The same for one variable's bytes (the whole pages inside them), once they were converted:
-    /// a load then never holds the file and all its converted copies at once.
-    public func releasePages(of variable: CTranslate2Variable) { source.releasePages(data(of: variable)) }
-
     /// The variable `name` names, directly or through an alias.
     public func variable(_ name: String) -> CTranslate2Variable? {
         variables[aliases[name] ?? name]
@@ -146,6 +138,14 @@ public final class CTranslate2File: @unchecked Sendable {
             throw CTranslate2Error.payloadSizeMismatch(variable: v.name, expected: v.byteCount, actual: out.count * v.dtype.byteSize)
         }
         widen(bytes, v.dtype, out)
+    }
+
+    /// Lets the kernel drop the whole pages inside `bytes` (a part of this file's mapping, such as
+    /// `data(of:)`) from the process, for bytes that were copied elsewhere. The mapping stays
+    /// valid: a later read pages them back in from the file. A file read into private memory keeps
+    /// its pages (MappedFile.releasePages says why).
+    public func releasePages(_ bytes: UnsafeRawBufferPointer) {
+        source.releasePages(bytes)
     }
 
     /// The named integer variable's elements (int8, int16 or int32), in file order.

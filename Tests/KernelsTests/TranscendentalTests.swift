@@ -67,6 +67,25 @@ final class TranscendentalTests: XCTestCase {
               exact: { 0.5 * $0 * (1 + Foundation.erf($0 / 2.0.squareRoot())) }, maxULP: 4, absolute: 2e-7)
     }
 
+    /// A kernel set's own GELU loop (the AVX-512 sets', with erf and exp written out in C) gives
+    /// Math.geluErf's bits: across erf's branches (|x/sqrt 2| below 1, up to 4, beyond), at the
+    /// switch points, for tiny, huge, signed-zero and non-finite inputs, at every tail length.
+    func testKernelSetGeluMatchesMath() {
+        var xs: [Float] = [0, -0.0, 1e-38, -1e-38, 1e-8, 1.4142135, 1.4142137, -1.4142135, 5.656854, 5.6568546, -5.656854,
+                           30, -30, 1e30, -1e30, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, -.greatestFiniteMagnitude]
+        xs += sweep(-12, 12)
+        var rng = SplitMix(8)
+        for _ in 0..<4000 { xs.append(rng.uniform(-7, 7)) }
+        let expected = xs.map(Math.geluErf)
+        for set in KernelSet.supported {
+            for count in [1, 15, 16, 17, xs.count] {
+                var a = Array(xs.prefix(count))
+                a.withUnsafeMutableBufferPointer { Elementwise.geluErf($0.baseAddress!, count: count, kernels: set) }
+                XCTAssertNil(firstBitDifference(a, Array(expected.prefix(count))), "\(set) count \(count)")
+            }
+        }
+    }
+
     func testElementwiseArraysMatchScalarAtAnyLength() {
         var rng = SplitMix(3)
         for count in [1, 15, 16, 17, 100] {

@@ -76,6 +76,12 @@ typedef void (*rl_quantize_fn)(const float *x, int64_t vectors, int64_t columns,
 typedef void (*rl_f32_fn)(const float *w, int64_t columns, int64_t row_begin, int64_t row_end,
                           const float *x, int64_t vectors, float *out, int64_t out_stride);
 
+/// As rl_f32_fn for F16 weight rows (IEEE binary16, `columns` halves each): each weight widened
+/// exactly to float, then the same float-dot order, so an F16 matrix gives the bits of its F32
+/// widening while reading half the bytes.
+typedef void (*rl_f16_fn)(const uint16_t *w, int64_t columns, int64_t row_begin, int64_t row_end,
+                          const float *x, int64_t vectors, float *out, int64_t out_stride);
+
 /// Attention scores for `blocks` blocks of 16 keys (Kernels.swift, order 5; Attention.swift):
 /// scores[i * scores_stride + 16 * b + j] = dot(q_h, k_(16b+j), h / group) * scale for the query
 /// heads h = first + i, i < count, each dot in the float-dot order. `query` holds every head
@@ -93,16 +99,37 @@ typedef void (*rl_attention_values_fn)(const float *weights, int64_t weights_str
                                        int64_t stride, int64_t dim, int64_t group, int64_t first, int64_t count,
                                        int64_t keys, float *out);
 
-/// A kernel set: one tile function per format, the activation quantizer, the F32 product and
-/// attention's two float loops (NULL where the Swift float path serves). Attention's head
+/// Attention scores of `count` query rows (`dim` floats each, back to back) against `blocks`
+/// blocks of 16 keys held transposed (block b is dim × 16 floats: keys[b * dim * 16 + d * 16 + j]
+/// is element d of key 16b + j): scores[i * scores_stride + 16 * b + j] = dot(q_i, k_(16b+j)) *
+/// scale, each dot in the float-dot order (Kernels.swift, order 3), as rl_attention_scores_fn.
+typedef void (*rl_attention_scores_t_fn)(const float *queries, int64_t count, int64_t dim, const float *keys,
+                                         int64_t blocks, float scale, float *scores, int64_t scores_stride);
+
+/// Softmax numerators of the scores of positions 0..<n, in place: e_t = exp(s_t - m) with m the
+/// largest score and exp the project's (Sources/Kernels/Transcendentals.swift, Math.exp, every
+/// operation and fusion the same); returns Z, the e_t summed into 16 lanes by t % 16 in
+/// increasing t from +0, then the halving tree (Attention.softmaxNumerators with start 0).
+typedef float (*rl_softmax_fn)(float *scores, int64_t n);
+
+/// x = GELU(x) in place over n floats, the erf form with the project's erf: each element exactly
+/// Math.geluErf (Sources/Kernels/Transcendentals.swift).
+typedef void (*rl_gelu_fn)(float *x, int64_t n);
+
+/// A kernel set: one tile function per format, the activation quantizer, the F32 and F16 products,
+/// attention's float loops and GELU (NULL where the Swift float path serves). Attention's head
 /// dimension must be a multiple of 16.
 typedef struct {
     const char *name;
     rl_quantize_fn quantize;
     rl_tiles_fn q4_0, q4_1, q5_0, q5_1, q8_0, q4_K, q5_K, q6_K;
     rl_f32_fn f32;
+    rl_f16_fn f16;
     rl_attention_scores_fn attention_scores;
     rl_attention_values_fn attention_values;
+    rl_attention_scores_t_fn attention_scores_transposed;
+    rl_softmax_fn softmax;
+    rl_gelu_fn gelu_erf;
 } rl_kernel_set;
 
 /// The kernel set of that name ("portable"; on x86-64 also "avx2"), or NULL when this build has

@@ -39,9 +39,6 @@ struct ModelFamily: Sendable {
     let map: @Sendable (_ weightsPath: String) throws -> MappedFile
     /// Builds the model from its mapped weights; errors become `EngineError.loadFailed`.
     let build: @Sendable (FamilyInput) throws -> ModelContent
-    /// The bytes a model whose weights file has `fileBytes` holds once loaded (charged to a memory
-    /// budget before the load; LoadedModel.residentBytes is the exact figure after it).
-    var residentBytes: @Sendable (_ fileBytes: Int) -> Int = { $0 }
 }
 
 enum ModelFamilies {

@@ -57,9 +57,7 @@ enum SpeechFamily {
         },
         nameFromPath: ModelFamilies.folderName,
         map: { try CTranslate2File.map(path: $0) },
-        build: build,
-        // Float16 weights become Float32 copies (and the file's pages are given back).
-        residentBytes: { 2 * $0 })
+        build: build)
 
     static func build(_ input: FamilyInput) throws -> ModelContent {
         let file = try CTranslate2File(source: input.weights)

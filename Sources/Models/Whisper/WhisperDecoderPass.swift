@@ -58,7 +58,7 @@ struct WhisperDecoderPass {
             return (UnsafePointer(cache.keys[l]), UnsafePointer(cache.values[l]), rows[r].position)
         }
         try ops.linear(layer.selfOutput, s.att.p, rows: t, into: s.o.p)
-        Elementwise.add(x.p, s.o.p, count: t * w)
+        ops.add(x.p, s.o.p, rows: t, width: w)
 
         // Cross-attention over the source's memory.
         ops.layerNorm(layer.crossNorm, x.p, rows: t, width: w, into: s.h.p)
@@ -69,14 +69,14 @@ struct WhisperDecoderPass {
             return (UnsafePointer(memory.keys[l].p), UnsafePointer(memory.values[l].p), memory.positions - 1)
         }
         try ops.linear(layer.crossOutput, s.att.p, rows: t, into: s.o.p)
-        Elementwise.add(x.p, s.o.p, count: t * w)
+        ops.add(x.p, s.o.p, rows: t, width: w)
 
         // Feed-forward.
         ops.layerNorm(layer.ffnNorm, x.p, rows: t, width: w, into: s.h.p)
         try ops.linear(layer.up, s.h.p, rows: t, into: s.up.p)
-        Elementwise.geluErf(s.up.p, count: s.up.count)
+        ops.geluErf(s.up.p, rows: t, width: config.feedForward)
         try ops.linear(layer.down, s.up.p, rows: t, into: s.o.p)
-        Elementwise.add(x.p, s.o.p, count: t * w)
+        ops.add(x.p, s.o.p, rows: t, width: w)
     }
 
     /// The rows the items asked for, per item: logits, or the final hidden states (the normed

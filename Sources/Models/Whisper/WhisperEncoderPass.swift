@@ -25,21 +25,23 @@ struct WhisperEncoderPass {
         // conv1 + GELU: frames × width per window.
         let columns1 = FloatBuffer(n * frames * c.melBins * k)
         for (i, window) in windows.enumerated() {
-            window.withUnsafeBufferPointer { im2colMelMajor($0.baseAddress!, into: columns1.p + i * frames * c.melBins * k) }
+            window.withUnsafeBufferPointer { wb in
+                ops.split(frames) { im2colMelMajor(wb.baseAddress!, frames: $0, into: columns1.p + i * frames * c.melBins * k) }
+            }
         }
         let h1 = FloatBuffer(n * frames * w)
         try ops.linear(weights.conv1, columns1.p, rows: n * frames, into: h1.p)
-        Elementwise.geluErf(h1.p, count: h1.count)
+        ops.geluErf(h1.p, rows: n * frames, width: w)
 
         // conv2 (stride 2) + GELU: positions × width per window, then the positions.
         let columns2 = FloatBuffer(n * p * w * k)
-        for i in 0..<n { im2colTimeMajor(h1.p + i * frames * w, into: columns2.p + i * p * w * k) }
+        for i in 0..<n { ops.split(p) { im2colTimeMajor(h1.p + i * frames * w, columns: $0, into: columns2.p + i * p * w * k) } }
         let x = FloatBuffer(n * p * w)
         try ops.linear(weights.conv2, columns2.p, rows: n * p, into: x.p)
-        Elementwise.geluErf(x.p, count: x.count)
+        ops.geluErf(x.p, rows: n * p, width: w)
         for i in 0..<n { Elementwise.add(x.p + i * p * w, weights.encoderPositions.p, count: p * w) }
 
-        let s = EncoderScratch(rows: n * p, width: w, feedForward: c.feedForward)
+        let s = EncoderScratch(windows: n, positions: p, width: w, heads: c.encoderHeads, feedForward: c.feedForward)
         let shape = try AttentionShape(heads: c.encoderHeads, kvHeads: c.encoderHeads, headDimension: c.encoderHeadDimension,
                                        scale: 1 / Float(c.encoderHeadDimension).squareRoot())
         for layer in weights.encoderLayers { try block(layer, x, s, shape, windows: n) }
@@ -58,24 +60,21 @@ struct WhisperEncoderPass {
         try ops.linear(l.query, s.h.p, rows: rows, into: s.q.p)
         try ops.linear(l.key, s.h.p, rows: rows, into: s.k.p)
         try ops.linear(l.value, s.h.p, rows: rows, into: s.v.p)
-        let keys = UnsafePointer(s.k.p), values = UnsafePointer(s.v.p)
-        ops.attend(rows: rows, queries: s.q.p, shape: shape, longest: p, output: s.att.p) { r in
-            let window = r / p
-            return (keys + window * p * w, values + window * p * w, p - 1)
-        }
+        try ops.attendWindows(windows: n, positions: p, queries: s.q.p, keys: s.k.p, values: s.v.p, shape: shape,
+                              packed: s.packed, output: s.att.p)
         try ops.linear(l.attentionOutput, s.att.p, rows: rows, into: s.o.p)
-        Elementwise.add(x.p, s.o.p, count: rows * w)
+        ops.add(x.p, s.o.p, rows: rows, width: w)
         ops.layerNorm(l.ffnNorm, x.p, rows: rows, width: w, into: s.h.p)
         try ops.linear(l.up, s.h.p, rows: rows, into: s.up.p)
-        Elementwise.geluErf(s.up.p, count: s.up.count)
+        ops.geluErf(s.up.p, rows: rows, width: config.feedForward)
         try ops.linear(l.down, s.up.p, rows: rows, into: s.o.p)
-        Elementwise.add(x.p, s.o.p, count: rows * w)
+        ops.add(x.p, s.o.p, rows: rows, width: w)
     }
 
-    /// conv1's columns from a mel-major window: column t, entry m·3 + k = window[m][t + k − 1].
-    private func im2colMelMajor(_ window: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+    /// conv1's columns t in `range` from a mel-major window: column t, entry m·3 + k = window[m][t + k − 1].
+    private func im2colMelMajor(_ window: UnsafePointer<Float>, frames range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
         let frames = config.inputFrames, mels = config.melBins, k = WhisperConfig.convolutionWidth
-        for t in 0..<frames {
+        for t in range {
             let column = out + t * mels * k
             for m in 0..<mels {
                 for j in 0..<k {
@@ -86,10 +85,10 @@ struct WhisperEncoderPass {
         }
     }
 
-    /// conv2's columns from conv1's time-major output: column t, entry c·3 + k = h[2t + k − 1][c].
-    private func im2colTimeMajor(_ h: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+    /// conv2's columns t in `range` from conv1's time-major output: column t, entry c·3 + k = h[2t + k − 1][c].
+    private func im2colTimeMajor(_ h: UnsafePointer<Float>, columns range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
         let frames = config.inputFrames, w = config.width, k = WhisperConfig.convolutionWidth
-        for t in 0..<config.encoderPositions {
+        for t in range {
             let column = out + t * w * k
             for j in 0..<k {
                 let source = 2 * t + j - 1
@@ -107,7 +106,11 @@ struct WhisperEncoderPass {
 /// Per-pass buffers of the encoder layers.
 private final class EncoderScratch {
     let h, q, k, v, att, o, up: FloatBuffer
-    init(rows: Int, width: Int, feedForward: Int) {
+    /// Attention's per-head copies of k and v (WhisperOps.attendWindows).
+    let packed: PackedHeads
+    init(windows: Int, positions: Int, width: Int, heads: Int, feedForward: Int) {
+        let rows = windows * positions
+        packed = PackedHeads(windows: windows, heads: heads, positions: positions, dim: width / heads)
         h = FloatBuffer(rows * width)
         q = FloatBuffer(rows * width)
         k = FloatBuffer(rows * width)

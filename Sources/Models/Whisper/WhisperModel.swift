@@ -5,7 +5,7 @@
 import Kernels
 import ModelFiles
 
-/// A Whisper model with its weights converted to owned Float32 buffers.
+/// A Whisper model with its weights copied to owned buffers (matrices in the file's float width).
 public final class WhisperModel: EncoderDecoderModel, @unchecked Sendable {
     public typealias Source = [Float]
 
@@ -25,15 +25,18 @@ public final class WhisperModel: EncoderDecoderModel, @unchecked Sendable {
         self.file = file
         self.config = config
         weights = try WhisperWeights(file: file, config: config)
-        // Every weight is an owned Float32 copy now: the file's pages are not read again.
-        file.releasePages()
+        // Every weight is an owned copy now: the file's pages (the small vectors' too) are not read again.
+        file.releasePages(file.source.bytes)
     }
 
     public var targetVocabulary: Int { config.vocabulary }
     public var maxTargetPositions: Int { config.maxTargetPositions }
 
-    /// Bytes of the owned weights.
-    public var weightBytes: Int { weights.storage.reduce(0) { $0 + $1.count * MemoryLayout<Float>.size } }
+    /// Bytes of the owned matrices and position tables.
+    public var weightBytes: Int {
+        weights.storage.reduce(0) { $0 + $1.bytes.count }
+            + (weights.encoderPositions.count + weights.decoderPositions.count) * MemoryLayout<Float>.size
+    }
 
     /// The most memory one request's transcription holds at once, beyond the weights: one
     /// window's encoder pass (its convolution columns and layer buffers), its states and

@@ -11,13 +11,12 @@ struct WhisperOps {
     /// out = W·x + b for `rows` rows of x (no bias when `b` is empty).
     func linear(_ l: WhisperLinear, _ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) throws {
         let w = l.weight
-        try activations.prepare(UnsafeBufferPointer(start: x, count: rows * w.columns), vectors: rows, columns: w.columns,
-                                for: w.format, kernels: kernels)
-        try Matmul.multiply(w, activations, output: UnsafeMutableBufferPointer(start: out, count: rows * w.rows),
-                            pool: pool, kernels: kernels)
+        try Matmul.multiplyFloats(w, input: x, vectors: rows, output: out, pool: pool, scratch: activations, kernels: kernels)
         guard !l.bias.isEmpty else { return }
         l.bias.withUnsafeBufferPointer { b in
-            for r in 0..<rows { Elementwise.add(out + r * w.rows, b.baseAddress!, count: w.rows) }
+            split(rows) { range in
+                for r in range { Elementwise.add(out + r * w.rows, b.baseAddress!, count: w.rows) }
+            }
         }
     }
 
@@ -25,11 +24,34 @@ struct WhisperOps {
     func layerNorm(_ n: WhisperNorm, _ x: UnsafePointer<Float>, rows: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
         n.gamma.withUnsafeBufferPointer { g in
             n.beta.withUnsafeBufferPointer { b in
-                for r in 0..<rows {
-                    Norms.layerNorm(x + r * width, weight: g.baseAddress!, bias: b.baseAddress!, count: width,
-                                    epsilon: WhisperConfig.layerNormEpsilon, output: out + r * width)
+                split(rows) { range in
+                    for r in range {
+                        Norms.layerNorm(x + r * width, weight: g.baseAddress!, bias: b.baseAddress!, count: width,
+                                        epsilon: WhisperConfig.layerNormEpsilon, output: out + r * width)
+                    }
                 }
             }
+        }
+    }
+
+    /// x += y over `rows` rows of `width` (residual connections).
+    func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, rows: Int, width: Int) {
+        split(rows) { range in Elementwise.add(x + range.lowerBound * width, y + range.lowerBound * width, count: range.count * width) }
+    }
+
+    /// x = GELU(x) (erf form) over `rows` rows of `width`.
+    func geluErf(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        let kernels = kernels
+        split(rows) { range in Elementwise.geluErf(x + range.lowerBound * width, count: range.count * width, kernels: kernels) }
+    }
+
+    /// Element-wise and per-row work over rows 0..<rows, split over the pool when there are rows
+    /// enough to share (a row's result never depends on the split).
+    func split(_ rows: Int, _ body: (Range<Int>) -> Void) {
+        if let pool, pool.threads > 1, rows >= 64 {
+            pool.parallelFor(rows: rows, grain: 16, body: body)
+        } else {
+            body(0..<rows)
         }
     }
 
@@ -58,5 +80,81 @@ struct WhisperOps {
             }
         }
         if let pool, threads > 1, work > 1 { pool.parallelFor(rows: work, body: body) } else { body(0..<work) }
+    }
+
+    /// Bidirectional attention within windows (the encoder's): `windows` windows of `positions`
+    /// rows each, every row attending to every position of its own window. Each (row, head) is
+    /// `Attention.attend` at position `positions - 1` exactly (SharedKeyAttention); only the
+    /// schedule differs. A row's layout puts a head's keys `width` floats apart, which maps them to
+    /// few cache sets, and one row at a time reads every head's keys and values (6 MB per row for
+    /// whisper-base) from far caches. So each head's keys and values are first copied to their own
+    /// position-major buffers (`packed.keys`, `packed.values`: windows × heads × positions ×
+    /// headDimension; `packed.transposed`: the keys as SharedKeyAttention.transposeKeys lays them
+    /// out), and blocks of `queryBlock` rows of one head are attended together: each block of keys
+    /// and values is read once per block, and a head's keys and values stay in the core's own
+    /// cache across its blocks.
+    func attendWindows(windows n: Int, positions p: Int, queries q: UnsafePointer<Float>, keys: UnsafePointer<Float>,
+                       values: UnsafePointer<Float>, shape: AttentionShape, packed: PackedHeads,
+                       output: UnsafeMutablePointer<Float>) throws {
+        let heads = shape.heads, dim = shape.headDimension, width = heads * dim, kernels = kernels
+        let block = Self.queryBlock, blocks = (p + block - 1) / block
+        let transposedCount = SharedKeyAttention.transposedCount(positions: p, dim: dim)
+        // The geometry of a block of `count` rows of one head (the last block may be short).
+        let shapes = try (0...block).map { count in
+            try AttentionShape(heads: max(1, count), kvHeads: 1, headDimension: dim, scale: shape.scale)
+        }
+        func pack(_ range: Range<Int>) {
+            for item in range {
+                let window = item / heads, h = item % heads
+                let k = packed.keys.p + item * p * dim, v = packed.values.p + item * p * dim
+                for t in 0..<p {
+                    let source = (window * p + t) * width + h * dim
+                    (k + t * dim).update(from: keys + source, count: dim)
+                    (v + t * dim).update(from: values + source, count: dim)
+                }
+                SharedKeyAttention.transposeKeys(k, stride: dim, positions: p, dim: dim,
+                                                 into: packed.transposed.p + item * transposedCount)
+            }
+        }
+        let body: (Range<Int>) -> Void = { range in
+            let rows = UnsafeMutablePointer<Float>.allocate(capacity: 2 * block * dim)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: SharedKeyAttention.scratchCount(positions: p, count: block))
+            defer { rows.deallocate(); scratch.deallocate() }
+            let blockQueries = rows, blockOutput = rows + block * dim
+            for item in range {
+                let head = item / blocks, first = (item % blocks) * block, count = min(block, p - first)
+                let window = head / heads, h = head % heads
+                for i in 0..<count {
+                    (blockQueries + i * dim).update(from: q + (window * p + first + i) * width + h * dim, count: dim)
+                }
+                SharedKeyAttention.attend(queries: blockQueries, rows: shapes[count], keys: packed.keys.p + head * p * dim,
+                                          transposed: packed.transposed.p + head * transposedCount,
+                                          values: packed.values.p + head * p * dim, positions: p, output: blockOutput,
+                                          scratch: scratch, kernels: kernels)
+                for i in 0..<count {
+                    (output + (window * p + first + i) * width + h * dim).update(from: blockOutput + i * dim, count: dim)
+                }
+            }
+        }
+        if let pool, pool.threads > 1 {
+            pool.parallelFor(rows: n * heads, body: pack)
+            pool.parallelFor(rows: n * heads * blocks, body: body)
+        } else {
+            pack(0..<(n * heads))
+            body(0..<(n * heads * blocks))
+        }
+    }
+
+    /// Query rows attended together by `attendWindows`.
+    static let queryBlock = 8
+}
+
+/// Each head's keys and values of a batch of encoder windows, copied out for `attendWindows`.
+final class PackedHeads {
+    let keys, values, transposed: FloatBuffer
+    init(windows: Int, heads: Int, positions: Int, dim: Int) {
+        keys = FloatBuffer(windows * heads * positions * dim)
+        values = FloatBuffer(windows * heads * positions * dim)
+        transposed = FloatBuffer(windows * heads * SharedKeyAttention.transposedCount(positions: positions, dim: dim))
     }
 }

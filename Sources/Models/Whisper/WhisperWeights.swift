@@ -1,10 +1,12 @@
-// Whisper's weights from a CTranslate2 model.bin, converted once at load to owned Float32 buffers:
-// the file's float16 payloads sit at odd offsets, and F32 matrices run the kernel sets' F32
-// product (every set gives the same bits, Matmul.swift). float16 → float32 is exact, so these are
-// exactly the file's values. The fused projections (self-attention QKV [3w, w], cross-attention
-// KV [2w, w]) stay one buffer, viewed as one matrix per part, so Q, K and V land in the separate
-// buffers attention reads. The output projection is the decoder's embedding matrix (the file's
-// alias decoder/projection/weight names it).
+// Whisper's weights from a CTranslate2 model.bin, copied once at load into owned, aligned buffers
+// (the file's payloads sit at odd offsets). Matrices keep the file's float width: float16 stays
+// F16 and runs the kernel sets' F16 product, which widens each weight exactly and then does the
+// F32 product's arithmetic (Matmul.swift), so the bits are those of the float32 widening while
+// half the bytes are read (the decoder step reads every matrix once per token) and held. Vectors
+// (biases, norms, positions) are widened to Float. The fused projections (self-attention QKV
+// [3w, w], cross-attention KV [2w, w]) stay one buffer, viewed as one matrix per part, so Q, K and
+// V land in the separate buffers attention reads. The output projection is the decoder's
+// embedding matrix (the file's alias decoder/projection/weight names it).
 import Kernels
 import ModelFiles
 
@@ -49,7 +51,7 @@ struct WhisperWeights {
     let decoderLayers: [DecoderLayer]
     let decoderNorm: WhisperNorm
     /// Every owned buffer the matrices view.
-    let storage: [FloatBuffer]
+    let storage: [OwnedWeights]
 
     init(file: CTranslate2File, config c: WhisperConfig) throws {
         var loader = WhisperWeightLoader(file: file)
@@ -100,39 +102,64 @@ struct WhisperWeights {
     }
 }
 
-/// Reads variables into owned Float32 buffers, checking each one's shape and type first.
+/// A matrix's elements as the file stores them (float16 or float32), copied to 64-byte-aligned
+/// memory the process owns.
+final class OwnedWeights {
+    let format: WeightFormat
+    let bytes: UnsafeMutableRawBufferPointer
+
+    init(_ source: UnsafeRawBufferPointer, format: WeightFormat) {
+        self.format = format
+        bytes = .allocate(byteCount: max(1, source.count), alignment: 64)
+        if let base = source.baseAddress { bytes.baseAddress!.copyMemory(from: base, byteCount: source.count) }
+    }
+
+    deinit { bytes.deallocate() }
+}
+
+/// Reads variables into owned buffers, checking each one's shape and type first.
 private struct WhisperWeightLoader {
     let file: CTranslate2File
-    var storage: [FloatBuffer] = []
+    var storage: [OwnedWeights] = []
 
     init(file: CTranslate2File) { self.file = file }
 
-    /// The variable's floats (float16 or float32 in the file) in a new buffer, after checking its shape.
-    mutating func buffer(_ name: String, shape: [Int]) throws -> FloatBuffer {
+    /// The variable, after checking its shape and type (float16 or float32).
+    func variable(_ name: String, shape: [Int]) throws -> CTranslate2Variable {
         guard let v = file.variable(name) else { throw ModelError.missingTensor(name) }
         guard v.shape == shape else { throw ModelError.badTensorShape(name: name, expected: shape, actual: v.shape) }
         guard v.dtype == .float16 || v.dtype == .float32 else {
             throw ModelError.unsupportedTensorType(name: name, type: v.dtype.name)
         }
+        return v
+    }
+
+    /// The variable widened to Float in a new buffer.
+    func buffer(_ name: String, shape: [Int]) throws -> FloatBuffer {
+        let v = try variable(name, shape: shape)
         let b = FloatBuffer(v.elementCount)
         try file.floats(v, into: b.buffer)
-        file.releasePages(of: v)
-        storage.append(b)
         return b
+    }
+
+    /// The variable's elements in the file's width (F16 or F32), owned.
+    mutating func owned(_ name: String, shape: [Int]) throws -> OwnedWeights {
+        let v = try variable(name, shape: shape)
+        let o = OwnedWeights(file.data(of: v), format: v.dtype == .float16 ? .f16 : .f32)
+        file.releasePages(file.data(of: v))   // copied: the mapped pages need not stay resident
+        storage.append(o)
+        return o
     }
 
     /// A matrix of shape[0] rows and the product of the other dimensions as columns.
     mutating func matrix(_ name: String, shape: [Int]) throws -> QuantizedMatrix {
-        let b = try buffer(name, shape: shape)
-        let columns = shape.dropFirst().reduce(1, *)
-        return try QuantizedMatrix(format: .f32, rows: shape[0], columns: columns,
-                                   bytes: UnsafeRawBufferPointer(start: b.p, count: b.count * MemoryLayout<Float>.size))
+        let o = try owned(name, shape: shape)
+        return try QuantizedMatrix(format: o.format, rows: shape[0], columns: shape.dropFirst().reduce(1, *),
+                                   bytes: UnsafeRawBufferPointer(o.bytes))
     }
 
-    mutating func vector(_ name: String, count: Int) throws -> [Float] {
-        let b = try buffer(name, shape: [count])
-        storage.removeLast()   // copied out: the array owns its floats
-        return b.array
+    func vector(_ name: String, count: Int) throws -> [Float] {
+        try buffer(name, shape: [count]).array
     }
 
     mutating func linear(_ scope: String, shape: [Int]) throws -> WhisperLinear {
@@ -146,12 +173,12 @@ private struct WhisperWeightLoader {
     /// A fused projection [parts · width, width] as `parts` matrices of width rows each, viewing
     /// consecutive rows of one buffer, with their slices of the bias.
     mutating func fused(_ scope: String, parts: Int, width: Int) throws -> [WhisperLinear] {
-        let b = try buffer(scope + "/weight", shape: [parts * width, width])
+        let o = try owned(scope + "/weight", shape: [parts * width, width])
         let bias = try vector(scope + "/bias", count: parts * width)
-        let partBytes = width * width * MemoryLayout<Float>.size
+        let partBytes = width * width * o.format.blockBytes
         return try (0..<parts).map { i in
-            let m = try QuantizedMatrix(format: .f32, rows: width, columns: width,
-                                        bytes: UnsafeRawBufferPointer(start: b.p + i * width * width, count: partBytes))
+            let m = try QuantizedMatrix(format: o.format, rows: width, columns: width,
+                                        bytes: UnsafeRawBufferPointer(start: o.bytes.baseAddress! + i * partBytes, count: partBytes))
             return WhisperLinear(weight: m, bias: Array(bias[(i * width)..<((i + 1) * width)]))
         }
     }
