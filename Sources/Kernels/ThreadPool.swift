@@ -20,11 +20,11 @@
 //   worker that was not running (preempted by another process on a loaded machine, asleep, or a
 //   fresh thread not started yet) finds the job closed, or the next one open, and never holds a
 //   dispatch back: the caller does the chunks itself. (The first pool made the caller wait for
-//   every worker; on a shared machine each of decode's hundreds of dispatches per token then
-//   waited for a descheduled worker's next time slice, and 2 threads decoded slower than 1.)
-//   A worker that joins late, as the next job opens, just takes part in that one.
-// The other way to corrupt the pool is two concurrent callers (one overwrites the other's job,
-// member count and chunk counter, and the closure can be read torn), so parallelFor traps on that.
+//   every worker, so on a shared machine a worker descheduled by another process held a dispatch
+//   until its next time slice.) A worker that joins late, as the next job opens, just takes part
+//   in that one.
+// Two concurrent callers would corrupt the pool (one overwrites the other's job, member count and
+// chunk counter, and the closure can be read torn), so parallelFor traps on that.
 
 #if canImport(Glibc)
 import Glibc

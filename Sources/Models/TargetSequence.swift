@@ -4,26 +4,30 @@
 // encoder states and never change, so every sequence on a source (beams, retries at another
 // temperature) shares them; forking a sequence copies its own cache only.
 
-/// Cross-attention keys and values of one source, for every decoder layer: positions × width
-/// floats each (the layout Kernels.Attention reads). Immutable once computed.
+/// Cross-attention keys and values of one source, for every decoder layer, each head's apart
+/// (`PackedHeads` of one window: heads × positions × headDimension floats, and the keys again in
+/// SharedKeyAttention's transposed blocks), so a decode step streams each head's keys and values
+/// front to back. Immutable once computed.
 public final class CrossAttentionMemory: @unchecked Sendable {
     public let layers: Int
     /// Encoder rows (the keys a cross-attention query sees).
     public let positions: Int
     public let width: Int
-    let keys: [FloatBuffer]
-    let values: [FloatBuffer]
+    public let heads: Int
+    let packed: [PackedHeads]
 
-    init(layers: Int, positions: Int, width: Int) {
+    init(layers: Int, positions: Int, width: Int, heads: Int) {
         self.layers = layers
         self.positions = positions
         self.width = width
-        keys = (0..<layers).map { _ in FloatBuffer(positions * width) }
-        values = (0..<layers).map { _ in FloatBuffer(positions * width) }
+        self.heads = heads
+        packed = (0..<layers).map { _ in PackedHeads(windows: 1, heads: heads, positions: positions, dim: width / heads) }
     }
 
     /// Bytes held.
-    public var bytes: Int { 2 * layers * positions * width * MemoryLayout<Float>.size }
+    public var bytes: Int {
+        packed.reduce(0) { $0 + ($1.keys.count + $1.values.count + $1.transposed.count) * MemoryLayout<Float>.size }
+    }
 }
 
 /// A target sequence being decoded on one source.

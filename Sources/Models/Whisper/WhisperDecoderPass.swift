@@ -64,9 +64,9 @@ struct WhisperDecoderPass {
         ops.layerNorm(layer.crossNorm, x.p, rows: t, width: w, into: s.h.p)
         try ops.linear(layer.crossQuery, s.h.p, rows: t, into: s.q.p)
         let sources = items.map { $0.sequence.memory.positions }
-        ops.attend(rows: t, queries: s.q.p, shape: shape, longest: sources.max() ?? 1, output: s.att.p) { r in
+        try ops.attendMemory(rows: t, queries: s.q.p, shape: shape, longest: sources.max() ?? 1, output: s.att.p) { r in
             let memory = items[rows[r].item].sequence.memory
-            return (UnsafePointer(memory.keys[l].p), UnsafePointer(memory.values[l].p), memory.positions - 1)
+            return (memory.packed[l], memory.positions)
         }
         try ops.linear(layer.crossOutput, s.att.p, rows: t, into: s.o.p)
         ops.add(x.p, s.o.p, rows: t, width: w)

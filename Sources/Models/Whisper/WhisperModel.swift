@@ -85,11 +85,14 @@ public final class WhisperModel: EncoderDecoderModel, @unchecked Sendable {
             guard s.width == c.width, s.rows >= 1, s.rows <= c.encoderPositions else {
                 throw ModelError.badHyperparameter("encoder states of \(s.rows) × \(s.width); expected up to \(c.encoderPositions) × \(c.width)")
             }
-            let memory = CrossAttentionMemory(layers: c.decoderLayers, positions: s.rows, width: c.width)
+            let memory = CrossAttentionMemory(layers: c.decoderLayers, positions: s.rows, width: c.width, heads: c.decoderHeads)
+            let keys = FloatBuffer(s.rows * c.width), values = FloatBuffer(s.rows * c.width)
             try s.values.withUnsafeBufferPointer { v in
                 for (l, layer) in weights.decoderLayers.enumerated() {
-                    try ops.linear(layer.crossKey, v.baseAddress!, rows: s.rows, into: memory.keys[l].p)
-                    try ops.linear(layer.crossValue, v.baseAddress!, rows: s.rows, into: memory.values[l].p)
+                    try ops.linear(layer.crossKey, v.baseAddress!, rows: s.rows, into: keys.p)
+                    try ops.linear(layer.crossValue, v.baseAddress!, rows: s.rows, into: values.p)
+                    ops.packHeads(windows: 1, positions: s.rows, heads: c.decoderHeads, keys: keys.p, values: values.p,
+                                  into: memory.packed[l])
                 }
             }
             return TargetSequence(memory: memory, cache: SequenceState(layers: c.decoderLayers, kvDim: c.width,

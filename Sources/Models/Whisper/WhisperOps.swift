@@ -103,19 +103,7 @@ struct WhisperOps {
         let shapes = try (0...block).map { count in
             try AttentionShape(heads: max(1, count), kvHeads: 1, headDimension: dim, scale: shape.scale)
         }
-        func pack(_ range: Range<Int>) {
-            for item in range {
-                let window = item / heads, h = item % heads
-                let k = packed.keys.p + item * p * dim, v = packed.values.p + item * p * dim
-                for t in 0..<p {
-                    let source = (window * p + t) * width + h * dim
-                    (k + t * dim).update(from: keys + source, count: dim)
-                    (v + t * dim).update(from: values + source, count: dim)
-                }
-                SharedKeyAttention.transposeKeys(k, stride: dim, positions: p, dim: dim,
-                                                 into: packed.transposed.p + item * transposedCount)
-            }
-        }
+        packHeads(windows: n, positions: p, heads: heads, keys: keys, values: values, into: packed)
         let body: (Range<Int>) -> Void = { range in
             let rows = UnsafeMutablePointer<Float>.allocate(capacity: 2 * block * dim)
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: SharedKeyAttention.scratchCount(positions: p, count: block))
@@ -136,23 +124,66 @@ struct WhisperOps {
                 }
             }
         }
-        if let pool, pool.threads > 1 {
-            pool.parallelFor(rows: n * heads, body: pack)
-            pool.parallelFor(rows: n * heads * blocks, body: body)
-        } else {
-            pack(0..<(n * heads))
-            body(0..<(n * heads * blocks))
+        if let pool, pool.threads > 1 { pool.parallelFor(rows: n * heads * blocks, body: body) } else { body(0..<(n * heads * blocks)) }
+    }
+
+    /// Copies each head of `windows` windows of `positions` rows of keys and values (rows of
+    /// heads × dim floats) to `packed` (see PackedHeads), the heads split over the pool.
+    func packHeads(windows n: Int, positions p: Int, heads: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                   into packed: PackedHeads) {
+        let dim = packed.dim, width = heads * dim
+        let transposedCount = SharedKeyAttention.transposedCount(positions: p, dim: dim)
+        let body: (Range<Int>) -> Void = { range in
+            for item in range {
+                let window = item / heads, h = item % heads
+                let k = packed.keys.p + item * p * dim, v = packed.values.p + item * p * dim
+                for t in 0..<p {
+                    let source = (window * p + t) * width + h * dim
+                    (k + t * dim).update(from: keys + source, count: dim)
+                    (v + t * dim).update(from: values + source, count: dim)
+                }
+                SharedKeyAttention.transposeKeys(k, stride: dim, positions: p, dim: dim,
+                                                 into: packed.transposed.p + item * transposedCount)
+            }
         }
+        if let pool, pool.threads > 1 { pool.parallelFor(rows: n * heads, body: body) } else { body(0..<(n * heads)) }
+    }
+
+    /// Cross-attention of `rows` query rows over their sources' packed keys and values
+    /// (`memory(r)`: row r's heads of one layer, `positions(r)` of them). Each (row, head) is
+    /// `Attention.attend` over all the source's positions exactly (SharedKeyAttention with one
+    /// row), computed whole by one thread; the (row, head) pairs are split over the pool.
+    func attendMemory(rows: Int, queries q: UnsafePointer<Float>, shape: AttentionShape, longest: Int,
+                      output: UnsafeMutablePointer<Float>, memory: @escaping (Int) -> (PackedHeads, Int)) throws {
+        let heads = shape.heads, dim = shape.headDimension, width = heads * dim, kernels = kernels
+        let one = try AttentionShape(heads: 1, kvHeads: 1, headDimension: dim, scale: shape.scale)
+        let body: (Range<Int>) -> Void = { range in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: SharedKeyAttention.scratchCount(positions: longest, count: 1))
+            defer { scratch.deallocate() }
+            for item in range {
+                let r = item / heads, h = item % heads
+                let (packed, n) = memory(r)
+                SharedKeyAttention.attend(queries: q + r * width + h * dim, rows: one, keys: packed.keys.p + h * n * dim,
+                                          transposed: packed.transposed.p + h * SharedKeyAttention.transposedCount(positions: n, dim: dim),
+                                          values: packed.values.p + h * n * dim, positions: n,
+                                          output: output + r * width + h * dim, scratch: scratch, kernels: kernels)
+            }
+        }
+        if let pool, pool.threads > 1, rows * heads > 1 { pool.parallelFor(rows: rows * heads, body: body) } else { body(0..<(rows * heads)) }
     }
 
     /// Query rows attended together by `attendWindows`.
     static let queryBlock = 8
 }
 
-/// Each head's keys and values of a batch of encoder windows, copied out for `attendWindows`.
+/// Each head's keys and values of a batch of encoder windows, copied out for `attendWindows` and
+/// `attendMemory`: keys and values windows × heads × positions × dim floats, and the keys again
+/// as SharedKeyAttention.transposeKeys lays them out, per window and head.
 final class PackedHeads {
     let keys, values, transposed: FloatBuffer
+    let dim: Int
     init(windows: Int, heads: Int, positions: Int, dim: Int) {
+        self.dim = dim
         keys = FloatBuffer(windows * heads * positions * dim)
         values = FloatBuffer(windows * heads * positions * dim)
         transposed = FloatBuffer(windows * heads * SharedKeyAttention.transposedCount(positions: positions, dim: dim))
