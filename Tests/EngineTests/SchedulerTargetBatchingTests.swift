@@ -26,7 +26,7 @@ private final class RecordingModel: EncoderDecoderModel, @unchecked Sendable {
 
 final class SchedulerTargetBatchingTests: XCTestCase {
     func sequence() -> TargetSequence {
-        TargetSequence(memory: CrossAttentionMemory(layers: 1, positions: 1, width: 1),
+        TargetSequence(memory: CrossAttentionMemory(layers: 1, positions: 1, width: 1, heads: 1),
                        cache: SequenceState(layers: 1, kvDim: 1, contextLength: 16))
     }
 

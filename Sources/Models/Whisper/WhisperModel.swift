@@ -44,9 +44,12 @@ public final class WhisperModel: EncoderDecoderModel, @unchecked Sendable {
     /// their logits. The daemon charges it to the memory budget before the request runs.
     public func workingBytes(sequences: Int) -> Int {
         let c = config, k = WhisperConfig.convolutionWidth, rows = c.encoderPositions
+        // The encoder's attention packs each head's keys and values (and the keys again,
+        // transposed): three copies of a layer's keys' size, rounded up for the blocks.
+        let packedRows = (rows + 63) / 64 * 64
         let encoderFloats = c.inputFrames * c.melBins * k + c.inputFrames * c.width + rows * c.width * k + rows * c.width
-            + rows * (6 * c.width + c.feedForward)
-        let states = rows * c.width, memory = 2 * c.decoderLayers * rows * c.width
+            + rows * (6 * c.width + c.feedForward) + 3 * packedRows * c.width
+        let states = rows * c.width, memory = 3 * c.decoderLayers * packedRows * c.width
         let capacity = SequenceState.capacity(toHold: c.maxTargetPositions, contextLength: c.maxTargetPositions)
         let sequence = SequenceState.bytes(layers: c.decoderLayers, kvDim: c.width, capacity: capacity)
             + c.vocabulary * MemoryLayout<Float>.size
