@@ -8,7 +8,7 @@
 // is one row; each lane's 4 products with the vector's 4 activation bytes (broadcast to every lane)
 // go into the row's 32-bit sum. Every block integer is exact and the float steps are the
 // reference's, lane by lane (Kernels.swift), so the sets' bits are the reference's. An odd last
-// tile, and every tile when only a few vectors are multiplied (see PAIR_FROM_VECTORS), is paired
+// tile, and every tile when only a few vectors are multiplied (see DRIVER's pair_from), is paired
 // with itself and only its own 8 rows are stored.
 // Internal: included only by avx512vnni.c and avx512.c.
 
@@ -285,16 +285,19 @@ INLINE void tile6K(const int nv, pair p, int64_t blocks, const rl_activations *a
 
 // MARK: drivers: the tiles of the range two at a time, the vectors four at a time
 
-/// Below this many vectors (decode) the product is bound by reading the weights, and one
-/// sequential stream of tiles reads faster than two interleaved ones (Zen 5: Qwen2.5 decode 72
-/// tokens/s unpaired against 54 paired): each tile is then paired with itself and the upper half
-/// of the lanes is spare.
-#define PAIR_FROM_VECTORS 4
+/// `pair_from`: from this many vectors on, two tiles share each register. A single vector
+/// (decode) is bound by reading the weights, and one sequential stream of tiles reads faster than
+/// two interleaved ones (Zen 5: Qwen2.5 decode 72 tokens/s unpaired against 54 paired): each tile
+/// is then paired with itself and the upper half of the lanes is spare. With 2 or 3 vectors the
+/// 4-bit 32-element formats are bound by the work per block instead, and pairing halves it (Zen 5,
+/// one thread, 1536 x 1024 Q4_1 from memory: 2 vectors 32 -> 26 us, 3 vectors 40 -> 25 us); the
+/// K formats and Q8_0, whose passes hold more registers, pair from 4 vectors (paired at 2 they
+/// were slower: Q4_K 27 -> 40 us, Q6_K 45 -> 76 us).
 
-#define DRIVER(name, call)                                                                                     \
+#define DRIVER(name, call, pair_from)                                                                          \
     static void name(const uint8_t *tiles, int64_t tile_bytes, int64_t t0, int64_t t1, int64_t blocks,        \
                      const rl_activations *a, int64_t vectors, float *out, int64_t stride, int64_t rows) {     \
-        const int64_t step = vectors >= PAIR_FROM_VECTORS ? 2 : 1;                                             \
+        const int64_t step = vectors >= (pair_from) ? 2 : 1;                                                   \
         for (int64_t t = t0; t < t1; t += step) {                                                              \
             const int paired = step == 2 && t + 1 < t1;                                                        \
             const int64_t far = t + PREFETCH_PASSES * step;                                                    \
@@ -324,14 +327,14 @@ INLINE void tile6K(const int nv, pair p, int64_t blocks, const rl_activations *a
 #define C_Q5_K(nv) tileK(RL_Q5_K, nv, p, blocks, a, v, o, stride, valid)
 #define C_Q6_K(nv) tile6K(nv, p, blocks, a, v, o, stride, valid)
 
-DRIVER(NAME(q4_0), C_Q4_0)
-DRIVER(NAME(q4_1), C_Q4_1)
-DRIVER(NAME(q5_0), C_Q5_0)
-DRIVER(NAME(q5_1), C_Q5_1)
-DRIVER(NAME(q8_0), C_Q8_0)
-DRIVER(NAME(q4_K), C_Q4_K)
-DRIVER(NAME(q5_K), C_Q5_K)
-DRIVER(NAME(q6_K), C_Q6_K)
+DRIVER(NAME(q4_0), C_Q4_0, 2)
+DRIVER(NAME(q4_1), C_Q4_1, 2)
+DRIVER(NAME(q5_0), C_Q5_0, 2)
+DRIVER(NAME(q5_1), C_Q5_1, 2)
+DRIVER(NAME(q8_0), C_Q8_0, 4)
+DRIVER(NAME(q4_K), C_Q4_K, 4)
+DRIVER(NAME(q5_K), C_Q5_K, 4)
+DRIVER(NAME(q6_K), C_Q6_K, 4)
 
 // MARK: F32 and F16 weights (order 3: one 16-lane register per output element)
 

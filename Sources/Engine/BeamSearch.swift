@@ -49,6 +49,8 @@ struct BeamSearch {
         }
         timings.prefillSeconds = clock.lap()
         var live = [Beam(sequence: root, text: TextAssembler(stops: request.stop), logits: first)]
+        // The scheduler waits for decoding sequences to send their next step: say which stop.
+        defer { for beam in live { generator.scheduler.stopsDecoding(beam.sequence) } }
         var finished: [Hypothesis] = []
         var cancelled = false
 
@@ -91,6 +93,8 @@ struct BeamSearch {
                 parentsUsed.insert(p.beam)
                 next.append(beam)
             }
+            let continuing = Set(next.map { ObjectIdentifier($0.sequence) })
+            for beam in live where !continuing.contains(ObjectIdentifier(beam.sequence)) { generator.scheduler.stopsDecoding(beam.sequence) }
             live = next
             if finished.count >= width || live.isEmpty || step == request.maxTokens - 1 { break }
             if Task.isCancelled { cancelled = true; break }

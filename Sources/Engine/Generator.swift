@@ -77,7 +77,10 @@ public struct Generator: Sendable {
         var clock = Stopwatch()
         let (sequence, cached) = startSequence(for: request.prompt)
         // The cache takes the sequence over when this request is done with it, whatever the end.
-        defer { model.prefixCache?.offer(sequence) }
+        defer {
+            scheduler.stopsDecoding(sequence)
+            model.prefixCache?.offer(sequence)
+        }
         var result = GenerationResult(text: "", tokens: [], finishReason: .length, stopSequence: nil,
                                       logprobs: request.logprobs ? [] : nil, promptTokens: request.prompt.count,
                                       timings: GenerationTimings(), cachedPromptTokens: cached)

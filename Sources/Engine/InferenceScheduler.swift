@@ -5,6 +5,13 @@
 // a row budget, and runs them as one forward pass. Batching never changes a result (each row's
 // logits are the same bits alone or in any batch; see docs/determinism.md), it only shares the
 // weight reads of one pass among all the requests decoding at once.
+//
+// Regrouping: a decoding request gets its logits, samples, and sends its next token a few tens of
+// microseconds later. Were the next pass to start at once with whatever had come back, concurrent
+// streams would split into ragged passes (one stream, then the other seven, ...), each paying the
+// whole weight read. So after a pass of decode tokens, the next pass of that model waits for its
+// decoding streams to return, for at most a quarter of the last pass's time; a request that stops
+// decoding says so (`stopsDecoding`), and nothing waits for it.
 import Foundation
 import Kernels
 import Models
@@ -35,7 +42,8 @@ public final class InferenceScheduler: @unchecked Sendable {
     /// The item's sequence must not be in another step at the same time.
     public func forward(_ model: DecoderModel, _ item: ForwardItem) async throws -> [Float] {
         try await withCheckedThrowingContinuation { continuation in
-            queue.submit(.step(Step(model: ObjectIdentifier(model), rows: item.tokens.count, job: .decoder(model, item, continuation))))
+            queue.submit(.step(Step(model: ObjectIdentifier(model), rows: item.tokens.count, job: .decoder(model, item, continuation),
+                                    stream: item.tokens.count == 1 ? ObjectIdentifier(item.sequence) : nil)))
         }
     }
 
@@ -44,8 +52,18 @@ public final class InferenceScheduler: @unchecked Sendable {
     public func step(_ model: any EncoderDecoderModel, _ items: [TargetStep]) async throws -> [[Float]] {
         try await withCheckedThrowingContinuation { continuation in
             queue.submit(.step(Step(model: ObjectIdentifier(model), rows: items.reduce(0) { $0 + $1.tokens.count },
-                                    job: .target(model, items, continuation))))
+                                    job: .target(model, items, continuation), stream: nil)))
         }
+    }
+
+    /// Forward passes run so far and their rows; decode passes (every step one token) apart, whose
+    /// rows per pass is how many streams shared each weight read.
+    public var passCounts: PassCounts { queue.counts }
+
+    /// Tells the scheduler that `sequence` sends no more decode steps (its request finished,
+    /// failed or was cancelled), so the next pass does not wait for it.
+    public func stopsDecoding(_ sequence: SequenceState) {
+        queue.forget(ObjectIdentifier(sequence))
     }
 
     /// Runs `body` on the scheduler thread with the pool, between forward passes, alone: for
@@ -59,11 +77,19 @@ public final class InferenceScheduler: @unchecked Sendable {
     }
 }
 
+/// What `InferenceScheduler.passCounts` reports.
+public struct PassCounts: Sendable, Equatable {
+    public var passes = 0, rows = 0
+    public var decodePasses = 0, decodeRows = 0
+}
+
 /// One request's part of a forward pass, batched with the other steps waiting for the same model.
 private struct Step {
     let model: ObjectIdentifier
     let rows: Int
     let job: Job
+    /// The sequence of a one-token decoder step (a decoding stream, expected back after its pass).
+    let stream: ObjectIdentifier?
 
     enum Job {
         case decoder(DecoderModel, ForwardItem, CheckedContinuation<[Float], Error>)
@@ -90,6 +116,16 @@ private final class StepQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var waiting: [Work] = []
     private var stopping = false
+    /// The decoding streams of each model (streams of its recent decode passes that have not
+    /// stopped), which its next pass waits for until the model's deadline (uptime nanoseconds).
+    private var decoding: [ObjectIdentifier: (streams: Set<ObjectIdentifier>, deadline: UInt64)] = [:]
+    private var passCounts = PassCounts()
+
+    var counts: PassCounts {
+        condition.lock()
+        defer { condition.unlock() }
+        return passCounts
+    }
 
     init(pool: ThreadPool, maxBatchRows: Int) {
         self.pool = pool
@@ -132,10 +168,62 @@ private final class StepQueue: @unchecked Sendable {
                 task()
                 continue
             }
+            awaitDecodingStreams()
             let batch = takeBatch()
             condition.unlock()
+            let started = DispatchTime.now().uptimeNanoseconds
             run(batch)
+            let ended = DispatchTime.now().uptimeNanoseconds
+            let streams = Set(batch.compactMap(\.stream))
+            let rows = batch.reduce(0) { $0 + $1.rows }
+            let wait = min(max((ended - started) / 4, Self.shortestRegroupWait), Self.longestRegroupWait)
+            condition.lock()
+            if !streams.isEmpty {
+                decoding[batch[0].model] = ((decoding[batch[0].model]?.streams ?? []).union(streams), ended + wait)
+            }
+            passCounts.passes += 1
+            passCounts.rows += rows
+            if streams.count == batch.count {
+                passCounts.decodePasses += 1
+                passCounts.decodeRows += rows
+            }
+            condition.unlock()
         }
+    }
+
+    /// The bounds of the next pass's wait for the last pass's streams (nanoseconds): a quarter of
+    /// the last pass, but at least what a stream takes to sample and send its next token on a
+    /// busy machine (a small model's pass can be shorter than that) and at most 5 ms.
+    static let shortestRegroupWait: UInt64 = 300_000
+    static let longestRegroupWait: UInt64 = 5_000_000
+
+    /// Waits (lock held), when the first waiting step is for a model with decoding streams, until
+    /// each of them has its next step waiting or the model's deadline passes; a stream not back by
+    /// then is no longer waited for (it rejoins when its step comes). All of a model's streams are
+    /// waited for, not only the last pass's, so streams that fell into separate passes (arriving
+    /// at different times) merge again. Anything else waiting (another model's step, a task)
+    /// waits with them: at most the deadline.
+    private func awaitDecodingStreams() {
+        guard case .step(let first) = waiting[0], let deadline = decoding[first.model]?.deadline else { return }
+        var back: Set<ObjectIdentifier> = []
+        while !stopping, let streams = decoding[first.model]?.streams {
+            back = Set(waiting.compactMap { work in
+                if case .step(let s) = work, s.model == first.model, let id = s.stream { return id }
+                return nil
+            })
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard !streams.isSubset(of: back), now < deadline else { break }
+            _ = condition.wait(until: Date(timeIntervalSinceNow: Double(deadline - now) / 1e9))
+        }
+        decoding[first.model]?.streams.formIntersection(back)
+        if decoding[first.model]?.streams.isEmpty == true { decoding[first.model] = nil }
+    }
+
+    /// A stream that will not return: the next pass stops waiting for it.
+    func forget(_ stream: ObjectIdentifier) {
+        condition.lock()
+        for model in decoding.keys where decoding[model]?.streams.remove(stream) != nil { condition.signal() }
+        condition.unlock()
     }
 
     /// The oldest step (first in the queue) and every later one for the same model that fits

@@ -198,6 +198,7 @@ struct BenchCommand: AsyncParsableCommand {
                         let logits = try await scheduler.forward(decoder, ForwardItem(sequence: sequence, tokens: [next], logits: .last))
                         next = logits.withUnsafeBufferPointer { TopTokens.argmax($0) } ?? 0
                     }
+                    scheduler.stopsDecoding(sequence)
                 }
             }
             try await group.waitForAll()

@@ -13,10 +13,13 @@ public struct StatsParams: Sendable {
     /// tokens (cached ones included), of which cached, and generated, over every generate;
     /// `memory`: `--memory-budget` (null: none), the bytes charged against it now (weights,
     /// loads in progress, running requests' KV reservations, prefix caches), the requests and
-    /// loads waiting for room now and how many have waited so far.
+    /// loads waiting for room now and how many have waited so far; `passes`: forward passes run
+    /// and their token rows, and of them the decode passes (every step one token) and their rows:
+    /// decodeRows / decodePasses is how many streams shared each decode pass's weight reads.
     public static func result(uptimeSeconds: Double, engine: EngineInfo, requests: [String: [String: Int]], inFlight: Int,
                               promptTokens: Int, cachedPromptTokens: Int, completionTokens: Int,
-                              models: [JSONValue], memory: (budgetBytes: Int?, chargedBytes: Int, waiting: Int, waited: Int)) -> JSONValue {
+                              models: [JSONValue], memory: (budgetBytes: Int?, chargedBytes: Int, waiting: Int, waited: Int),
+                              passes: (passes: Int, rows: Int, decodePasses: Int, decodeRows: Int)) -> JSONValue {
         [
             "uptimeSeconds": .double(uptimeSeconds),
             "engine": engine.json,
@@ -27,6 +30,8 @@ public struct StatsParams: Sendable {
             "models": .array(models),
             "memory": ["budgetBytes": memory.budgetBytes.map { JSONValue($0) } ?? .null, "chargedBytes": JSONValue(memory.chargedBytes),
                        "waiting": JSONValue(memory.waiting), "waited": JSONValue(memory.waited)],
+            "passes": ["passes": JSONValue(passes.passes), "rows": JSONValue(passes.rows),
+                       "decodePasses": JSONValue(passes.decodePasses), "decodeRows": JSONValue(passes.decodeRows)],
         ]
     }
 

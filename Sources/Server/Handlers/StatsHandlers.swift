@@ -8,6 +8,7 @@ enum StatsHandlers {
         _ = try StatsParams(params)
         let daemon = ctx.daemon
         let counted = daemon.stats.snapshot
+        let p = daemon.scheduler.passCounts
         let models = daemon.registry.listing().compactMap(\.loaded).map { m -> JSONValue in
             let cache = m.prefixCache.map { c -> JSONValue in
                 let s = c.stats
@@ -20,6 +21,7 @@ enum StatsHandlers {
                                   requests: counted.requests, inFlight: daemon.requestsInFlight,
                                   promptTokens: counted.prompt, cachedPromptTokens: counted.cached,
                                   completionTokens: counted.completion, models: models,
-                                  memory: daemon.registry.memory)
+                                  memory: daemon.registry.memory,
+                                  passes: (p.passes, p.rows, p.decodePasses, p.decodeRows))
     }
 }
