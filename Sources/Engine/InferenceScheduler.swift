@@ -173,6 +173,7 @@ private final class StepQueue: @unchecked Sendable {
             condition.unlock()
             let started = DispatchTime.now().uptimeNanoseconds
             run(batch)
+            pool.rest()
             let ended = DispatchTime.now().uptimeNanoseconds
             let streams = Set(batch.compactMap(\.stream))
             let rows = batch.reduce(0) { $0 + $1.rows }

@@ -67,6 +67,13 @@ public final class ThreadPool: @unchecked Sendable {
     /// Calls `body` on disjoint ranges covering 0..<rows, from all threads, and returns when all
     /// are done. Ranges are multiples of `grain` rows (but the last). `body` must only write
     /// outputs of its own rows. Not reentrant: one `parallelFor` at a time per pool.
+    /// Tells idle workers to sleep now rather than spin for the next job: the caller expects none
+    /// for a while (a forward pass has ended, and the requests sample their next tokens on these
+    /// cores before the next pass). The next job wakes them.
+    public func rest() {
+        shared.resting.store(true, ordering: .relaxed)
+    }
+
     public func parallelFor(rows: Int, grain: Int = 1, body: (Range<Int>) -> Void) {
         guard rows > 0 else { return }
         let grain = max(1, grain)
@@ -105,6 +112,8 @@ private final class PoolState: @unchecked Sendable {
     let nextChunk = Atomic<Int>(0)
     let sleepers = Atomic<Int>(0)
     let stopping = Atomic<Bool>(false)
+    /// Set by `ThreadPool.rest` until the next job: idle workers sleep at once instead of spinning.
+    let resting = Atomic<Bool>(false)
     /// The caller is (about to be) asleep on `finished`, waiting for the members to leave.
     let waiting = Atomic<Bool>(false)
     let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -153,6 +162,7 @@ private final class PoolState: @unchecked Sendable {
     }
 
     func run(_ job: @escaping (Range<Int>) -> Void, rows: Int, chunk: Int) {
+        resting.store(false, ordering: .relaxed)
         body = job
         self.rows = rows
         self.chunk = chunk
@@ -206,7 +216,7 @@ private final class PoolState: @unchecked Sendable {
             var spins = 0
             while generation.load(ordering: .acquiring) == seen {
                 spins += 1
-                if spins < Self.spinLimit { continue }
+                if spins < Self.spinLimit && !resting.load(ordering: .relaxed) { continue }
                 pthread_mutex_lock(mutex)
                 sleepers.add(1, ordering: .sequentiallyConsistent)
                 while generation.load(ordering: .sequentiallyConsistent) == seen { pthread_cond_wait(condition, mutex) }
