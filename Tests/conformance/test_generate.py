@@ -92,20 +92,15 @@ def test_sigterm_during_generation_answers_it_and_exits_0(start_stdio):
     assert d.process.wait(30) == 0
 
 
-def test_concurrent_clients_get_the_bits_of_a_solo_run(start_socket):
-    daemon = start_socket("--threads", "2")
-    solo_conn = daemon.connect()
-    solo = reproducible(assert_result(solo_conn.call("generate", SEEDED, id=0, timeout=60), 0))
-    solo_conn.finish()
-    solo_conn.close()
+def generate_at_once(daemon, count, params_of, framing_of=lambda n: wire.NEWLINE):
+    """Starts `count` clients that send `generate` together (params_of(n)); their results by n."""
     results, failures = {}, []
-    barrier = threading.Barrier(8, timeout=60)
+    barrier = threading.Barrier(count, timeout=60)
 
     def run(n):
         try:
-            c = daemon.connect(wire.FRAMINGS[n % 2])
-            params = SEEDED if n < 4 else {"prompt": f"Write item {n} of a shopping list:", "maxTokens": 16 + 4 * n,
-                                           "seed": n, "temperature": 0.7}
+            c = daemon.connect(framing_of(n))
+            params = params_of(n)
             barrier.wait()
             results[n] = assert_result(c.call("generate", params, id=n, timeout=120), n)
             c.finish()
@@ -113,12 +108,24 @@ def test_concurrent_clients_get_the_bits_of_a_solo_run(start_socket):
         except Exception as e:  # noqa: BLE001 - reported below
             failures.append(f"client {n}: {e!r}")
 
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(180)
     assert not failures, failures
+    return results
+
+
+def test_concurrent_clients_get_the_bits_of_a_solo_run(start_socket):
+    daemon = start_socket("--threads", "2")
+    solo_conn = daemon.connect()
+    solo = reproducible(assert_result(solo_conn.call("generate", SEEDED, id=0, timeout=60), 0))
+    solo_conn.finish()
+    solo_conn.close()
+    results = generate_at_once(daemon, 8, lambda n: SEEDED if n < 4 else {
+        "prompt": f"Write item {n} of a shopping list:", "maxTokens": 16 + 4 * n, "seed": n, "temperature": 0.7},
+        framing_of=lambda n: wire.FRAMINGS[n % 2])
     for n in range(4):
         assert reproducible(results[n]) == solo, f"client {n} differs from the solo run"
 
@@ -128,24 +135,7 @@ def test_concurrent_streams_stay_together_in_decode_passes(start_socket):
     # its streams to send their next tokens. Without that wait they split into ragged passes (on
     # this machine about 2 streams per pass, against 3.9 to 4 with it); `stats` counts the passes.
     daemon = start_socket("--threads", "2")
-    params = {"prompt": "1, 2, 3, 4, 5, 6, 7,", "maxTokens": 48, "temperature": 0}
-    barrier, results, failures = threading.Barrier(4, timeout=60), {}, []
-
-    def run(n):
-        try:
-            c = daemon.connect()
-            barrier.wait()
-            results[n] = assert_result(c.call("generate", params, id=n, timeout=120), n)
-            c.close()
-        except Exception as e:  # noqa: BLE001 - reported below
-            failures.append(f"client {n}: {e!r}")
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(180)
-    assert not failures, failures
+    results = generate_at_once(daemon, 4, lambda n: {"prompt": "1, 2, 3, 4, 5, 6, 7,", "maxTokens": 48, "temperature": 0})
     assert all(len(r["tokens"]) == 48 for r in results.values()), "a stream ended early: the test needs whole streams"
     c = daemon.connect()
     passes = assert_result(c.call("stats", {}, id=9), 9)["passes"]
