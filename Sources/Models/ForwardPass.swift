@@ -145,38 +145,14 @@ struct ForwardPass {
     /// normed rows the logits are computed from).
     func logits(hidden x: FloatBuffer) throws -> [[Float]] {
         let c = config
-        var results: [[Float]] = items.map { _ in [] }
-        var logitRows: [Int] = []
-        var logitItems: [(item: Int, range: Range<Int>)] = []
-        var r = 0
-        for (i, item) in items.enumerated() {
-            let n = item.tokens.count
-            switch item.logits {
-            case .none: break
-            case .last:
-                logitItems.append((i, logitRows.count..<(logitRows.count + 1)))
-                logitRows.append(r + n - 1)
-            case .all:
-                logitItems.append((i, logitRows.count..<(logitRows.count + n)))
-                logitRows.append(contentsOf: r..<(r + n))
-            case .hiddenLast:
-                results[i] = normed(x, rows: [r + n - 1]).array
-            case .hiddenAll:
-                results[i] = normed(x, rows: Array(r..<(r + n))).array
-            }
-            r += n
+        let wanted = OutputRows(items.map { ($0.tokens.count, $0.logits) })
+        return try wanted.results(vocabulary: c.vocabulary, hidden: { normed(x, rows: $0).array }) { rows in
+            let normedRows = normed(x, rows: rows)
+            let out = FloatBuffer(rows.count * c.vocabulary)
+            try activations.prepare(normedRows.readOnly, vectors: rows.count, columns: c.embedding, for: model.weights.output.format)
+            try Matmul.multiply(model.weights.output, activations, output: out.buffer, pool: pool)
+            return out
         }
-        guard !logitRows.isEmpty else { return results }
-        let normedRows = normed(x, rows: logitRows)
-        let out = FloatBuffer(logitRows.count * c.vocabulary)
-        try activations.prepare(normedRows.readOnly, vectors: logitRows.count, columns: c.embedding, for: model.weights.output.format)
-        try Matmul.multiply(model.weights.output, activations, output: out.buffer, pool: pool)
-        withExtendedLifetime(out) {
-            for (i, range) in logitItems {
-                results[i] = Array(UnsafeBufferPointer(start: out.p + range.lowerBound * c.vocabulary, count: range.count * c.vocabulary))
-            }
-        }
-        return results
     }
 
     /// The output norm of the given rows of x.

@@ -82,37 +82,13 @@ struct WhisperDecoderPass {
     /// The rows the items asked for, per item: logits, or the final hidden states (the normed
     /// rows the logits are computed from).
     func outputs(hidden x: FloatBuffer) throws -> [[Float]] {
-        let v = config.vocabulary
-        var results: [[Float]] = items.map { _ in [] }
-        var logitRows: [Int] = []
-        var logitItems: [(item: Int, range: Range<Int>)] = []
-        var r = 0
-        for (i, item) in items.enumerated() {
-            let n = item.tokens.count
-            switch item.logits {
-            case .none: break
-            case .last:
-                logitItems.append((i, logitRows.count..<(logitRows.count + 1)))
-                logitRows.append(r + n - 1)
-            case .all:
-                logitItems.append((i, logitRows.count..<(logitRows.count + n)))
-                logitRows.append(contentsOf: r..<(r + n))
-            case .hiddenLast: results[i] = normed(x, rows: [r + n - 1]).array
-            case .hiddenAll: results[i] = normed(x, rows: Array(r..<(r + n))).array
-            }
-            r += n
+        let wanted = OutputRows(items.map { ($0.tokens.count, $0.logits) })
+        return try wanted.results(vocabulary: config.vocabulary, hidden: { normed(x, rows: $0).array }) { rows in
+            let h = normed(x, rows: rows)
+            let out = FloatBuffer(rows.count * config.vocabulary)
+            try ops.linear(WhisperLinear(weight: weights.embeddings, bias: []), h.p, rows: rows.count, into: out.p)
+            return out
         }
-        guard !logitRows.isEmpty else { return results }
-        let h = normed(x, rows: logitRows)
-        let out = FloatBuffer(logitRows.count * v)
-        let projection = WhisperLinear(weight: weights.embeddings, bias: [])
-        try ops.linear(projection, h.p, rows: logitRows.count, into: out.p)
-        withExtendedLifetime(out) {
-            for (i, range) in logitItems {
-                results[i] = Array(UnsafeBufferPointer(start: out.p + range.lowerBound * v, count: range.count * v))
-            }
-        }
-        return results
     }
 
     /// The final norm of the given rows of x.
