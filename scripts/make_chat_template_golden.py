@@ -35,6 +35,8 @@ import jinja2
 import jinja2.ext
 import jinja2.sandbox
 
+from golden_files import cache_root
+
 MODELS = {
     "smollm2-135m": "SmolLM2-135M-Instruct.Q4_1.gguf",
     "qwen2.5-coder-0.5b": "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
@@ -43,14 +45,6 @@ MODELS = {
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "Tests" / "ChatTemplatesTests" / "Golden"
-
-
-def cache_root() -> Path:
-    if os.environ.get("REPROLM_CACHE_DIR"):
-        return Path(os.environ["REPROLM_CACHE_DIR"])
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]) / "reprolm"
-    return Path.home() / ".cache" / "reprolm"
 
 
 def environment() -> jinja2.Environment:

@@ -30,6 +30,8 @@ import sys
 import tempfile
 import time
 
+from golden_files import cache_root
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = {
     "smollm2-135m": "SmolLM2-135M-Instruct.Q4_1.gguf",
@@ -46,15 +48,6 @@ SERVER_ARGS = ["-t", str(THREADS), "-tb", str(THREADS), "-np", "1", "-c", "8192"
 FIM_LOG = re.compile(r"FIM (PRE|SUF|MID|PAD|REP|SEP) token\s*=\s*(\d+)")
 EOG_LOG = re.compile(r"print_info: EOG token\s*=\s*(\d+)")
 FIM_NAMES = {"PRE": "prefix", "SUF": "suffix", "MID": "middle", "PAD": "pad", "REP": "repository", "SEP": "fileSeparator"}
-
-
-def cache_root():
-    if os.environ.get("REPROLM_CACHE_DIR"):
-        return os.environ["REPROLM_CACHE_DIR"]
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    if xdg.startswith("/"):
-        return os.path.join(xdg, "reprolm")
-    return os.path.expanduser("~/.cache/reprolm")
 
 
 def free_port():

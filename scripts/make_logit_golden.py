@@ -17,6 +17,8 @@ import sys
 import numpy as np
 from llama_cpp import Llama
 
+from golden_files import cache_root
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = {
     "smollm2-135m": "SmolLM2-135M-Instruct.Q4_1.gguf",
@@ -24,15 +26,6 @@ MODELS = {
     "qwen2.5-coder-0.5b": "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
 }
 GREEDY_STEPS = 32
-
-
-def cache_root():
-    if os.environ.get("REPROLM_CACHE_DIR"):
-        return os.environ["REPROLM_CACHE_DIR"]
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    if xdg.startswith("/"):
-        return os.path.join(xdg, "reprolm")
-    return os.path.expanduser("~/.cache/reprolm")
 
 
 def log_softmax(logits):

@@ -31,6 +31,8 @@ from pathlib import Path
 import llama_cpp
 from llama_cpp import Llama
 
+from golden_files import cache_root, compact_json
+
 MODELS = {
     "smollm2-135m": "SmolLM2-135M-Instruct.Q4_1.gguf",
     "qwen2.5-coder-0.5b": "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
@@ -40,14 +42,6 @@ MODELS = {
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = ROOT / "scripts" / "tokenizer_texts.json"
 OUT_DIR = ROOT / "Tests" / "TokenizersTests" / "Golden"
-
-
-def cache_root() -> Path:
-    if os.environ.get("REPROLM_CACHE_DIR"):
-        return Path(os.environ["REPROLM_CACHE_DIR"])
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]) / "reprolm"
-    return Path.home() / ".cache" / "reprolm"
 
 
 def detokenize(vocab, ids, remove_special, unparse_special) -> bytes:
@@ -133,26 +127,6 @@ def make(name: str, filename: str, texts: list) -> Path:
     with open(out, "w", encoding="utf-8") as f:
         f.write(compact_json(golden))
     return out
-
-
-def compact_json(golden: dict) -> str:
-    """One line per case, so the file stays small and diffs show which text changed."""
-    def dump(v):
-        return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
-    lines = ["{"]
-    keys = list(golden)
-    for i, key in enumerate(keys):
-        comma = "," if i + 1 < len(keys) else ""
-        value = golden[key]
-        if key == "cases":
-            lines.append(f' "cases": [')
-            for j, case in enumerate(value):
-                lines.append("  " + dump(case) + ("," if j + 1 < len(value) else ""))
-            lines.append(" ]" + comma)
-        else:
-            lines.append(f" {dump(key)}: {dump(value)}{comma}")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
 
 
 def main() -> None:

@@ -28,6 +28,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from golden_files import cache_root
+
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "Tests" / "AudioTests" / "Golden" / "whisper-clips.json"
 
@@ -77,14 +79,6 @@ CLIPS = [
      "Stale bread makes excellent toast, breadcrumbs, or a summer salad with ripe tomatoes, "
      "olive oil, basil and a little red onion. Nothing needs to go to waste."),
 ]
-
-
-def cache_root() -> Path:
-    if os.environ.get("REPROLM_CACHE_DIR"):
-        return Path(os.environ["REPROLM_CACHE_DIR"])
-    if os.environ.get("XDG_CACHE_HOME", "").startswith("/"):
-        return Path(os.environ["XDG_CACHE_HOME"]) / "reprolm"
-    return Path.home() / ".cache" / "reprolm"
 
 
 def default_folder() -> Path:

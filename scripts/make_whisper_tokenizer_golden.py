@@ -47,6 +47,8 @@ from pathlib import Path
 import tokenizers
 from tokenizers import Tokenizer
 
+from golden_files import cache_root, compact_json
+
 NAME = "whisper-base"
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = ROOT / "scripts" / "tokenizer_texts.json"
@@ -91,14 +93,6 @@ WHISPER_TEXTS = [
     ("long word", "Pneumonoultramicroscopicsilicovolcanoconiosis " * 3),
     ("url", "Visit https://example.com/path?q=1&lang=en#top or mail someone@example.org."),
 ]
-
-
-def cache_root() -> Path:
-    if os.environ.get("REPROLM_CACHE_DIR"):
-        return Path(os.environ["REPROLM_CACHE_DIR"])
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]) / "reprolm"
-    return Path.home() / ".cache" / "reprolm"
 
 
 def fnv1a(h: int, data: bytes) -> int:
@@ -290,28 +284,8 @@ def main() -> None:
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with open(OUT, "w", encoding="utf-8") as f:
-        f.write(compact_json(golden))
+        f.write(compact_json(golden, ("cases", "decodes", "variants")))
     print(f"wrote {OUT} ({len(cases)} texts, {len(golden['decodes'])} decode cases, {len(specs)} variants)")
-
-
-def compact_json(golden: dict) -> str:
-    """One line per case, so the file stays small and diffs show which text changed."""
-    def dump(v):
-        return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
-    lines = ["{"]
-    keys = list(golden)
-    for i, key in enumerate(keys):
-        comma = "," if i + 1 < len(keys) else ""
-        value = golden[key]
-        if key in ("cases", "decodes", "variants"):
-            lines.append(f" {dump(key)}: [")
-            for j, case in enumerate(value):
-                lines.append("  " + dump(case) + ("," if j + 1 < len(value) else ""))
-            lines.append(" ]" + comma)
-        else:
-            lines.append(f" {dump(key)}: {dump(value)}{comma}")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
