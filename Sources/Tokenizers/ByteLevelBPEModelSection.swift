@@ -35,7 +35,7 @@ struct ByteLevelBPEModelSection {
         _ = try model.optionalBool("byte_fallback")
         let ignoreMerges = try model.optionalBool("ignore_merges") ?? false
 
-        let texts = try readVocabulary(&model)
+        let texts = try TokenTextTable.readDense(&model) { ByteLevelBPEError.invalidVocabulary($0 + " (ids must be dense)") }
         for (byte, character) in ByteLevel.utf8ForByte.enumerated() where texts.id(of: character) == nil {
             throw ByteLevelBPEError.invalidVocabulary(
                 "byte 0x\(String(byte, radix: 16)) has no token (its byte-level character '\(String(decoding: character, as: UTF8.self))' is not in model.vocab)")
@@ -43,26 +43,6 @@ struct ByteLevelBPEModelSection {
         let merges = try readMerges(&model, texts: texts)
         try model.finish()
         return ByteLevelBPEModelSection(texts: texts, merges: merges, ignoreMerges: ignoreMerges)
-    }
-
-    /// model.vocab: text -> id, with ids exactly 0..<count.
-    private static func readVocabulary(_ model: inout JSONObjectReader) throws -> TokenTextTable {
-        let path = model.fieldPath("vocab")
-        guard let value = model.value("vocab") else { throw JSONFieldError(path: path, message: "is required") }
-        guard case .object(let vocab) = value else { throw JSONFieldError(path: path, message: "must be an object, not \(value.typeName)") }
-        var texts = [[UInt8]?](repeating: nil, count: vocab.count)
-        for (text, idValue) in vocab {
-            guard case .int(let id) = idValue else {
-                throw JSONFieldError(path: "\(path).\(text)", message: "must be an integer, not \(idValue.typeName)")
-            }
-            guard id >= 0 && id < vocab.count else {
-                throw ByteLevelBPEError.invalidVocabulary("'\(text)' has id \(id), outside 0..<\(vocab.count) (ids must be dense)")
-            }
-            guard texts[Int(id)] == nil else { throw ByteLevelBPEError.invalidVocabulary("id \(id) is given twice") }
-            texts[Int(id)] = Array(text.utf8)
-        }
-        // With every id in range and none twice, all are present; the compactMap only unwraps.
-        return TokenTextTable(texts: texts.compactMap { $0 })
     }
 
     /// model.merges, each resolved to (left, right, merged) ids.

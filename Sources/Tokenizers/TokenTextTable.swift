@@ -3,6 +3,8 @@
 // tokens, so texts are compared as bytes here. All texts live in one contiguous buffer; the map is
 // an open-addressing table of ids, so a lookup of a slice of the input needs no allocation.
 
+import ReproJSON
+
 /// The vocabulary's texts as bytes, with an exact-bytes lookup.
 struct TokenTextTable: Sendable {
     private let storage: [UInt8]
@@ -98,5 +100,27 @@ struct TokenTextTable: Sendable {
         guard a.count == b.count else { return false }
         for i in 0..<a.count where a[i] != b[i] { return false }
         return true
+    }
+}
+
+extension TokenTextTable {
+    /// tokenizer.json's `model.vocab` (text -> id) with ids exactly 0..<count, as WordPiece and
+    /// byte-level BPE files both hold it; `invalid` makes the format's own error for a vocabulary
+    /// whose ids are out of range or given twice. An empty vocabulary gives an empty table.
+    static func readDense(_ model: inout JSONObjectReader, invalid: (String) -> Error) throws -> TokenTextTable {
+        let path = model.fieldPath("vocab")
+        guard let value = model.value("vocab") else { throw JSONFieldError(path: path, message: "is required") }
+        guard case .object(let vocab) = value else { throw JSONFieldError(path: path, message: "must be an object, not \(value.typeName)") }
+        var texts = [[UInt8]?](repeating: nil, count: vocab.count)
+        for (text, idValue) in vocab {
+            guard case .int(let id) = idValue else {
+                throw JSONFieldError(path: "\(path).\(text)", message: "must be an integer, not \(idValue.typeName)")
+            }
+            guard id >= 0 && id < vocab.count else { throw invalid("'\(text)' has id \(id), outside 0..<\(vocab.count)") }
+            guard texts[Int(id)] == nil else { throw invalid("id \(id) is given twice") }
+            texts[Int(id)] = Array(text.utf8)
+        }
+        // With every id in range and none twice, all are present; the compactMap only unwraps.
+        return TokenTextTable(texts: texts.compactMap { $0 })
     }
 }

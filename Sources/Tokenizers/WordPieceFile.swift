@@ -107,26 +107,11 @@ struct WordPieceFile {
 
     // MARK: Vocabulary
 
-    /// model.vocab: text -> id, with ids exactly 0..<count.
+    /// model.vocab: text -> id, with ids exactly 0..<count, and at least one.
     private static func readVocabulary(_ model: inout JSONObjectReader) throws -> TokenTextTable {
-        let path = model.fieldPath("vocab")
-        guard let value = model.value("vocab") else { throw JSONFieldError(path: path, message: "is required") }
-        guard case .object(let vocab) = value else { throw JSONFieldError(path: path, message: "must be an object, not \(value.typeName)") }
-        var texts = [[UInt8]?](repeating: nil, count: vocab.count)
-        for (text, idValue) in vocab {
-            guard case .int(let id) = idValue else {
-                throw JSONFieldError(path: "\(path).\(text)", message: "must be an integer, not \(idValue.typeName)")
-            }
-            guard id >= 0 && id < vocab.count else {
-                throw WordPieceError.invalidVocabulary("'\(text)' has id \(id), outside 0..<\(vocab.count)")
-            }
-            guard texts[Int(id)] == nil else { throw WordPieceError.invalidVocabulary("id \(id) is given twice") }
-            texts[Int(id)] = Array(text.utf8)
-        }
-        // With every id in range and none twice, all are present; the compactMap only unwraps.
-        let dense = texts.compactMap { $0 }
-        guard !dense.isEmpty else { throw WordPieceError.invalidVocabulary("the vocabulary is empty") }
-        return TokenTextTable(texts: dense)
+        let texts = try TokenTextTable.readDense(&model, invalid: WordPieceError.invalidVocabulary)
+        guard texts.count > 0 else { throw WordPieceError.invalidVocabulary("the vocabulary is empty") }
+        return texts
     }
 
     // MARK: Added tokens

@@ -72,11 +72,8 @@ struct WhisperDecoderPass {
         ops.add(x.p, s.o.p, rows: t, width: w)
 
         // Feed-forward.
-        ops.layerNorm(layer.ffnNorm, x.p, rows: t, width: w, into: s.h.p)
-        try ops.linear(layer.up, s.h.p, rows: t, into: s.up.p)
-        ops.geluErf(s.up.p, rows: t, width: config.feedForward)
-        try ops.linear(layer.down, s.up.p, rows: t, into: s.o.p)
-        ops.add(x.p, s.o.p, rows: t, width: w)
+        try ops.feedForward(layer.ffnNorm, up: layer.up, down: layer.down, x.p, rows: t, width: w, hiddenWidth: config.feedForward,
+                            normed: s.h.p, hidden: s.up.p, out: s.o.p)
     }
 
     /// The rows the items asked for, per item: logits, or the final hidden states (the normed

@@ -64,11 +64,8 @@ struct WhisperEncoderPass {
                               packed: s.packed, output: s.att.p)
         try ops.linear(l.attentionOutput, s.att.p, rows: rows, into: s.o.p)
         ops.add(x.p, s.o.p, rows: rows, width: w)
-        ops.layerNorm(l.ffnNorm, x.p, rows: rows, width: w, into: s.h.p)
-        try ops.linear(l.up, s.h.p, rows: rows, into: s.up.p)
-        ops.geluErf(s.up.p, rows: rows, width: config.feedForward)
-        try ops.linear(l.down, s.up.p, rows: rows, into: s.o.p)
-        ops.add(x.p, s.o.p, rows: rows, width: w)
+        try ops.feedForward(l.ffnNorm, up: l.up, down: l.down, x.p, rows: rows, width: w, hiddenWidth: config.feedForward,
+                            normed: s.h.p, hidden: s.up.p, out: s.o.p)
     }
 
     /// conv1's columns t in `range` from a mel-major window: column t, entry m·3 + k = window[m][t + k − 1].

@@ -40,6 +40,19 @@ struct WhisperOps {
     }
 
     /// x = GELU(x) (erf form) over `rows` rows of `width`.
+    /// The feed-forward sub-layer and its residual, encoder and decoder alike:
+    /// x += down(GELU(up(layerNorm(x)))), through the scratch rows `normed` (width floats each),
+    /// `hidden` (the feed-forward width) and `out` (width).
+    func feedForward(_ norm: WhisperNorm, up: WhisperLinear, down: WhisperLinear, _ x: UnsafeMutablePointer<Float>, rows: Int,
+                     width: Int, hiddenWidth: Int, normed: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>,
+                     out: UnsafeMutablePointer<Float>) throws {
+        layerNorm(norm, x, rows: rows, width: width, into: normed)
+        try linear(up, normed, rows: rows, into: hidden)
+        geluErf(hidden, rows: rows, width: hiddenWidth)
+        try linear(down, hidden, rows: rows, into: out)
+        add(x, out, rows: rows, width: width)
+    }
+
     func geluErf(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
         let kernels = kernels
         split(rows) { range in Elementwise.geluErf(x + range.lowerBound * width, count: range.count * width, kernels: kernels) }
