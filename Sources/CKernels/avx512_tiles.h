@@ -87,8 +87,8 @@ INLINE void tile32(const int32_t format, const int nv, pair p, int64_t blocks, c
     const int five = format == RL_Q5_0 || format == RL_Q5_1;
     const int64_t tb = rl_tb(format), cols = a->columns, groups = cols / 32, qs = with_min ? 32 : 16;
     const int32_t offset = format == RL_Q8_0 ? (RL_VNNI ? 128 : 0) : rl_offset32(format);
-    const int8_t *y[4];
-    __m512 acc[4];
+    const int8_t *y[8];
+    __m512 acc[8];
     for (int v = 0; v < nv; v++) {
         y[v] = a->q + (v0 + v) * cols;
         acc[v] = _mm512_setzero_ps();
@@ -96,9 +96,11 @@ INLINE void tile32(const int32_t format, const int nv, pair p, int64_t blocks, c
     for (int64_t b = 0; b < blocks; b++) {
         const int64_t blk = b * tb;
         prefetchAhead(p, b);
-        // Two chains of sums per vector (even and odd quad vectors), so that a single vector's
-        // dot-product latency overlaps; integers add exactly in any order.
-        __m512i dot[4], odd[4];
+        // Below 4 vectors, two chains of sums per vector (even and odd quad vectors), so that a
+        // single vector's dot-product latency overlaps; from 4 the vectors' chains overlap and one
+        // each leaves registers for 8 vectors. Integers add exactly in any order.
+        const int chains = nv < 4 ? 2 : 1;
+        __m512i dot[8], odd[8];
         for (int v = 0; v < nv; v++) dot[v] = odd[v] = _mm512_setzero_si512();
         if (format == RL_Q8_0) {
             for (int t = 0; t < 8; t += 2) {
@@ -110,7 +112,7 @@ INLINE void tile32(const int32_t format, const int nv, pair p, int64_t blocks, c
                 w1 = _mm512_xor_si512(w1, top);
                 for (int v = 0; v < nv; v++) {
                     dot[v] = dpbusd(dot[v], w0, bcast4(y[v] + 32 * b + 4 * t));
-                    odd[v] = dpbusd(odd[v], w1, bcast4(y[v] + 32 * b + 4 * t + 4));
+                    *(chains == 2 ? &odd[v] : &dot[v]) = dpbusd(chains == 2 ? odd[v] : dot[v], w1, bcast4(y[v] + 32 * b + 4 * t + 4));
                 }
 #else
                 // |w| · (y with w's sign): |w| <= 128, so the 16-bit pair sums stay exact.
@@ -122,7 +124,7 @@ INLINE void tile32(const int32_t format, const int nv, pair p, int64_t blocks, c
                     y0 = _mm512_mask_sub_epi8(y0, n0, _mm512_setzero_si512(), y0);
                     y1 = _mm512_mask_sub_epi8(y1, n1, _mm512_setzero_si512(), y1);
                     dot[v] = dpbusd(dot[v], w0, y0);
-                    odd[v] = dpbusd(odd[v], w1, y1);
+                    *(chains == 2 ? &odd[v] : &dot[v]) = dpbusd(chains == 2 ? odd[v] : dot[v], w1, y1);
                 }
 #endif
             }
@@ -136,13 +138,13 @@ INLINE void tile32(const int32_t format, const int nv, pair p, int64_t blocks, c
                 }
                 for (int v = 0; v < nv; v++) {
                     dot[v] = dpbusd(dot[v], w0, bcast4(y[v] + 32 * b + 8 * i));
-                    odd[v] = dpbusd(odd[v], w1, bcast4(y[v] + 32 * b + 8 * i + 4));
+                    *(chains == 2 ? &odd[v] : &dot[v]) = dpbusd(chains == 2 ? odd[v] : dot[v], w1, bcast4(y[v] + 32 * b + 8 * i + 4));
                 }
             }
         }
         const __m512 d = half16(p, blk + T32_D);
         for (int v = 0; v < nv; v++) {
-            dot[v] = _mm512_add_epi32(dot[v], odd[v]);
+            if (chains == 2) dot[v] = _mm512_add_epi32(dot[v], odd[v]);
             if (offset) dot[v] = _mm512_sub_epi32(dot[v], _mm512_set1_epi32(offset * a->sum32[(v0 + v) * groups + b]));
             __m512 ds = _mm512_mul_ps(d, _mm512_set1_ps(a->scale[(v0 + v) * blocks + b]));
             if (with_min) {
@@ -283,7 +285,7 @@ INLINE void tile6K(const int nv, pair p, int64_t blocks, const rl_activations *a
     for (int v = 0; v < nv; v++) storeRows(out + (v0 + v) * stride, acc[v], valid);
 }
 
-// MARK: drivers: the tiles of the range two at a time, the vectors four at a time
+// MARK: drivers: the tiles of the range two at a time, the vectors in groups of up to eight
 
 /// `pair_from`: from this many vectors on, two tiles share each register. A single vector
 /// (decode) is bound by reading the weights, and one sequential stream of tiles reads faster than
@@ -293,8 +295,12 @@ INLINE void tile6K(const int nv, pair p, int64_t blocks, const rl_activations *a
 /// one thread, 1536 x 1024 Q4_1 from memory: 2 vectors 32 -> 26 us, 3 vectors 40 -> 25 us); the
 /// K formats and Q8_0, whose passes hold more registers, pair from 4 vectors (paired at 2 they
 /// were slower: Q4_K 27 -> 40 us, Q6_K 45 -> 76 us).
+/// `group`: the most vectors one pass over a tile block multiplies (the rest go 4, then 3, 2 or 1
+/// at a time). The 32-element formats take 8, so their blocks are unpacked once for 8 vectors
+/// (Q8_0 x 8 vectors 75 -> 58 us, 16 vectors 124 -> 103 us); the K formats, which keep more
+/// sums per vector, take 4.
 
-#define DRIVER(name, call, pair_from)                                                                          \
+#define DRIVER(name, call, pair_from, group)                                                                   \
     static void name(const uint8_t *tiles, int64_t tile_bytes, int64_t t0, int64_t t1, int64_t blocks,        \
                      const rl_activations *a, int64_t vectors, float *out, int64_t stride, int64_t rows) {     \
         const int64_t step = vectors >= (pair_from) ? 2 : 1;                                                   \
@@ -307,6 +313,7 @@ INLINE void tile6K(const int nv, pair p, int64_t blocks, const rl_activations *a
             int64_t left = rows - t * RL_TILE_ROWS, most = paired ? 2 * RL_TILE_ROWS : RL_TILE_ROWS;          \
             int valid = left < most ? (int)left : (int)most;                                                   \
             int64_t v = 0;                                                                                     \
+            for (; v + (group) <= vectors; v += (group), p.ahead = NULL) call(group);                          \
             for (; v + 4 <= vectors; v += 4, p.ahead = NULL) call(4);                                          \
             switch (vectors - v) {                                                                             \
             case 3: call(3); break;                                                                            \
@@ -327,14 +334,14 @@ INLINE void tile6K(const int nv, pair p, int64_t blocks, const rl_activations *a
 #define C_Q5_K(nv) tileK(RL_Q5_K, nv, p, blocks, a, v, o, stride, valid)
 #define C_Q6_K(nv) tile6K(nv, p, blocks, a, v, o, stride, valid)
 
-DRIVER(NAME(q4_0), C_Q4_0, 2)
-DRIVER(NAME(q4_1), C_Q4_1, 2)
-DRIVER(NAME(q5_0), C_Q5_0, 2)
-DRIVER(NAME(q5_1), C_Q5_1, 2)
-DRIVER(NAME(q8_0), C_Q8_0, 4)
-DRIVER(NAME(q4_K), C_Q4_K, 4)
-DRIVER(NAME(q5_K), C_Q5_K, 4)
-DRIVER(NAME(q6_K), C_Q6_K, 4)
+DRIVER(NAME(q4_0), C_Q4_0, 2, 8)
+DRIVER(NAME(q4_1), C_Q4_1, 2, 8)
+DRIVER(NAME(q5_0), C_Q5_0, 2, 8)
+DRIVER(NAME(q5_1), C_Q5_1, 2, 8)
+DRIVER(NAME(q8_0), C_Q8_0, 4, 8)
+DRIVER(NAME(q4_K), C_Q4_K, 4, 4)
+DRIVER(NAME(q5_K), C_Q5_K, 4, 4)
+DRIVER(NAME(q6_K), C_Q6_K, 4, 4)
 
 // MARK: F32 and F16 weights (order 3: one 16-lane register per output element)
 

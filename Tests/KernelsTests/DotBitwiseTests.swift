@@ -45,10 +45,11 @@ final class DotBitwiseTests: XCTestCase {
                     if format == .q6_K { for i in 192..<208 { w[b * 210 + i] = pattern == 0x80 ? 0x80 : 0x7F } }
                 }
                 for sign: Float in [1, -1] {
-                    let x = (0..<(5 * columns)).map { sign * ($0 % 2 == 0 ? 3.0e3 : -3.0e3) * ($0 % 7 == 0 ? -1 : 1) }
-                    let reference = try product(format, w, rows: 9, columns: columns, input: x, vectors: 5, kernels: .reference)
+                    // 13 vectors: a group of 8, one of 4 and a single one.
+                    let x = (0..<(13 * columns)).map { sign * ($0 % 2 == 0 ? 3.0e3 : -3.0e3) * ($0 % 7 == 0 ? -1 : 1) }
+                    let reference = try product(format, w, rows: 9, columns: columns, input: x, vectors: 13, kernels: .reference)
                     for set in fastSets {
-                        let fast = try product(format, w, rows: 9, columns: columns, input: x, vectors: 5, kernels: set)
+                        let fast = try product(format, w, rows: 9, columns: columns, input: x, vectors: 13, kernels: set)
                         XCTAssertNil(firstBitDifference(fast, reference), "\(set) \(format) pattern \(pattern)")
                     }
                 }
@@ -64,14 +65,23 @@ final class DotBitwiseTests: XCTestCase {
                 let columns = format.blockSize == 256 ? 512 : 96
                 let rows = 67
                 let w = rng.blocks(format, count: rows * columns / format.blockSize)
-                let x = (0..<(5 * columns)).map { _ in rng.activation() }
-                let batched = try product(format, w, rows: rows, columns: columns, input: x, vectors: 5, pool: pools[1], kernels: set)
-                for pool in pools {
-                    for v in 0..<5 {
-                        let alone = try product(format, w, rows: rows, columns: columns,
-                                                input: Array(x[(v * columns)..<((v + 1) * columns)]), vectors: 1, pool: pool, kernels: set)
-                        XCTAssertNil(firstBitDifference(alone, Array(batched[(v * rows)..<((v + 1) * rows)])),
-                                     "\(set) \(format), \(pool.threads) threads, vector \(v)")
+                let x = (0..<(13 * columns)).map { _ in rng.activation() }
+                let alone = try pools.map { pool in
+                    try (0..<13).map { v in
+                        try product(format, w, rows: rows, columns: columns, input: Array(x[(v * columns)..<((v + 1) * columns)]),
+                                    vectors: 1, pool: pool, kernels: set)
+                    }
+                }
+                // Batches that take every path of the tile kernels: unpaired and paired tiles, and
+                // groups of 8, 4, 3, 2 and 1 vectors.
+                for count in [2, 3, 5, 13] {
+                    let batched = try product(format, w, rows: rows, columns: columns, input: Array(x[0..<(count * columns)]),
+                                              vectors: count, pool: pools[1], kernels: set)
+                    for (p, pool) in pools.enumerated() {
+                        for v in 0..<count {
+                            XCTAssertNil(firstBitDifference(alone[p][v], Array(batched[(v * rows)..<((v + 1) * rows)])),
+                                         "\(set) \(format), \(pool.threads) threads, vector \(v) of \(count)")
+                        }
                     }
                 }
             }
