@@ -43,7 +43,7 @@ public final class InferenceScheduler: @unchecked Sendable {
     public func forward(_ model: DecoderModel, _ item: ForwardItem) async throws -> [Float] {
         try await withCheckedThrowingContinuation { continuation in
             queue.submit(.step(Step(model: ObjectIdentifier(model), rows: item.tokens.count, job: .decoder(model, item, continuation),
-                                    stream: item.tokens.count == 1 ? ObjectIdentifier(item.sequence) : nil)))
+                                    stream: item.tokens.count == 1 && item.logits == .last ? ObjectIdentifier(item.sequence) : nil)))
         }
     }
 
@@ -88,7 +88,8 @@ private struct Step {
     let model: ObjectIdentifier
     let rows: Int
     let job: Job
-    /// The sequence of a one-token decoder step (a decoding stream, expected back after its pass).
+    /// The sequence of a decode step (one token, wanting its logits): a decoding stream, expected
+    /// back after its pass. Scoring and encoding steps want other rows and are not waited for.
     let stream: ObjectIdentifier?
 
     enum Job {
