@@ -96,10 +96,10 @@ INLINE void tile32(const int32_t format, const int nv, pair p, int64_t blocks, c
     for (int64_t b = 0; b < blocks; b++) {
         const int64_t blk = b * tb;
         prefetchAhead(p, b);
-        // Below 4 vectors, two chains of sums per vector (even and odd quad vectors), so that a
-        // single vector's dot-product latency overlaps; from 4 the vectors' chains overlap and one
-        // each leaves registers for 8 vectors. Integers add exactly in any order.
-        const int chains = nv < 4 ? 2 : 1;
+        // Two chains of sums per vector (even and odd quad vectors), so that the dot-product
+        // latency overlaps even for one vector; with 8 vectors their own chains overlap, and one
+        // each leaves the registers they need. Integers add exactly in any order.
+        const int chains = nv < 8 ? 2 : 1;
         __m512i dot[8], odd[8];
         for (int v = 0; v < nv; v++) dot[v] = odd[v] = _mm512_setzero_si512();
         if (format == RL_Q8_0) {
