@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from . import jsonrpc
-from .daemon import ReplicaDaemon
+from .daemon import DaemonGone, ReplicaDaemon
 from .fleet import Fleet
 from .journals import JournalIndex
 from .router import Router
@@ -44,7 +44,11 @@ class Replica:
         self.daemon = ReplicaDaemon(fleet, "serve")
 
     async def call(self, method: str, params: Any) -> Dict[str, Any]:
-        return await self.daemon.call(method, params)
+        try:
+            return await self.daemon.call(method, params)
+        except DaemonGone:
+            _end_replica(self.daemon)
+            raise
 
     async def call_stream(self, method: str, params: Any):
         """Yields ("notification", method, params) for each of the request's notifications, then
@@ -58,6 +62,9 @@ class Replica:
             while (item := await queue.get()) is not _DONE:
                 yield ("notification", item[0], item[1])
             yield ("outcome", task.result())
+        except DaemonGone:
+            _end_replica(self.daemon)
+            raise
         finally:
             if not task.done():
                 task.cancel()
@@ -72,6 +79,14 @@ class Replica:
         daemon = getattr(self, "daemon", None)
         if daemon is not None:
             daemon.close()
+
+
+def _end_replica(daemon: ReplicaDaemon) -> None:
+    """The daemon died: end this replica's process at once, so that Ray sees a dead replica (its
+    requests fail over to the others, which the router retries) and starts a new one, rather than
+    routing more requests here until a health check fails."""
+    log.error("the daemon of %s is gone; ending the replica so that Ray replaces it", daemon.name)
+    os._exit(1)
 
 
 @serve.deployment(name="ReprolmSessions", num_replicas=1, max_ongoing_requests=1000)
@@ -102,7 +117,7 @@ class Ingress:
         """One request on a replica. A replica that dies before answering is replaced by Ray; the
         request is sent again (same request, same bits: a derived or given seed is in its
         params), unless part of its stream was already sent on."""
-        failure: Optional[BaseException] = None
+        failure = ""
         for attempt in range(self.retries + 1):
             streamed = False
             try:
@@ -117,12 +132,12 @@ class Ingress:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the replica or its daemon died
-                failure = error
+                failure = type(error).__name__
                 log.warning("%s failed on a replica (attempt %d): %s", method, attempt + 1, error)
                 if streamed:
                     break
-                await asyncio.sleep(0.2 * 2**attempt)
-        return {"error": jsonrpc.error_object(-32603, f"Internal error: no replica answered {method}: {failure}")}
+                await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
+        return {"error": jsonrpc.error_object(-32603, f"Internal error: no replica answered {method} ({failure})")}
 
     async def __call__(self, request: Request) -> Response:
         if request.method != "POST":
@@ -191,7 +206,7 @@ def _too_large(limit: int, announced: Optional[int]) -> Response:
 def build_app(fleet: Fleet, *, replicas: int = 2, autoscaling: Optional[Dict[str, Any]] = None,
               replica_cpus: float = 1.0, replica_max_ongoing: int = 64, health_check_period_s: float = 10.0,
               ingress_replicas: int = 1, max_body_bytes: int = 16 << 20, max_batch: int = 64,
-              session_idle_seconds: float = 600.0, retries: int = 2):
+              session_idle_seconds: float = 600.0, retries: int = 6):
     """The application: `replicas` daemons (or Serve's autoscaling between its bounds, e.g.
     `{"min_replicas": 1, "max_replicas": 8, "target_ongoing_requests": 8}`), each with
     `replica_cpus` CPUs, behind `ingress_replicas` routers."""
