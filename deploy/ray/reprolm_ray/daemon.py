@@ -127,6 +127,8 @@ class ReplicaDaemon:
             return
         self._started.set()
         self._process.wait()
+        # Gone (closed, killed, or its replica ended): its socket's folder goes with it.
+        shutil.rmtree(self._socket_dir, ignore_errors=True)
 
     def _connect(self, timeout: float) -> Client:
         deadline = time.monotonic() + timeout

@@ -21,10 +21,6 @@ CLIENT_ROOT = os.path.join(REPO_ROOT, "clients", "python")
 for path in (PACKAGE_ROOT, CLIENT_ROOT):
     if path not in sys.path:
         sys.path.insert(0, path)
-# Ray's workers start with this environment: they import the same packages and binary.
-os.environ["PYTHONPATH"] = os.pathsep.join([PACKAGE_ROOT, CLIENT_ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
-# Ray would otherwise report usage over the network.
-os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 
 from reprolm_client import Client  # noqa: E402
 
@@ -72,6 +68,11 @@ def ray_cluster(binary):
     cores; replicas and actors ask for 1 each, and mostly wait on their daemons)."""
     import ray
 
+    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "RAY_USAGE_STATS_ENABLED")}
+    # Ray's workers start with this environment: they import the same packages and binary.
+    os.environ["PYTHONPATH"] = os.pathsep.join([PACKAGE_ROOT, CLIENT_ROOT] + [p for p in (saved["PYTHONPATH"] or "").split(os.pathsep) if p])
+    # Ray would otherwise report usage over the network.
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     temp = tempfile.mkdtemp(prefix="rr-ray-", dir="/tmp")
     ray.init(num_cpus=6, include_dashboard=False, _temp_dir=temp, _node_ip_address="127.0.0.1",
              log_to_driver=False, configure_logging=False)
@@ -85,3 +86,8 @@ def ray_cluster(binary):
             pass
         ray.shutdown()
         shutil.rmtree(temp, ignore_errors=True)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
