@@ -88,11 +88,12 @@ def main(argv: Sequence[str] = ()) -> None:
     parser.add_argument("--models", default="smollm2-135m")
     parser.add_argument("--threads", type=int, default=1)
     a = parser.parse_args(list(argv) or None)
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    from .fleet import Fleet, single_machine_ray_env
+
+    single_machine_ray_env()
     import ray
     from ray import serve
 
-    from .fleet import Fleet
     from .journals import replica_records
     from .serve_app import build_app
 

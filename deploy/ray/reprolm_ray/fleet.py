@@ -36,3 +36,11 @@ class Fleet:
     max_requests: int = 256
     start_timeout: float = 300.0
     extra_args: List[str] = field(default_factory=list)
+
+
+def single_machine_ray_env() -> None:
+    """For a Ray started on this machine alone (the benchmark, `serve_app` without --address):
+    usage reporting off, and every address loopback (Ray's single-node mode), so that nothing of
+    Ray listens on or connects through the machine's other interfaces. Never for a cluster."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")

@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import logging
 import os
+import sys
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ray import serve
@@ -247,7 +248,13 @@ def main(argv: Optional[List[str]] = None) -> None:
     a = parser.parse_args(argv)
     import ray
 
-    ray.init(address=a.address, include_dashboard=False)
+    if a.address is None and os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER") != "0":
+        # Ray read its settings when this module imported it: start again with them set.
+        from .fleet import single_machine_ray_env
+
+        single_machine_ray_env()
+        os.execv(sys.executable, [sys.executable, "-m", "reprolm_ray.serve_app", *(sys.argv[1:] if argv is None else argv)])
+    ray.init(address=a.address, include_dashboard=False, **({"_node_ip_address": "127.0.0.1"} if a.address is None else {}))
     serve.start(http_options={"host": a.host, "port": a.port})
     args = {"models": a.models, "replicas": str(a.replicas), "threads": str(a.threads), "replica_cpus": "1"}
     if a.journal_dir:

@@ -1,5 +1,5 @@
-"""Fixtures: the reprolm binary, plain local daemons to compare with, and a local Ray cluster bound
-to loopback (no dashboard, usage reporting off, its files under a short /tmp folder), shut down
+"""Fixtures: the reprolm binary, plain local daemons to compare with, and a local Ray cluster on
+loopback only (no dashboard, usage reporting off, its files under a short /tmp folder), shut down
 at the end. The packages are imported from this checkout; Ray's workers get the same path.
 
 The binary is $REPROLM_BIN, else <repo>/.build/release/reprolm; it must know
@@ -23,6 +23,12 @@ for path in (PACKAGE_ROOT, CLIENT_ROOT):
         sys.path.insert(0, path)
 
 from reprolm_client import Client  # noqa: E402
+from reprolm_ray.fleet import single_machine_ray_env  # noqa: E402
+
+# Before anything imports Ray (it reads them once): no usage reports over the network, and a
+# single-node Ray whose every address is loopback (otherwise Ray's own processes reach each other
+# through the machine's interface address).
+single_machine_ray_env()
 
 
 @pytest.fixture(scope="session")
@@ -68,11 +74,10 @@ def ray_cluster(binary):
     cores; replicas and actors ask for 1 each, and mostly wait on their daemons)."""
     import ray
 
-    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "RAY_USAGE_STATS_ENABLED")}
+    assert ray._private.services.get_node_ip_address() == "127.0.0.1", "Ray was imported before single_machine_ray_env()"
+    saved = {"PYTHONPATH": os.environ.get("PYTHONPATH")}
     # Ray's workers start with this environment: they import the same packages and binary.
     os.environ["PYTHONPATH"] = os.pathsep.join([PACKAGE_ROOT, CLIENT_ROOT] + [p for p in (saved["PYTHONPATH"] or "").split(os.pathsep) if p])
-    # Ray would otherwise report usage over the network.
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     temp = tempfile.mkdtemp(prefix="rr-ray-", dir="/tmp")
     ray.init(num_cpus=6, include_dashboard=False, _temp_dir=temp, _node_ip_address="127.0.0.1",
              log_to_driver=False, configure_logging=False)

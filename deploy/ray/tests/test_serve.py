@@ -35,8 +35,9 @@ def _free_port():
 
 
 class App:
-    def __init__(self, port, journal_dir):
+    def __init__(self, port, journal_dir, prefix="/"):
         self.port = port
+        self.prefix = prefix
         self.url = f"http://127.0.0.1:{port}"
         self.journal_dir = journal_dir
         self.killed = set()
@@ -46,7 +47,7 @@ class App:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
         try:
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
-            conn.request("POST", "/", data, {"Content-Type": "application/json", **(headers or {})})
+            conn.request("POST", self.prefix, data, {"Content-Type": "application/json", **(headers or {})})
             r = conn.getresponse()
             payload = r.read()
             return r.status, dict(r.getheaders()), payload if raw or not payload else json.loads(payload)
@@ -209,6 +210,38 @@ def test_the_serve_path_latency_against_the_socket(app):
     print("\n[serve] latency of a short request, interleaved, 60 rounds each (2-core machine):\n" + bench.table(results))
     for r in results:
         assert r["serve"]["median"] > 0 and r["socket"]["median"] > 0
+
+
+def test_replicas_scale_with_serves_autoscaling(app, binary):
+    """A second application whose replica count is Serve's autoscaler's (1 to 2): under
+    concurrent load it adds a replica, and the answers stay the same bits."""
+    from ray import serve
+
+    from reprolm_ray.serve_app import build_app
+
+    journal_dir = tempfile.mkdtemp(prefix="rr-auto-", dir="/tmp")
+    fleet = Fleet(models=["smollm2-135m"], binary=binary, journal_dir=journal_dir)
+    autoscaling = {"min_replicas": 1, "max_replicas": 2, "initial_replicas": 1, "target_ongoing_requests": 1,
+                   "upscale_delay_s": 0.5, "downscale_delay_s": 600, "metrics_interval_s": 0.5, "look_back_period_s": 1}
+    serve.run(build_app(fleet, autoscaling=autoscaling, health_check_period_s=2), name="auto", route_prefix="/auto")
+    auto = App(app.port, journal_dir, prefix="/auto")
+    try:
+        assert len(auto.records()) == 1
+        params = [{"prompt": PROMPTS[i % 8], "maxTokens": 24, "temperature": 0.9, "seed": i} for i in range(8)]
+        expected = [auto.call("generate", p) for p in params]
+        answers = []
+        deadline = time.monotonic() + 90
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            while len(auto.records()) < 2 and time.monotonic() < deadline:
+                answers.append(list(pool.map(lambda p: auto.call("generate", p), params)))
+        assert len(auto.records()) == 2, "Serve's autoscaler added no replica under load"
+        answers.append([auto.call("generate", p) for p in params])  # and with two replicas
+        for round_ in answers:
+            assert [a["receipt"]["output"] for a in round_] == [e["receipt"]["output"] for e in expected]
+        print(f"\n[serve] autoscaling: 1 -> 2 replicas after {len(answers) - 1} rounds of 8 concurrent requests")
+    finally:
+        serve.delete("auto")
+        shutil.rmtree(journal_dir, ignore_errors=True)
 
 
 def test_a_killed_replica_is_replaced_and_requests_go_on(app):
