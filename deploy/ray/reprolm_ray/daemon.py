@@ -91,9 +91,13 @@ class ReplicaDaemon:
         self._started.wait()
         if self._launch_error is not None:
             raise self._launch_error
-        self.client = self._connect(fleet.start_timeout)
-        info = self.client.call("initialize", {}, timeout=30)
-        models = self.client.call("models/list", timeout=30)
+        try:
+            self.client = self._connect(fleet.start_timeout)
+            info = self.client.call("initialize", {}, timeout=30)
+            models = self.client.call("models/list", timeout=30)
+        except BaseException:
+            self._process.kill()
+            raise
         self.record = ReplicaRecord(
             name=self.name, kind=kind, hostname=hostname, node_ip=_node_ip(), pid=os.getpid(),
             daemon_pid=self._process.pid, journal=self.journal, socket=self.socket_path, binary=self.binary, started=time.time(),

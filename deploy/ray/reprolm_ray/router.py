@@ -72,8 +72,16 @@ class Router:
         for i, m in enumerate(messages):
             answers[i], work[i] = self._arrive(m, token, ops, op_owner, i)
         if ops:
-            results = await self._session_ops(token, ops)
-            for i, (op, result) in zip(op_owner, zip(ops, results)):
+            try:
+                results = await self._session_ops(token, ops)
+            except Exception as error:  # the session table is full, or restarting
+                code = -32004 if isinstance(error, OverflowError) else -32603
+                message = f"Overloaded: {error}" if code == -32004 else "Internal error: the session table did not answer"
+                for i in op_owner:
+                    work[i] = None
+                    answers[i] = jsonrpc.error_response(messages[i].id, code, message) if messages[i].has_id else None
+                results = None
+            for i, (op, result) in zip(op_owner, zip(ops, results or [])):
                 if op[0] == "set":
                     answers[i] = jsonrpc.result_response(messages[i].id, result) if messages[i].has_id else None
                 elif result is not None:

@@ -107,8 +107,8 @@ class Ingress:
         self.sessions = sessions
         self.max_body_bytes = max_body_bytes
         self.retries = retries
-        journals = JournalIndex(journal_dir) if os.path.isdir(journal_dir) else None
-        self.router = Router(self._backend, self._apply_sessions, journals, max_batch)
+        # The replicas make the folder; a node that does not mount it finds no receipt by id.
+        self.router = Router(self._backend, self._apply_sessions, JournalIndex(journal_dir), max_batch)
 
     async def _apply_sessions(self, token: str, ops: List[Tuple[str, Any]]) -> List[Any]:
         return await self.sessions.apply.remote(token, ops)
@@ -121,16 +121,23 @@ class Ingress:
         failure = ""
         for attempt in range(self.retries + 1):
             streamed = False
+            response = None
             try:
                 if hook is None:
-                    return await self.replicas.call.remote(method, params)
-                async for item in self.replicas.options(stream=True).call_stream.remote(method, params):
+                    response = self.replicas.call.remote(method, params)
+                    return await response
+                response = self.replicas.options(stream=True).call_stream.remote(method, params)
+                async for item in response:
                     if item[0] == "outcome":
                         return item[1]
                     streamed = True
                     hook({"jsonrpc": "2.0", "method": item[1], "params": item[2]})
                 raise RuntimeError("the replica's stream ended without an answer")
             except asyncio.CancelledError:
+                # Awaiting is not the request: cancel it on the replica too, which cancels it
+                # on the daemon (`$/cancelRequest`).
+                if response is not None:
+                    response.cancel()
                 raise
             except Exception as error:  # the replica or its daemon died
                 failure = type(error).__name__

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -158,6 +159,52 @@ def test_200_requests_replay_on_the_other_replica_and_a_local_daemon(app, local_
     assert all(r["identical"] for r in replays)
     print(f"[serve] 400 replays identical (on the other replica; on a plain daemon with kernels {other_set}, "
           f"the replicas' being {kernels}) in {time.monotonic() - started:.1f} s")
+
+
+def test_receipts_by_id_are_found_in_any_replicas_journal(app):
+    made = [app.call("score", {"text": f"Find me by id, {i}."}) for i in range(4)]
+    for result in made:
+        receipt = result["receipt"]
+        got = app.call("receipts/get", {"id": receipt["id"]})
+        assert got["receipt"] == receipt and {"seq", "prev", "entry"} <= set(got)
+        replay = app.call("reproduce", {"id": receipt["id"]})
+        assert replay["identical"] and replay["journal"] == "matches" and replay["receiptId"] == receipt["id"]
+    missing = "rc-" + "0" * 32
+    _, _, answer = app.post({"jsonrpc": "2.0", "id": 9, "method": "receipts/get", "params": {"id": missing}})
+    assert (answer["error"]["code"], answer["error"]["data"]) == (-32007, {"id": missing})
+
+
+@pytest.mark.parametrize("how", ["cancelRequest", "disconnect"])
+def test_a_cancelled_request_stops_on_the_replicas_daemon(app, how):
+    # Seeds whose story runs the whole 1500 tokens (about 9 s here) when nothing stops it.
+    token, seed = f"session-{how}", 424242 if how == "cancelRequest" else 424245
+    body = {"jsonrpc": "2.0", "id": "long", "method": "generate",
+            "params": {"prompt": "Write a very long story about the sea.", "maxTokens": 1500, "temperature": 0.9, "seed": seed}}
+    if how == "cancelRequest":
+        outcome = {}
+        runner = threading.Thread(target=lambda: outcome.update(answer=app.post(body, {"Reprolm-Session": token})[2]))
+        runner.start()
+        time.sleep(1.5)
+        status, _, _ = app.post({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": "long"}}, {"Reprolm-Session": token})
+        runner.join(120)
+        assert status == 204
+        assert outcome["answer"]["error"]["code"] == -32800, outcome["answer"]
+    else:  # the client goes away
+        conn = http.client.HTTPConnection("127.0.0.1", app.port, timeout=30)
+        conn.request("POST", "/", json.dumps(body).encode(), {"Content-Type": "application/json"})
+        time.sleep(1.5)
+        conn.sock.shutdown(socket.SHUT_RDWR)
+        conn.close()
+    # The daemon itself stopped: its answer (journaled before it is sent) was cut short.
+    deadline = time.monotonic() + 20
+    cut = None
+    while cut is None and time.monotonic() < deadline:
+        for j in app.records():
+            for e in journals.journal_lines(j):
+                if e["type"] == "receipt" and e["receipt"]["request"].get("seed") == seed:
+                    cut = e["receipt"]["output"]
+        time.sleep(0.2)
+    assert cut is not None and cut["finishReason"] == "cancelled" and len(cut["tokens"]) < 1500, cut and cut["finishReason"]
 
 
 def test_bad_input_gets_json_rpc_errors(app):
