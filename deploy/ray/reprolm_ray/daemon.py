@@ -77,8 +77,9 @@ class ReplicaDaemon:
         hostname = socket.gethostname()
         self.name = f"{kind}-{hostname}-{os.getpid()}-{int(time.time() * 1000)}"
         self.journal = os.path.join(os.path.abspath(fleet.journal_dir), self.name + ".jsonl")
+        _sweep_stale_socket_dirs()
         # mkdtemp makes the folder 0700: only this user can reach the socket.
-        self._socket_dir = tempfile.mkdtemp(prefix="reprolm-replica-", dir="/tmp")
+        self._socket_dir = tempfile.mkdtemp(prefix=SOCKET_DIR_PREFIX, dir="/tmp")
         self.socket_path = os.path.join(self._socket_dir, "daemon.sock")
         self._log_path = self.journal + ".log"
         self._started = threading.Event()
@@ -216,6 +217,30 @@ class ReplicaDaemon:
             except subprocess.TimeoutExpired:
                 process.kill()
         shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+
+SOCKET_DIR_PREFIX = "reprolm-replica-"
+
+
+def _sweep_stale_socket_dirs(min_age: float = 120.0) -> None:
+    """Removes this user's socket folders left by replicas that were killed (a killed process
+    cannot remove its own): older than `min_age` seconds, with no daemon listening in them."""
+    now = time.time()
+    for name in os.listdir("/tmp"):
+        path = os.path.join("/tmp", name)
+        try:
+            st = os.lstat(path)
+            if not name.startswith(SOCKET_DIR_PREFIX) or st.st_uid != os.getuid() or now - st.st_mtime < min_age:
+                continue
+            sock = os.path.join(path, "daemon.sock")
+            if os.path.exists(sock):
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                    probe.settimeout(1.0)
+                    if probe.connect_ex(sock) == 0:
+                        continue  # a live daemon
+            shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _tail(path: str, lines: int = 15) -> str:
