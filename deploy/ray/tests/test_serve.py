@@ -321,6 +321,8 @@ def test_every_journal_verifies_with_its_delegated_seeds_revealed(app, binary):
     assert status == 200 and sorted(m["result"]["seedIndex"] for m in answer) == list(range(6))
     serve.delete("reprolm")  # replicas end: their daemons reveal the delegated seeds
     m = journals.manifest(app.journal_dir, binary=binary)
+    # The 2 replicas and the one that replaced the killed one: no other replica died on the way.
+    assert len(m["journals"]) == 2 + len(app.killed), [j["journal"] for j in m["journals"]]
     assert m["allVerified"], [j["verify"] for j in m["journals"] if not j["verify"]["ok"]]
     for j in m["journals"]:
         session_receipts = sum(1 for e in journals.journal_lines(j["journal"])
