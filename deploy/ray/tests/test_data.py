@@ -107,3 +107,26 @@ def test_an_actor_killed_mid_batch_is_restarted_and_nothing_is_lost(ray_cluster,
     undelivered = sum(len(j["undelivered"]) for j in m["journals"])
     print(f"[data] killed actor pid {victim['pid']} mid-batch: {n} rows answered once each, {len(records)} daemon lives, "
           f"{undelivered} receipts of redone work in the journals")
+
+
+def test_generate_and_encode_rows_are_a_local_daemons_answers(ray_cluster, binary, local_daemon, workdir):
+    """The other two methods of the batch API: generations with each row's own params (a seed
+    per row, from a JSON column) and embeddings on the encoder, against a plain daemon."""
+    fleet = Fleet(models=["smollm2-135m", "minilm-l6"], binary=binary, journal_dir=os.path.join(workdir, "journals"))
+    ray_cluster.data.DataContext.get_current().enable_progress_bars = False
+    prompts = [{"id": i, "prompt": TEXTS[i], "params": json.dumps({"seed": 500 + i, "temperature": 0.8})} for i in range(24)]
+    generated = data.generate(ray_cluster.data.from_items(prompts), fleet, params_column="params",
+                              params={"maxTokens": 8}, concurrency=2, batch_size=6).take_all()
+    encoded = data.encode(ray_cluster.data.from_items([{"id": i, "text": TEXTS[i]} for i in range(24)]), fleet,
+                          params={"model": "minilm-l6"}, concurrency=2, batch_size=6).take_all()
+    local = local_daemon("--model", "smollm2-135m", "--model", "minilm-l6")
+    for r in generated:
+        expected = local.call("generate", {"prompt": TEXTS[r["id"]], "maxTokens": 8, "seed": 500 + r["id"], "temperature": 0.8})
+        assert comparable(json.loads(r["result"]), json.loads(r["receipt"])) == comparable(expected, expected["receipt"])
+    for r in encoded:
+        expected = local.call("encode", {"model": "minilm-l6", "input": TEXTS[r["id"]]})
+        assert comparable(json.loads(r["result"]), json.loads(r["receipt"])) == comparable(expected, expected["receipt"])
+    assert sorted(r["id"] for r in generated) == sorted(r["id"] for r in encoded) == list(range(24))
+    m = journals.manifest(fleet.journal_dir, delivered=[(r["receipt_id"], r["journal"]) for r in generated + encoded],
+                          binary=binary)
+    assert m["missing"] == [] and m["duplicateDeliveries"] == [] and m["allVerified"]
