@@ -69,3 +69,11 @@ ensure_llama_source() {
     mkdir -p "$llama_source"
     tar -xzf "$sdist" -C "$llama_source" --strip-components=3 "llama_cpp_python-$llama_version/vendor/llama.cpp"
 }
+
+# Ray for deploy/ray (reprolm_ray: a fleet of daemons under Ray Serve and Ray Data), pinned: its
+# tests start a local cluster on loopback.
+ray_version="2.60.0"
+ensure_ray() {
+    python3 -c "import sys, ray, ray.serve, ray.data; sys.exit(ray.__version__ != '$ray_version')" 2>/dev/null \
+        || { say "installing python package ray[serve,data]==$ray_version"; python3 -m pip install -q "ray[serve,data]==$ray_version" >&2; }
+}

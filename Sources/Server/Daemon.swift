@@ -35,6 +35,9 @@ public final class Daemon: @unchecked Sendable {
     public let maxRequestsPerConnection: Int
     /// Elements of one batch frame; a larger batch is refused whole, before it is parsed.
     public let maxBatchElements: Int
+    /// `generate` may carry `delegatedSeed` (a router's session seed and index,
+    /// DelegatedSeeds.swift): only for a daemon whose one client is such a router.
+    public let acceptsDelegatedSeeds: Bool
     /// Called once to end the process with an exit code (the executable flushes and exits).
     let onExit: @Sendable (Int32) -> Void
 
@@ -52,7 +55,7 @@ public final class Daemon: @unchecked Sendable {
     /// `threads`: the forward pass's thread pool (default: every core).
     public init(registry: ModelRegistry, journal: Journal?, logger: Logger = Logger(label: "reprolm.server"),
                 maxRequestsInFlight: Int = 256, maxRequestsPerConnection: Int = 64, maxBatchElements: Int = 64,
-                threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                threads: Int = ProcessInfo.processInfo.activeProcessorCount, acceptsDelegatedSeeds: Bool = false,
                 onExit: @escaping @Sendable (Int32) -> Void) {
         self.registry = registry
         self.journal = journal
@@ -62,6 +65,7 @@ public final class Daemon: @unchecked Sendable {
         self.maxRequestsInFlight = maxRequestsInFlight
         self.maxRequestsPerConnection = min(maxRequestsPerConnection, maxRequestsInFlight)
         self.maxBatchElements = maxBatchElements
+        self.acceptsDelegatedSeeds = acceptsDelegatedSeeds
         self.onExit = onExit
     }
 

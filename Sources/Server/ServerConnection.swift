@@ -12,6 +12,8 @@ public final class ServerConnection: @unchecked Sendable {
     public let daemon: Daemon
     /// The session's seed (`setSeed`), and the derived seeds handed out so far.
     let seedSession = SeedSession()
+    /// Session seeds a router delegated to this connection (`delegatedSeed`).
+    let delegatedSessions = DelegatedSessions()
     private let sendBytes: @Sendable ([UInt8]) -> Void
     private let closeSink: @Sendable () -> Void
 
@@ -130,8 +132,10 @@ public final class ServerConnection: @unchecked Sendable {
 
     /// The session is over: its seed is revealed in the journal (the client that set it knows it;
     /// a seed drawn by `setSeed {}` would otherwise be lost with the session).
+    /// Delegated session seeds the connection used are revealed likewise (DelegatedSeeds.swift).
     func endSeedSession() {
         if let reveal = seedSession.end() { daemon.journal?.enqueue(.reveal(reveal)) }
+        for reveal in delegatedSessions.end() { daemon.journal?.enqueue(.reveal(reveal)) }
     }
 
     // MARK: Dispatch
@@ -157,8 +161,14 @@ public final class ServerConnection: @unchecked Sendable {
                 }
             case .request(let ordering, let handle):
                 // A request sent as a notification still runs (a load must happen), unanswered.
-                let seed = sessionSeed(method, params)
-                _ = schedule(id: nil, ordering: ordering, sessionSeed: seed) { ctx in try await handle(ctx, params) }
+                var params = params
+                let seed: SeedUse?
+                do { seed = try seedUse(method, &params) } catch {
+                    daemon.logger.debug("notification \(method) refused: \(error)")
+                    return nil
+                }
+                let p = params
+                _ = schedule(id: nil, ordering: ordering, sessionSeed: seed) { ctx in try await handle(ctx, p) }
             case .immediate(let handle):
                 if case .later(let rest)? = try? handle(ctx, params) {
                     track { _ in _ = try? await rest(); return nil }
@@ -202,8 +212,13 @@ public final class ServerConnection: @unchecked Sendable {
                 return Task { RPCOutgoing.error(id: id, ErrorMapping.rpcError(error)) }
             }
         case .request(let ordering, let handle):
-            let seed = sessionSeed(method, params)
-            return schedule(id: id, ordering: ordering, sessionSeed: seed) { ctx in try await handle(ctx, params) }
+            var params = params
+            let seed: SeedUse?
+            do { seed = try seedUse(method, &params) } catch {
+                return Task { RPCOutgoing.error(id: id, ErrorMapping.rpcError(error)) }
+            }
+            let p = params
+            return schedule(id: id, ordering: ordering, sessionSeed: seed) { ctx in try await handle(ctx, p) }
         }
     }
 
@@ -211,8 +226,18 @@ public final class ServerConnection: @unchecked Sendable {
     /// own. Taken here, as frames arrive in the client's order, so the i-th such request of the
     /// session gets seed i however the requests are then scheduled. A request that later fails
     /// still used its index (indices may have gaps; each receipt records its own).
-    private func sessionSeed(_ method: String, _ params: JSONValue?) -> SeedUse? {
+    ///
+    /// A router's replica (`--accept-delegated-seeds`) is handed the session seed and index in
+    /// `delegatedSeed` instead (DelegatedSeeds.swift): the member is taken out of `params`, and
+    /// the connection's own session takes no index.
+    private func seedUse(_ method: String, _ params: inout JSONValue?) throws -> SeedUse? {
         guard MethodTable.takesSessionSeed.contains(method), case .object(let o)? = params else { return nil }
+        if let delegated = try DelegatedSeed.take(from: &params, accepted: daemon.acceptsDelegatedSeeds) {
+            let (commitment, isNew) = delegatedSessions.record(delegated)
+            // Queued now, in arrival order: in the journal before the receipt that uses it.
+            if isNew { daemon.journal?.enqueue(.commit(commitment: commitment, fromEntropy: delegated.fromEntropy)) }
+            return delegated.use
+        }
         if let s = o["seed"], !s.isNull { return nil }
         return seedSession.nextSeed()
     }

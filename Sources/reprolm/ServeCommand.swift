@@ -84,6 +84,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("How long a model loaded on demand by a request (one that names a model not loaded) stays loaded once idle: seconds or a duration (\"90s\", \"5m\", \"1h\"; \"-1\": until unloaded). Models loaded at start-up or by models/load stay until unloaded unless given a keepAlive.", valueName: "duration"))
     var keepAlive: String = "5m"
 
+    @Flag(name: .long, help: "Accept `delegatedSeed` on generate: a router that holds the setSeed sessions of a fleet (deploy/ray) hands each request its session seed and index, and the receipt records them as this daemon's own session would. Only for a daemon whose one client is such a router (stdio, or a private socket): any client of it could choose indices.")
+    var acceptDelegatedSeeds = false
+
     @Option(name: .long, help: "Kernel set for the quantized products (reference, portable, avx2, avx512, avx512vnni); default: the fastest this CPU runs, or $REPROLM_KERNELS. Results are the same bits with every set.")
     var kernels: String?
 
@@ -158,7 +161,7 @@ struct Serve: AsyncParsableCommand {
         // `exit` ends the transport gracefully and leaves its code here for run() to return.
         let daemon = Daemon(registry: registry, journal: receiptJournal, maxRequestsInFlight: maxRequests,
                             maxRequestsPerConnection: maxRequestsPerConnection, maxBatchElements: maxBatch,
-                            threads: threads) { code in
+                            threads: threads, acceptsDelegatedSeeds: acceptDelegatedSeeds) { code in
             socketBox.exitCode = code
             stdioTransport?.endInput()
             Task { await socketBox.transport?.shutdown(gracePeriod: .seconds(2)) }

@@ -879,6 +879,10 @@ ERROR_CASES = [
     ("generate", {"prompt": "a", "seed": 1.5}, -32602, "params.seed", True),
     ("generate", {"prompt": "a", "seed": 9007199254740992}, -32602, "params.seed", True),  # 2^53: not exact in a double
     ("generate", {"prompt": "a", "seed": 9223372036854775807}, -32602, "params.seed", True),
+    # delegatedSeed is a router's (serve --accept-delegated-seeds); this daemon was not started so.
+    ("generate", {"prompt": "a", "delegatedSeed": {"seed": 42, "index": 0}}, -32602, "params.delegatedSeed", False),
+    ("generate", {"prompt": "a", "delegatedSeed": {"seed": 42}}, -32602, "params.delegatedSeed", True),
+    ("generate", {"prompt": "a", "delegatedSeed": {"seed": 42, "index": 0}, "seed": 1}, -32602, "params.delegatedSeed", True),
     ("generate", {"prompt": "a", "logprobs": False, "topLogprobs": 1}, -32602, "params.topLogprobs", True),
     ("generate", {"prompt": "a", "logprobs": "yes"}, -32602, "params.logprobs", True),
     ("generate", {"prompt": "a", "topLogprobs": 21}, -32602, "params.topLogprobs", True),

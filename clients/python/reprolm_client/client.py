@@ -572,6 +572,9 @@ class Client:
         if future is None:
             log.debug("ignoring a response to an unknown id %r", request_id)
             return
+        if future.cancelled():  # its caller gave up on it (asyncio.wrap_future does on cancel)
+            log.debug("dropping the answer to id %r: its future was cancelled", request_id)
+            return
         if error is not None:
             future.set_exception(ReprolmError.from_error(error, request_id))
         elif "result" in message:

@@ -4,6 +4,7 @@ import asyncio
 import json
 import os
 import threading
+import time
 
 import pytest
 
@@ -290,6 +291,26 @@ def test_call_async_and_asyncio(client):
         return await asyncio.gather(*(client.acall("tokenize", {"text": t}) for t in TEXTS))
 
     assert [r["tokens"] for r in asyncio.run(gather())] == sequential
+
+
+def test_a_cancelled_future_leaves_the_connection_working(client):
+    """A caller that gives up on a Future (as asyncio.wait_for does through acall) leaves its
+    answer to be dropped when it comes; the reader goes on for everyone else."""
+    slow = client.call_async("generate", {"prompt": "A long story:", "maxTokens": 64, "temperature": 0})
+    assert slow.cancel()
+
+    async def give_up():
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(client.acall("generate", {"prompt": "Another:", "maxTokens": 64}), 0.001)
+
+    asyncio.run(give_up())
+    # Until both answers have come, to futures already cancelled (`stats` counts itself).
+    deadline = time.monotonic() + 60
+    while client.stats()["inFlight"] > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert client.stats()["inFlight"] == 1
+    assert not client.closed
+    assert client.tokenize("still here")["tokens"]
 
 
 def test_batch_mixes_results_errors_and_notifications(client):
