@@ -9,6 +9,10 @@ import CKernels
 public enum Matmul {
     /// Rows per share of a thread on the reference and float paths.
     static let rowTile = 16
+    /// Tiles per share of a thread on the tile paths: whole pairs, since the AVX-512 kernels
+    /// multiply two tiles per register from 2 or 4 vectors on, and a share's odd tile runs alone
+    /// at half the work per instruction (which tiles share a register never changes a bit).
+    static let tilePairs = 2
 
     /// output[v * weights.rows + r] = Σ_k weights[r][k] * input[v][k], for the vectors prepared
     /// in `input` (which must have been prepared for `weights.format` and `weights.columns`).
@@ -104,7 +108,7 @@ public enum Matmul {
                 }
             }
             if let pool, pool.threads > 1 {
-                pool.parallelFor(rows: starts.last!, grain: 1, body: body)
+                pool.parallelFor(rows: starts.last!, grain: tilePairs, body: body)
             } else {
                 body(0..<starts.last!)
             }
@@ -124,7 +128,7 @@ public enum Matmul {
                          Int64(range.upperBound), blocks, a, vectors, out, rows, rows)
             }
             if let pool, pool.threads > 1 {
-                pool.parallelFor(rows: tiles.tiles, grain: 1, body: body)
+                pool.parallelFor(rows: tiles.tiles, grain: tilePairs, body: body)
             } else {
                 body(0..<tiles.tiles)
             }

@@ -64,9 +64,6 @@ public final class ThreadPool: @unchecked Sendable {
         for thread in workers { pthread_join(thread, nil) }
     }
 
-    /// Calls `body` on disjoint ranges covering 0..<rows, from all threads, and returns when all
-    /// are done. Ranges are multiples of `grain` rows (but the last). `body` must only write
-    /// outputs of its own rows. Not reentrant: one `parallelFor` at a time per pool.
     /// Tells idle workers to sleep now rather than spin for the next job: the caller expects none
     /// for a while (a forward pass has ended, and the requests sample their next tokens on these
     /// cores before the next pass). The next job wakes them.
@@ -74,6 +71,9 @@ public final class ThreadPool: @unchecked Sendable {
         shared.resting.store(true, ordering: .relaxed)
     }
 
+    /// Calls `body` on disjoint ranges covering 0..<rows, from all threads, and returns when all
+    /// are done. Ranges are multiples of `grain` rows (but the last). `body` must only write
+    /// outputs of its own rows. Not reentrant: one `parallelFor` at a time per pool.
     public func parallelFor(rows: Int, grain: Int = 1, body: (Range<Int>) -> Void) {
         guard rows > 0 else { return }
         let grain = max(1, grain)
