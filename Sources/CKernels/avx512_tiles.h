@@ -99,8 +99,8 @@ INLINE void tile32(const int32_t format, const int nv, pair p, int64_t blocks, c
         // Two chains of sums per vector (even and odd quad vectors), so that the dot-product
         // latency overlaps even for one vector; with 8 vectors their own chains overlap, and one
         // each leaves the registers they need. Integers add exactly in any order.
-        const int chains = nv < 8 ? 2 : 1;
         __m512i dot[8], odd[8];
+        __m512i *const second = nv < 8 ? odd : dot;   // the odd quad vectors' chain
         for (int v = 0; v < nv; v++) dot[v] = odd[v] = _mm512_setzero_si512();
         if (format == RL_Q8_0) {
             for (int t = 0; t < 8; t += 2) {
@@ -112,7 +112,7 @@ INLINE void tile32(const int32_t format, const int nv, pair p, int64_t blocks, c
                 w1 = _mm512_xor_si512(w1, top);
                 for (int v = 0; v < nv; v++) {
                     dot[v] = dpbusd(dot[v], w0, bcast4(y[v] + 32 * b + 4 * t));
-                    *(chains == 2 ? &odd[v] : &dot[v]) = dpbusd(chains == 2 ? odd[v] : dot[v], w1, bcast4(y[v] + 32 * b + 4 * t + 4));
+                    second[v] = dpbusd(second[v], w1, bcast4(y[v] + 32 * b + 4 * t + 4));
                 }
 #else
                 // |w| · (y with w's sign): |w| <= 128, so the 16-bit pair sums stay exact.
@@ -124,7 +124,7 @@ INLINE void tile32(const int32_t format, const int nv, pair p, int64_t blocks, c
                     y0 = _mm512_mask_sub_epi8(y0, n0, _mm512_setzero_si512(), y0);
                     y1 = _mm512_mask_sub_epi8(y1, n1, _mm512_setzero_si512(), y1);
                     dot[v] = dpbusd(dot[v], w0, y0);
-                    *(chains == 2 ? &odd[v] : &dot[v]) = dpbusd(chains == 2 ? odd[v] : dot[v], w1, y1);
+                    second[v] = dpbusd(second[v], w1, y1);
                 }
 #endif
             }
@@ -138,13 +138,13 @@ INLINE void tile32(const int32_t format, const int nv, pair p, int64_t blocks, c
                 }
                 for (int v = 0; v < nv; v++) {
                     dot[v] = dpbusd(dot[v], w0, bcast4(y[v] + 32 * b + 8 * i));
-                    *(chains == 2 ? &odd[v] : &dot[v]) = dpbusd(chains == 2 ? odd[v] : dot[v], w1, bcast4(y[v] + 32 * b + 8 * i + 4));
+                    second[v] = dpbusd(second[v], w1, bcast4(y[v] + 32 * b + 8 * i + 4));
                 }
             }
         }
         const __m512 d = half16(p, blk + T32_D);
         for (int v = 0; v < nv; v++) {
-            if (chains == 2) dot[v] = _mm512_add_epi32(dot[v], odd[v]);
+            if (second == odd) dot[v] = _mm512_add_epi32(dot[v], odd[v]);
             if (offset) dot[v] = _mm512_sub_epi32(dot[v], _mm512_set1_epi32(offset * a->sum32[(v0 + v) * groups + b]));
             __m512 ds = _mm512_mul_ps(d, _mm512_set1_ps(a->scale[(v0 + v) * blocks + b]));
             if (with_min) {
