@@ -572,15 +572,17 @@ class Client:
         if future is None:
             log.debug("ignoring a response to an unknown id %r", request_id)
             return
-        if future.cancelled():  # its caller gave up on it (asyncio.wrap_future does on cancel)
+        # Its caller may have given up on it (asyncio.wrap_future cancels it on cancel), before
+        # now or while it is being set: either way the answer is dropped, and the reader goes on.
+        try:
+            if error is not None:
+                future.set_exception(ReprolmError.from_error(error, request_id))
+            elif "result" in message:
+                future.set_result(message["result"])
+            else:
+                future.set_exception(ProtocolError(f"a response with neither result nor error: {message!r}"))
+        except concurrent.futures.InvalidStateError:
             log.debug("dropping the answer to id %r: its future was cancelled", request_id)
-            return
-        if error is not None:
-            future.set_exception(ReprolmError.from_error(error, request_id))
-        elif "result" in message:
-            future.set_result(message["result"])
-        else:
-            future.set_exception(ProtocolError(f"a response with neither result nor error: {message!r}"))
 
     def _notification(self, method: Any, params: Any) -> None:
         with self._state_lock:
